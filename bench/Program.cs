@@ -1,0 +1,2 @@
+// Placeholder entry point; benchmarks are added under bench/.
+return 0;

@@ -1,0 +1,2 @@
+// Placeholder entry point; the CLI is built in cli/ by the models and training work.
+return 0;

@@ -1,0 +1,59 @@
+namespace ScratchNet;
+
+/// <summary>
+/// Argument checks shared by every op. Each failure throws an ArgumentException whose message names the op
+/// and the offending shapes or values, before anything reaches a kernel.
+/// </summary>
+public static class Check
+{
+    public static string Fmt(int[] shape) => "[" + string.Join(", ", shape) + "]";
+
+    public static int[] Shape(string op, int[] shape)
+    {
+        foreach (int d in shape)
+            if (d <= 0) throw new ArgumentException($"{op}: sizes must be positive, got shape {Fmt(shape)}");
+        return (int[])shape.Clone();
+    }
+
+    public static int Positive(string op, string name, int value)
+    {
+        if (value <= 0) throw new ArgumentException($"{op}: {name} must be positive, got {value}");
+        return value;
+    }
+
+    public static int NonNegative(string op, string name, int value)
+    {
+        if (value < 0) throw new ArgumentException($"{op}: {name} must be >= 0, got {value}");
+        return value;
+    }
+
+    public static void SameDevice(string op, params Tensor?[] tensors)
+    {
+        Device? d = null;
+        foreach (var t in tensors)
+        {
+            if (t is null) continue;
+            t.Storage.ThrowIfDisposed(op);
+            if (d is null) d = t.Device;
+            else if (t.Device != d)
+                throw new ArgumentException($"{op}: tensors are on different devices ({string.Join(", ", tensors.Where(x => x is not null).Select(x => $"{x!.ShapeString} on {x.Device}"))}); move them with To(device)");
+        }
+    }
+
+    public static void SameShape(string op, Tensor a, Tensor b)
+    {
+        if (!a.Shape.SequenceEqual(b.Shape))
+            throw new ArgumentException($"{op}: shapes {a.ShapeString} and {b.ShapeString} must be equal");
+    }
+
+    public static void Rank(string op, string name, Tensor t, int rank)
+    {
+        if (t.Dim != rank)
+            throw new ArgumentException($"{op}: {name} must have {rank} dimensions, got shape {t.ShapeString}");
+    }
+
+    public static void Float(string op, Tensor t)
+    {
+        if (t.DType != Kernels.DType.Float32) throw new ArgumentException($"{op}: expected a Float32 tensor, got {t.DType} {t.ShapeString}");
+    }
+}

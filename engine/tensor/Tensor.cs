@@ -1,0 +1,178 @@
+using ScratchNet.Kernels;
+
+namespace ScratchNet;
+
+/// <summary>
+/// An n-dimensional array of float32 (or int32 labels) on one device: contiguous and row-major, so
+/// element (i0, i1, ..., ik) sits at offset ((i0·d1 + i1)·d2 + ...)·dk + ik. Images are NCHW.
+///
+/// A tensor is also a node of the autograd graph (see autograd/Autograd.cs): an op that produces it
+/// records its parents and a closure that pushes this tensor's gradient back to them.
+/// </summary>
+public sealed partial class Tensor : IDisposable
+{
+    private Tensor? _grad;
+    private bool _requiresGrad;
+
+    internal Tensor(int[] shape, Device device, DType dtype, Storage? storage = null)
+    {
+        Shape = Check.Shape("Tensor", shape);
+        Numel = NumelOf(Shape);
+        Device = device;
+        DType = dtype;
+        if (storage is null) Storage = device.Backend.Allocate(Numel, dtype);
+        else { storage.Retain(); Storage = storage; }
+        TensorScope.Current?.Register(this);
+    }
+
+    public int[] Shape { get; }
+    public int Numel { get; }
+    public Device Device { get; }
+    public DType DType { get; }
+    public Storage Storage { get; }
+    internal IBackend Backend => Device.Backend;
+    public int Dim => Shape.Length;
+    public int Size(int dim) => Shape[dim < 0 ? dim + Shape.Length : dim];
+    /// <summary>Optional name (parameters carry their PyTorch module path, e.g. features.0.weight).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The gradient d(loss)/d(this), filled by Backward(); null until then.</summary>
+    public Tensor? Grad { get => _grad; set => _grad = value; }
+
+    /// <summary>Whether gradients flow to this tensor. Only leaves (parameters, inputs) may be set by hand.</summary>
+    public bool RequiresGrad
+    {
+        get => _requiresGrad;
+        set
+        {
+            if (!IsLeaf && !value) throw new ArgumentException($"RequiresGrad: cannot turn off gradients of a non-leaf tensor (op {Op}); use Detach()");
+            if (value && DType != DType.Float32) throw new ArgumentException("RequiresGrad: only Float32 tensors can require gradients");
+            _requiresGrad = value;
+        }
+    }
+
+    public static int NumelOf(int[] shape)
+    {
+        long n = 1;
+        foreach (int d in shape) n *= d;
+        if (n > int.MaxValue) throw new ArgumentException($"Tensor: shape [{string.Join(", ", shape)}] has {n} elements, more than {int.MaxValue}");
+        return (int)n;
+    }
+
+    public string ShapeString => "[" + string.Join(", ", Shape) + "]";
+    public override string ToString() => $"Tensor{ShapeString} {DType} on {Device}{(Op.Length > 0 ? $" (from {Op})" : "")}";
+
+    // ---------------------------------------------------------------- creation
+
+    public static Tensor Empty(int[] shape, Device? device = null, DType dtype = DType.Float32) => new(shape, device ?? Device.Cpu, dtype);
+
+    public static Tensor Zeros(int[] shape, Device? device = null) => Full(shape, 0f, device);
+    public static Tensor Ones(int[] shape, Device? device = null) => Full(shape, 1f, device);
+
+    public static Tensor Full(int[] shape, float value, Device? device = null)
+    {
+        var t = Empty(shape, device);
+        t.Backend.Fill(t.Storage, value, t.Numel);
+        return t;
+    }
+
+    public static Tensor FromArray(float[] data, int[] shape, Device? device = null)
+    {
+        var t = Empty(shape, device);
+        if (data.Length != t.Numel)
+            throw new ArgumentException($"FromArray: {data.Length} values do not fill shape {t.ShapeString} ({t.Numel} elements)");
+        t.Backend.Upload(data, t.Storage);
+        return t;
+    }
+
+    public static Tensor FromArray(float[] data, Device? device = null) => FromArray(data, [data.Length], device);
+
+    /// <summary>An Int32 tensor of class labels (for CrossEntropyLoss) or indices.</summary>
+    public static Tensor Labels(int[] labels, Device? device = null)
+    {
+        var t = Empty([labels.Length], device, DType.Int32);
+        t.Backend.Upload(labels, t.Storage);
+        return t;
+    }
+
+    /// <summary>Uniform U(low, high) from a seeded generator: the same seed gives the same values on every device.</summary>
+    public static Tensor Uniform(int[] shape, float low, float high, Generator gen, Device? device = null)
+    {
+        var data = new float[NumelOf(shape)];
+        for (int i = 0; i < data.Length; i++) data[i] = low + (high - low) * gen.NextFloat();
+        return FromArray(data, shape, device);
+    }
+
+    public static Tensor Rand(int[] shape, Generator gen, Device? device = null) => Uniform(shape, 0f, 1f, gen, device);
+
+    /// <summary>Normal N(mean, std²) from a seeded generator.</summary>
+    public static Tensor Randn(int[] shape, Generator gen, Device? device = null, float mean = 0f, float std = 1f)
+    {
+        var data = new float[NumelOf(shape)];
+        for (int i = 0; i < data.Length; i++) data[i] = mean + std * gen.NextNormal();
+        return FromArray(data, shape, device);
+    }
+
+    // ---------------------------------------------------------------- moving and reading
+
+    /// <summary>A copy on another device (the same tensor if it is already there). The copy is a new leaf.</summary>
+    public Tensor To(Device device)
+    {
+        if (device == Device) return this;
+        var t = Empty(Shape, device, DType);
+        if (DType == DType.Float32) t.Backend.Upload(ToArray(), t.Storage);
+        else t.Backend.Upload(ToIntArray(), t.Storage);
+        t.RequiresGrad = RequiresGrad && IsLeaf;
+        t.Name = Name;
+        return t;
+    }
+
+    public Tensor To(string device) => To(Device.Get(device));
+
+    public float[] ToArray()
+    {
+        Storage.ThrowIfDisposed("ToArray");
+        if (DType != DType.Float32) throw new ArgumentException($"ToArray: tensor is {DType}; use ToIntArray()");
+        var a = new float[Numel];
+        Backend.Download(Storage, a);
+        return a;
+    }
+
+    public int[] ToIntArray()
+    {
+        Storage.ThrowIfDisposed("ToIntArray");
+        if (DType != DType.Int32) throw new ArgumentException($"ToIntArray: tensor is {DType}; use ToArray()");
+        var a = new int[Numel];
+        Backend.Download(Storage, a);
+        return a;
+    }
+
+    /// <summary>The value of a one-element tensor (a host read: it waits for the device).</summary>
+    public float Item()
+    {
+        if (Numel != 1) throw new ArgumentException($"Item: tensor has shape {ShapeString}, not one element");
+        return ToArray()[0];
+    }
+
+    /// <summary>Overwrites this tensor's values from host memory (keeps its identity: used to load checkpoints).</summary>
+    public void CopyFrom(float[] data)
+    {
+        if (data.Length != Numel) throw new ArgumentException($"CopyFrom: {data.Length} values for tensor of shape {ShapeString}");
+        Backend.Upload(data, Storage);
+    }
+
+    /// <summary>Removes this tensor from the enclosing TensorScope so it outlives the step (parameters, optimizer state).</summary>
+    public Tensor Unscoped()
+    {
+        TensorScope.Current?.Unregister(this);
+        return this;
+    }
+
+    public void Dispose()
+    {
+        Storage.Dispose();
+        _grad = null;
+        Parents = [];
+        BackwardFn = null;
+    }
+}

@@ -1,0 +1,154 @@
+using System.Runtime.InteropServices;
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace ScratchNet.Kernels;
+
+/// <summary>One line of `scratchnet devices`: a backend, whether it is usable, and why not.</summary>
+public sealed record BackendInfo(string Name, bool Available, string Detail);
+
+/// <summary>
+/// Creates backends by name (cpu, ilgpu-cpu, cuda, opencl, auto) and diagnoses the ones that are missing.
+/// One ILGPU context serves the whole process; each backend is created once and reused.
+/// </summary>
+public static class Backends
+{
+    public static readonly string[] Names = ["cpu", "ilgpu-cpu", "cuda", "opencl"];
+
+    private static readonly object Lock = new();
+    private static Context? _context;
+    private static readonly Dictionary<string, IBackend> Created = new();
+
+    /// <summary>The process-wide ILGPU context: O2 so loads are specialised, Algorithms so MathF.Exp/Log compile.</summary>
+    public static Context Context
+    {
+        get
+        {
+            lock (Lock)
+                return _context ??= ILGPU.Context.Create(b => b.Default().Optimize(OptimizationLevel.O2).EnableAlgorithms());
+        }
+    }
+
+    /// <summary>
+    /// The simulated device behind `ilgpu-cpu`: warps of 32 and 256 threads per group like a GPU, so
+    /// tiled kernels launch with the same group shapes as on CUDA. Every simulated thread is an OS
+    /// thread, so keep shapes small there.
+    /// </summary>
+    public static CPUDevice SimulatedCpuDevice { get; } = new(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1);
+
+    /// <summary>Gets (creating once) the backend named; "auto" picks cuda, then opencl, then cpu.</summary>
+    public static IBackend Get(string name)
+    {
+        name = name.Trim().ToLowerInvariant();
+        if (name == "auto")
+        {
+            foreach (var candidate in new[] { "cuda", "opencl" })
+                if (Probe(candidate).Available) return Get(candidate);
+            return Get("cpu");
+        }
+        lock (Lock)
+        {
+            if (Created.TryGetValue(name, out var existing)) return existing;
+            IBackend backend = name switch
+            {
+                "cpu" => CpuBackend.Instance,
+                "ilgpu-cpu" => new IlgpuBackend("ilgpu-cpu", SimulatedCpuDevice.CreateAccelerator(Context)),
+                "cuda" => CreateGpu("cuda"),
+                "opencl" => CreateGpu("opencl"),
+                _ => throw new ArgumentException($"Unknown device '{name}'. Known devices: auto, {string.Join(", ", Names)}."),
+            };
+            Created[name] = backend;
+            return backend;
+        }
+    }
+
+    private static IBackend CreateGpu(string name)
+    {
+        var info = Probe(name);
+        if (!info.Available) throw new ArgumentException($"Device '{name}' is not available: {info.Detail}");
+        var ctx = Context;
+        Accelerator acc = name == "cuda"
+            ? ctx.GetCudaDevices()[0].CreateAccelerator(ctx)
+            : ctx.GetCLDevices()[0].CreateAccelerator(ctx);
+        return new IlgpuBackend(name, acc);
+    }
+
+    /// <summary>Every backend, available or not, with the reason when it is not.</summary>
+    public static IReadOnlyList<BackendInfo> List() => Names.Select(Probe).ToList();
+
+    public static BackendInfo Probe(string name) => name switch
+    {
+        "cpu" => new BackendInfo("cpu", true, CpuBackend.Instance.Description),
+        "ilgpu-cpu" => new BackendInfo("ilgpu-cpu", true, $"ILGPU CPU simulator, {SimulatedCpuDevice.MaxNumThreadsPerGroup} threads per group (slow: for tests)"),
+        "cuda" => ProbeCuda(),
+        "opencl" => ProbeOpenCl(),
+        _ => new BackendInfo(name, false, "unknown device name"),
+    };
+
+    // ILGPU's CUDA enumeration swallows every error (no libcuda, old driver, no device) and simply
+    // lists nothing, so we load the driver ourselves to say which of those it is.
+    private static BackendInfo ProbeCuda()
+    {
+        var devices = SafeList(() => { var l = new List<Device>(); foreach (var d in Context.GetCudaDevices()) l.Add(d); return l; });
+        if (devices.Count > 0)
+        {
+            var d = (CudaDevice)devices[0];
+            return new BackendInfo("cuda", true, $"{d.Name}, sm_{d.Architecture?.Major}{d.Architecture?.Minor}, driver {d.DriverVersion}, {d.MemorySize / (1 << 20)} MiB");
+        }
+        string[] libs = ["libcuda.so.1", "libcuda.so", "cuda"];
+        IntPtr handle = IntPtr.Zero;
+        string? loaded = libs.FirstOrDefault(l => NativeLibrary.TryLoad(l, out handle));
+        if (loaded is null)
+            return new BackendInfo("cuda", false, "libcuda.so not found: no NVIDIA driver is installed, or its library is not on the loader path (check `ldconfig -p | grep libcuda`)");
+        try
+        {
+            unsafe
+            {
+                var cuInit = (delegate* unmanaged<uint, int>)NativeLibrary.GetExport(handle, "cuInit");
+                var cuDriverGetVersion = (delegate* unmanaged<int*, int>)NativeLibrary.GetExport(handle, "cuDriverGetVersion");
+                var cuDeviceGetCount = (delegate* unmanaged<int*, int>)NativeLibrary.GetExport(handle, "cuDeviceGetCount");
+                int init = cuInit(0);
+                int version = 0, count = 0;
+                cuDriverGetVersion(&version);
+                if (init != 0)
+                    return new BackendInfo("cuda", false, $"{loaded} found (driver API {version / 1000}.{version % 1000 / 10}) but cuInit failed with CUDA error {init} (100 = no device, 999 = unknown, 35 = driver too old)");
+                cuDeviceGetCount(&count);
+                return new BackendInfo("cuda", false, count == 0
+                    ? $"{loaded} found (driver API {version / 1000}.{version % 1000 / 10}) but it reports no CUDA device"
+                    : $"{loaded} found with {count} device(s) (driver API {version / 1000}.{version % 1000 / 10}), but ILGPU 1.5.3 rejected them (driver or architecture not supported by ILGPU)");
+            }
+        }
+        catch (Exception e)
+        {
+            return new BackendInfo("cuda", false, $"{loaded} found but could not be queried: {e.Message}");
+        }
+    }
+
+    private static BackendInfo ProbeOpenCl()
+    {
+        var devices = SafeList(() => { var l = new List<Device>(); foreach (var d in Context.GetCLDevices()) l.Add(d); return l; });
+        if (devices.Count > 0)
+        {
+            var d = (CLDevice)devices[0];
+            return new BackendInfo("opencl", true, $"{d.Name}, {d.Vendor}, OpenCL C {d.CVersion}");
+        }
+        if (!NativeLibrary.TryLoad("libOpenCL.so.1", out _) && !NativeLibrary.TryLoad("libOpenCL.so", out _))
+            return new BackendInfo("opencl", false, "libOpenCL.so not found: no OpenCL ICD loader is installed");
+        // ILGPU lists only OpenCL devices it can compile for: OpenCL 2.0 generic address space, or 3.0 with
+        // __opencl_c_generic_address_space. Anything else (PoCL 3.1 on this machine, for instance) is dropped.
+        var all = SafeList(() => CLDevice.GetDevices(_ => true).Cast<Device>().ToList());
+        if (all.Count == 0)
+            return new BackendInfo("opencl", false, "libOpenCL found but no OpenCL platform or device is installed (ICD files in /etc/OpenCL/vendors)");
+        return new BackendInfo("opencl", false,
+            "OpenCL device(s) found but none supports the generic address space that ILGPU needs (OpenCL 2.0, or 3.0 with __opencl_c_generic_address_space): "
+            + string.Join("; ", all.Select(d => d.Name)));
+    }
+
+    private static List<Device> SafeList(Func<List<Device>> f)
+    {
+        try { return f(); } catch { return []; }
+    }
+}

@@ -1,0 +1,82 @@
+namespace ScratchNet.Kernels;
+
+/// <summary>A block of managed memory; exactly one of F or I is set.</summary>
+public sealed class CpuBlock
+{
+    public float[]? F;
+    public int[]? I;
+}
+
+public sealed class CpuStorage : Storage
+{
+    private readonly CpuBackend _backend;
+    private readonly CpuBlock _block;
+    private readonly long _capacity;
+
+    internal CpuStorage(CpuBackend backend, int length, DType dtype) : base(length, dtype)
+    {
+        _backend = backend;
+        _block = backend.Allocator.Rent(dtype, length, out _capacity);
+    }
+
+    public override IBackend Backend => _backend;
+    /// <summary>The float elements (may be longer than Length: use the first Length).</summary>
+    public float[] F => _block.F ?? throw new InvalidOperationException("storage holds Int32, not Float32");
+    public int[] I => _block.I ?? throw new InvalidOperationException("storage holds Float32, not Int32");
+    public Span<float> FSpan => F.AsSpan(0, Length);
+    public Span<int> ISpan => I.AsSpan(0, Length);
+
+    protected override void Release() => _backend.Allocator.Return(_block, DType, _capacity);
+}
+
+/// <summary>
+/// The `cpu` device: plain managed C# with parallel loops. Each op family adds its methods in
+/// kernels/&lt;family&gt;/*.Cpu.cs. These are the readable versions and the correctness oracle.
+/// </summary>
+public sealed partial class CpuBackend : IBackend
+{
+    internal readonly CachingAllocator<CpuBlock> Allocator = new(
+        (dtype, n) => dtype == DType.Float32 ? new CpuBlock { F = new float[n] } : new CpuBlock { I = new int[n] },
+        _ => { });
+
+    public static CpuBackend Instance { get; } = new();
+
+    public string Name => "cpu";
+    public string Description => $"managed C#, {Environment.ProcessorCount} threads";
+
+    public Storage Allocate(int length, DType dtype) => new CpuStorage(this, length, dtype);
+
+    /// <summary>Float view of a storage of this backend.</summary>
+    internal static float[] F(Storage s) => ((CpuStorage)s).F;
+    internal static int[] I(Storage s) => ((CpuStorage)s).I;
+
+    public void Upload(ReadOnlySpan<float> src, Storage dst) => src.CopyTo(((CpuStorage)dst).FSpan);
+    public void Upload(ReadOnlySpan<int> src, Storage dst) => src.CopyTo(((CpuStorage)dst).ISpan);
+    public void Download(Storage src, Span<float> dst) => ((CpuStorage)src).FSpan[..dst.Length].CopyTo(dst);
+    public void Download(Storage src, Span<int> dst) => ((CpuStorage)src).ISpan[..dst.Length].CopyTo(dst);
+    public void Synchronize() { }
+
+    public MemoryStats Memory => new(Allocator.Allocations, Allocator.CacheHits,
+        Allocator.ElementsInUse * 4, Allocator.ElementsReserved * 4, Allocator.PeakElementsInUse * 4);
+    public void EmptyCache() => Allocator.EmptyCache();
+    public void Dispose() { }
+
+    /// <summary>
+    /// Runs body(i) for i in [0, n), in parallel when the work (n × costPerItem) is large enough
+    /// to pay for the thread hand-off. Small ops run inline.
+    /// </summary>
+    internal static void For(int n, Action<int> body, long costPerItem = 1)
+    {
+        if (n <= 1 || (long)n * costPerItem < 32_768) { for (int i = 0; i < n; i++) body(i); return; }
+        Parallel.For(0, n, body);
+    }
+
+    /// <summary>Parallel over contiguous chunks [start, end) of [0, n): for element-wise loops.</summary>
+    internal static void ForChunks(int n, Action<int, int> body)
+    {
+        const int chunk = 16_384;
+        if (n <= chunk) { body(0, n); return; }
+        int chunks = (n + chunk - 1) / chunk;
+        Parallel.For(0, chunks, c => body(c * chunk, Math.Min(n, (c + 1) * chunk)));
+    }
+}

@@ -1,0 +1,110 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace ScratchNet.Kernels;
+
+public sealed class IlgpuBlock
+{
+    public MemoryBuffer1D<float, Stride1D.Dense>? F;
+    public MemoryBuffer1D<int, Stride1D.Dense>? I;
+}
+
+public sealed class IlgpuStorage : Storage
+{
+    private readonly IlgpuBackend _backend;
+    private readonly IlgpuBlock _block;
+    private readonly long _capacity;
+
+    internal IlgpuStorage(IlgpuBackend backend, int length, DType dtype) : base(length, dtype)
+    {
+        _backend = backend;
+        _block = backend.Allocator.Rent(dtype, length, out _capacity);
+    }
+
+    public override IBackend Backend => _backend;
+    /// <summary>A view of exactly Length floats.</summary>
+    public ArrayView<float> F => (_block.F ?? throw new InvalidOperationException("storage holds Int32, not Float32")).View.SubView(0, Math.Max(1, Length));
+    public ArrayView<int> I => (_block.I ?? throw new InvalidOperationException("storage holds Float32, not Int32")).View.SubView(0, Math.Max(1, Length));
+
+    protected override void Release() => _backend.Allocator.Return(_block, DType, _capacity);
+}
+
+/// <summary>
+/// The ILGPU devices (cuda, opencl, ilgpu-cpu). The same C# kernels compile to PTX, OpenCL C or run
+/// on ILGPU's CPU simulator. Each op family adds its kernels and launchers in kernels/&lt;family&gt;/*.Ilgpu.cs;
+/// every kernel is loaded once per accelerator and the delegate cached in a field.
+/// </summary>
+public sealed partial class IlgpuBackend : IBackend
+{
+    internal readonly CachingAllocator<IlgpuBlock> Allocator;
+
+    public IlgpuBackend(string name, Accelerator accelerator)
+    {
+        Name = name;
+        Accelerator = accelerator;
+        Allocator = new CachingAllocator<IlgpuBlock>(
+            (dtype, n) => dtype == DType.Float32
+                ? new IlgpuBlock { F = accelerator.Allocate1D<float>(n) }
+                : new IlgpuBlock { I = accelerator.Allocate1D<int>(n) },
+            b => { b.F?.Dispose(); b.I?.Dispose(); });
+        // Grid-stride launches: enough groups to fill the device, never one group per element.
+        // ILGPU's CPU simulator runs every simulated thread on an OS thread, so there a few groups is best.
+        GroupSize = Math.Min(256, accelerator.MaxNumThreadsPerGroup);
+        MaxGroups = accelerator.AcceleratorType == AcceleratorType.CPU
+            ? Math.Max(1, Environment.ProcessorCount)
+            : Math.Max(1, accelerator.NumMultiprocessors * 8);
+    }
+
+    public string Name { get; }
+    public Accelerator Accelerator { get; }
+    public string Description => $"{Accelerator.Name} ({Accelerator.AcceleratorType}, {Accelerator.MemorySize / (1 << 20)} MiB)";
+    public int GroupSize { get; }
+    public int MaxGroups { get; }
+
+    public Storage Allocate(int length, DType dtype) => new IlgpuStorage(this, length, dtype);
+
+    internal static ArrayView<float> F(Storage s) => ((IlgpuStorage)s).F;
+    internal static ArrayView<int> I(Storage s) => ((IlgpuStorage)s).I;
+
+    public void Upload(ReadOnlySpan<float> src, Storage dst)
+    {
+        if (src.Length == 0) return;
+        F(dst).SubView(0, src.Length).CopyFromCPU(Accelerator.DefaultStream, src);
+    }
+    public void Upload(ReadOnlySpan<int> src, Storage dst)
+    {
+        if (src.Length == 0) return;
+        I(dst).SubView(0, src.Length).CopyFromCPU(Accelerator.DefaultStream, src);
+    }
+    public void Download(Storage src, Span<float> dst)
+    {
+        if (dst.Length == 0) return;
+        Accelerator.DefaultStream.Synchronize();
+        F(src).SubView(0, dst.Length).CopyToCPU(Accelerator.DefaultStream, dst);
+    }
+    public void Download(Storage src, Span<int> dst)
+    {
+        if (dst.Length == 0) return;
+        Accelerator.DefaultStream.Synchronize();
+        I(src).SubView(0, dst.Length).CopyToCPU(Accelerator.DefaultStream, dst);
+    }
+    public void Synchronize() => Accelerator.Synchronize();
+
+    public MemoryStats Memory => new(Allocator.Allocations, Allocator.CacheHits,
+        Allocator.ElementsInUse * 4, Allocator.ElementsReserved * 4, Allocator.PeakElementsInUse * 4);
+    public void EmptyCache() => Allocator.EmptyCache();
+
+    /// <summary>Launch shape for a grid-stride loop over n items.</summary>
+    internal KernelConfig Grid1D(long n)
+    {
+        long groups = Math.Clamp((n + GroupSize - 1) / GroupSize, 1, MaxGroups);
+        return new KernelConfig((int)groups, GroupSize);
+    }
+
+    public void Dispose()
+    {
+        Accelerator.Synchronize();
+        Allocator.Dispose();
+        Accelerator.Dispose();
+    }
+}
