@@ -1,2 +1,2 @@
-// Placeholder entry point; the CLI is built in cli/ by the models and training work.
-return 0;
+// The `scratchnet` command. Each subcommand lives in its own file under Commands/ (see CliApp).
+return ScratchNet.Cli.CliApp.Run(args);

@@ -1,0 +1,189 @@
+using System.Globalization;
+using System.Text;
+
+namespace ScratchNet.nn;
+
+/// <summary>Settings of <see cref="GradCheck.Run"/>.</summary>
+public sealed record GradCheckOptions
+{
+    /// <summary>Coordinates compared per tensor: the one with the largest gradient, then random ones.</summary>
+    public int SamplesPerTensor { get; init; } = 8;
+    /// <summary>Perturbation added to and subtracted from one float32 coordinate.</summary>
+    public float Eps { get; init; } = 1e-3f;
+    /// <summary>Allowed error relative to max(|analytic|, |numeric|).</summary>
+    public double RelativeTolerance { get; init; } = 2e-2;
+    /// <summary>Allowed error relative to the tensor's gradient scale (its largest |analytic gradient|).</summary>
+    public double ScaleTolerance { get; init; } = 2e-3;
+    /// <summary>Seed of the coordinate choice and of the upstream gradient r.</summary>
+    public ulong Seed { get; init; } = 1;
+}
+
+/// <summary>The result for one tensor (the input or a parameter).</summary>
+public sealed record TensorGradCheck(string Name, int[] Shape, int Checked, int Skipped, int Failed,
+                                     double MaxAbsError, double MaxRelError, double GradScale)
+{
+    /// <summary>No compared coordinate failed and at least one was compared.</summary>
+    public bool Passed => Failed == 0 && Checked > 0;
+}
+
+/// <summary>What <see cref="GradCheck.Run"/> found, tensor by tensor.</summary>
+public sealed class GradCheckReport(IReadOnlyList<TensorGradCheck> tensors, double loss, double noiseFloor)
+{
+    public IReadOnlyList<TensorGradCheck> Tensors { get; } = tensors;
+    /// <summary>The scalar loss at the unperturbed point.</summary>
+    public double Loss { get; } = loss;
+    /// <summary>Estimated float32 round-off of a finite difference (added to every tolerance).</summary>
+    public double NoiseFloor { get; } = noiseFloor;
+    public bool Passed => Tensors.All(t => t.Passed);
+
+    public override string ToString()
+    {
+        var inv = CultureInfo.InvariantCulture;
+        int w = Math.Max(6, Tensors.Max(t => t.Name.Length));
+        var sb = new StringBuilder();
+        sb.AppendLine($"{"tensor".PadRight(w)}  {"shape",-18} {"checked",7} {"kinks",5} {"max abs err",12} {"max rel err",12} {"grad scale",11}  result");
+        foreach (var t in Tensors)
+            sb.AppendLine(string.Format(inv, "{0}  {1,-18} {2,7} {3,5} {4,12:E2} {5,12:E2} {6,11:E2}  {7}",
+                t.Name.PadRight(w), Check.Fmt(t.Shape), t.Checked, t.Skipped, t.MaxAbsError, t.MaxRelError, t.GradScale,
+                t.Passed ? "ok" : t.Checked == 0 ? "FAIL (nothing compared)" : $"FAIL ({t.Failed})"));
+        sb.Append(string.Format(inv, "loss {0:G6}, finite-difference noise floor {1:E1}: {2}", Loss, NoiseFloor, Passed ? "PASSED" : "FAILED"));
+        return sb.ToString();
+    }
+}
+
+/// <summary>
+/// Checks a module's backward against finite differences, on any device.
+///
+/// The scalar checked is L = Σᵢ rᵢ·yᵢ with y = module(x) and r a fixed random tensor (so every output matters), or
+/// a loss function you pass. Autograd gives ∂L/∂θ for every coordinate in one backward (y.Backward(r)). For a
+/// sample of coordinates θⱼ of the input and of every parameter, the central difference
+///     (L(θⱼ + ε) − L(θⱼ − ε)) / ((θⱼ + ε) − (θⱼ − ε))
+/// is computed: the perturbation is applied to the float32 value, the denominator is the perturbation that float32
+/// actually represented, and L is accumulated in double. The two agree within
+///     tol = RelativeTolerance·max(|analytic|, |numeric|) + ScaleTolerance·(largest |gradient| of that tensor) + noise,
+/// where noise = 64·2⁻²⁴·Σ|rᵢyᵢ| / 2ε estimates the float32 round-off of the forward divided by 2ε.
+///
+/// ReLU and max pooling have kinks: if ±ε crosses one, the central difference is meaningless. A coordinate that
+/// misses the tolerance but whose one-sided differences (L(θ+ε) − L(θ))/ε and (L(θ) − L(θ−ε))/ε themselves disagree by
+/// more than the tolerance sits on a kink; it is counted as skipped, not failed. Dropout modules are rewound to the
+/// same Step before each forward, so the same mask is used throughout (training-mode dropout is checked too).
+/// </summary>
+public static class GradCheck
+{
+    public static GradCheckReport Run(Module module, Tensor input, GradCheckOptions? options = null, Func<Tensor, Tensor>? loss = null)
+    {
+        var o = options ?? new GradCheckOptions();
+        Check.Positive("GradCheck", "SamplesPerTensor", o.SamplesPerTensor);
+        if (!(o.Eps > 0f) || float.IsInfinity(o.Eps)) throw new ArgumentException($"GradCheck: Eps must be positive, got {o.Eps}");
+        Check.Float("GradCheck", input);
+
+        var device = module.Parameters().Any() ? module.Device : input.Device;
+        var x = Tensor.FromArray(input.ToArray(), input.Shape, device).Unscoped();
+        x.RequiresGrad = true;
+        x.Name = "input";
+
+        // Dropout draws its mask from (Seed, Step): rewinding Step makes every forward use the same mask.
+        var dropouts = module.NamedModules().Select(m => m.Module).OfType<Dropout>().ToArray();
+        var steps = dropouts.Select(d => d.Step).ToArray();
+        void Rewind() { for (int i = 0; i < dropouts.Length; i++) dropouts[i].Step = steps[i]; }
+
+        var gen = new Generator(o.Seed);
+        float[]? r = null;
+        double Scalar(Tensor y, out double magnitude)
+        {
+            if (loss is not null)
+            {
+                var l = loss(y);
+                if (l.Numel != 1) throw new ArgumentException($"GradCheck: the loss must be a one-element tensor, got {l.ShapeString}");
+                double v = l.Item();
+                magnitude = Math.Abs(v);
+                return v;
+            }
+            var ya = y.ToArray();
+            if (r is null)
+            {
+                r = new float[ya.Length];
+                for (int i = 0; i < r.Length; i++) r[i] = 2f * gen.NextFloat() - 1f;
+            }
+            double s = 0, m = 0;
+            for (int i = 0; i < ya.Length; i++) { s += (double)r[i] * ya[i]; m += Math.Abs((double)r[i] * ya[i]); }
+            magnitude = m;
+            return s;
+        }
+
+        double Evaluate()
+        {
+            Rewind();
+            using var scope = new TensorScope();
+            using var noGrad = Tensor.NoGrad();
+            return Scalar(module.Forward(x), out _);
+        }
+
+        try
+        {
+            // Analytic gradients: one forward and one backward.
+            module.ZeroGrad();
+            Rewind();
+            double l0, magnitude;
+            using (var scope = new TensorScope())
+            {
+                var y = module.Forward(x);
+                l0 = Scalar(y, out magnitude);
+                if (!y.RequiresGrad) throw new ArgumentException("GradCheck: the output does not depend on the input or any parameter");
+                if (loss is null) y.Backward(Tensor.FromArray(r!, y.Shape, device));
+                else loss(y).Backward();
+            }
+            double h0 = 2.0 * o.Eps;
+            double noise = 64.0 * Math.Pow(2, -24) * Math.Max(magnitude, 1e-30) / h0;
+
+            var results = new List<TensorGradCheck>();
+            foreach (var (name, t) in new[] { ("input", x) }.Concat(module.NamedParameters()))
+            {
+                var values = t.ToArray();
+                var grad = t.Grad?.ToArray() ?? new float[t.Numel];
+                double scale = 0;
+                int top = 0;
+                for (int i = 0; i < grad.Length; i++)
+                    if (Math.Abs(grad[i]) > scale) { scale = Math.Abs(grad[i]); top = i; }
+
+                var picks = new List<int> { top };
+                var chosen = new HashSet<int> { top };
+                int k = Math.Min(o.SamplesPerTensor, t.Numel);
+                while (picks.Count < k) { int j = gen.NextInt(t.Numel); if (chosen.Add(j)) picks.Add(j); }
+
+                int compared = 0, skipped = 0, failed = 0;
+                double maxAbs = 0, maxRel = 0;
+                foreach (int j in picks)
+                {
+                    float orig = values[j], vp = orig + o.Eps, vm = orig - o.Eps;
+                    values[j] = vp; t.CopyFrom(values); double lp = Evaluate();
+                    values[j] = vm; t.CopyFrom(values); double lm = Evaluate();
+                    values[j] = orig; t.CopyFrom(values);
+
+                    double numeric = (lp - lm) / ((double)vp - vm);
+                    double analytic = grad[j];
+                    double err = Math.Abs(analytic - numeric);
+                    double big = Math.Max(Math.Abs(analytic), Math.Abs(numeric));
+                    double tol = o.RelativeTolerance * big + o.ScaleTolerance * scale + noise;
+                    if (err > tol)
+                    {
+                        double forward = (lp - l0) / ((double)vp - orig), backward = (l0 - lm) / (orig - (double)vm);
+                        if (Math.Abs(forward - backward) > tol) { skipped++; continue; }
+                        failed++;
+                    }
+                    compared++;
+                    maxAbs = Math.Max(maxAbs, err);
+                    if (big > noise) maxRel = Math.Max(maxRel, err / big);
+                }
+                results.Add(new TensorGradCheck(name, (int[])t.Shape.Clone(), compared, skipped, failed, maxAbs, maxRel, scale));
+            }
+            return new GradCheckReport(results, l0, noise);
+        }
+        finally
+        {
+            Rewind();
+            x.Grad?.Dispose();
+            x.Dispose();
+        }
+    }
+}

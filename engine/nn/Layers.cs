@@ -1,0 +1,203 @@
+using System.Globalization;
+
+namespace ScratchNet.nn;
+
+// The layers of the lecture's models, with PyTorch's names, argument order, defaults and initialisation.
+// Each layer is a thin wrapper: its Forward calls one F.* op (engine/autograd/Ops.*.cs), which runs the
+// kernels of one family (kernels/<family>/).
+
+/// <summary>
+/// 2-D convolution (torch.nn.Conv2d): y[n, o] = b[o] + Σ_c w[o, c] ⋆ x[n, c] over a kernelSize×kernelSize window,
+/// with zero padding and a stride. weight [out, in, k, k], bias [out]. Output size (H + 2·padding − k)/stride + 1.
+/// Kernels: kernels/conv/ (im2col + gemm).
+/// </summary>
+public sealed class Conv2d : Module
+{
+    public Conv2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, bool bias = true,
+                  Generator? generator = null, Device? device = null)
+    {
+        InChannels = Check.Positive("Conv2d", "in_channels", inChannels);
+        OutChannels = Check.Positive("Conv2d", "out_channels", outChannels);
+        KernelSize = Check.Positive("Conv2d", "kernel_size", kernelSize);
+        Stride = Check.Positive("Conv2d", "stride", stride);
+        Padding = Check.NonNegative("Conv2d", "padding", padding);
+        int[] shape = [outChannels, inChannels, kernelSize, kernelSize];
+        RegisterParameter("weight", Init.KaimingUniform(shape, Math.Sqrt(5), generator, device));
+        if (bias) RegisterParameter("bias", Init.DefaultBias(outChannels, Init.FanInAndFanOut(shape).FanIn, generator, device));
+    }
+
+    public int InChannels { get; }
+    public int OutChannels { get; }
+    public int KernelSize { get; }
+    public int Stride { get; }
+    public int Padding { get; }
+    /// <summary>[out_channels, in_channels, k, k]</summary>
+    public Tensor Weight => GetParameter("weight");
+    /// <summary>[out_channels], or null when created with bias: false.</summary>
+    public Tensor? Bias => GetParameterOrNull("bias");
+
+    public override Tensor Forward(Tensor x)
+    {
+        if (x.Dim != 4 || x.Shape[1] != InChannels)
+            throw new ArgumentException($"Conv2d({ExtraRepr()}): expected input [N, {InChannels}, H, W], got {x.ShapeString}");
+        return F.Conv2d(x, Weight, Bias, Stride, Padding);
+    }
+
+    protected override string ExtraRepr() =>
+        $"{InChannels}, {OutChannels}, kernel_size=({KernelSize}, {KernelSize}), stride=({Stride}, {Stride})"
+        + (Padding != 0 ? $", padding=({Padding}, {Padding})" : "") + (Bias is null ? ", bias=False" : "");
+}
+
+/// <summary>
+/// Fully connected layer (torch.nn.Linear): y = x·Wᵀ + b, x [N, in], weight [out, in], bias [out].
+/// Kernels: kernels/gemm/.
+/// </summary>
+public sealed class Linear : Module
+{
+    public Linear(int inFeatures, int outFeatures, bool bias = true, Generator? generator = null, Device? device = null)
+    {
+        InFeatures = Check.Positive("Linear", "in_features", inFeatures);
+        OutFeatures = Check.Positive("Linear", "out_features", outFeatures);
+        RegisterParameter("weight", Init.KaimingUniform([outFeatures, inFeatures], Math.Sqrt(5), generator, device));
+        if (bias) RegisterParameter("bias", Init.DefaultBias(outFeatures, inFeatures, generator, device));
+    }
+
+    public int InFeatures { get; }
+    public int OutFeatures { get; }
+    /// <summary>[out_features, in_features]</summary>
+    public Tensor Weight => GetParameter("weight");
+    /// <summary>[out_features], or null when created with bias: false.</summary>
+    public Tensor? Bias => GetParameterOrNull("bias");
+
+    public override Tensor Forward(Tensor x)
+    {
+        if (x.Dim != 2 || x.Shape[1] != InFeatures)
+            throw new ArgumentException($"Linear({ExtraRepr()}): expected input [N, {InFeatures}], got {x.ShapeString}");
+        return F.Linear(x, Weight, Bias);
+    }
+
+    protected override string ExtraRepr() => $"in_features={InFeatures}, out_features={OutFeatures}, bias={(Bias is null ? "False" : "True")}";
+}
+
+/// <summary>
+/// Max pooling (torch.nn.MaxPool2d) over kernelSize×kernelSize windows moved by stride (default: kernelSize,
+/// i.e. non-overlapping windows), no padding. Output size (H − k)/stride + 1, rounded down. Kernels: kernels/pool/.
+/// </summary>
+public sealed class MaxPool2d : Module
+{
+    public MaxPool2d(int kernelSize, int? stride = null)
+    {
+        KernelSize = Check.Positive("MaxPool2d", "kernel_size", kernelSize);
+        Stride = Check.Positive("MaxPool2d", "stride", stride ?? kernelSize);
+    }
+
+    public int KernelSize { get; }
+    public int Stride { get; }
+
+    public override Tensor Forward(Tensor x) => F.MaxPool2d(x, KernelSize, Stride);
+
+    protected override string ExtraRepr() => $"kernel_size={KernelSize}, stride={Stride}";
+}
+
+/// <summary>
+/// torch.nn.AdaptiveAvgPool2d((outH, outW)) restricted to the case torchvision's AlexNet meets at 224×224 input:
+/// the features are already outH×outW, so the pooling is the identity. Any other input size is rejected with an
+/// ArgumentException rather than silently computed (the general adaptive pooling is not implemented).
+/// </summary>
+public sealed class AdaptiveAvgPool2d : Module
+{
+    public AdaptiveAvgPool2d(int outputHeight, int outputWidth)
+    {
+        OutputHeight = Check.Positive("AdaptiveAvgPool2d", "output height", outputHeight);
+        OutputWidth = Check.Positive("AdaptiveAvgPool2d", "output width", outputWidth);
+    }
+
+    public int OutputHeight { get; }
+    public int OutputWidth { get; }
+
+    public override Tensor Forward(Tensor x)
+    {
+        if (x.Dim != 4)
+            throw new ArgumentException($"AdaptiveAvgPool2d: expected input [N, C, H, W], got {x.ShapeString}");
+        if (x.Shape[2] != OutputHeight || x.Shape[3] != OutputWidth)
+            throw new ArgumentException(
+                $"AdaptiveAvgPool2d(({OutputHeight}, {OutputWidth})): only the identity case is implemented (input already {OutputHeight}×{OutputWidth}, " +
+                $"which is what AlexNet224 gets from a 224×224 image), got input {x.ShapeString}");
+        return x;
+    }
+
+    protected override string ExtraRepr() => $"output_size=({OutputHeight}, {OutputWidth})";
+}
+
+/// <summary>Rectified linear unit max(0, x) (torch.nn.ReLU). Kernels: kernels/activation/.</summary>
+public sealed class ReLU : Module
+{
+    public override Tensor Forward(Tensor x) => F.Relu(x);
+}
+
+/// <summary>Logistic sigmoid 1 / (1 + e^−x) (torch.nn.Sigmoid). Kernels: kernels/activation/.</summary>
+public sealed class Sigmoid : Module
+{
+    public override Tensor Forward(Tensor x) => F.Sigmoid(x);
+}
+
+/// <summary>Hyperbolic tangent (torch.nn.Tanh). Kernels: kernels/activation/.</summary>
+public sealed class Tanh : Module
+{
+    public override Tensor Forward(Tensor x) => F.Tanh(x);
+}
+
+/// <summary>[N, d1, d2, ...] → [N, d1·d2·...] (torch.nn.Flatten with start_dim = 1). A view: no copy.</summary>
+public sealed class Flatten : Module
+{
+    public override Tensor Forward(Tensor x) => F.Flatten(x);
+}
+
+/// <summary>
+/// Inverted dropout (torch.nn.Dropout): in training mode each element is zeroed with probability p and the others
+/// are scaled by 1/(1 − p), so evaluation mode (the identity) needs no rescaling.
+///
+/// The mask is a pure function of (Seed, Step, element index) — see F.Dropout and kernels/dropout/ — so it is the same
+/// on every device. Step advances by one at each training-mode forward; saving Seed and Step with a checkpoint and
+/// setting them back reproduces the masks after a resume.
+/// </summary>
+public sealed class Dropout : Module
+{
+    public Dropout(float p = 0.5f, Generator? generator = null)
+    {
+        if (!(p >= 0f && p < 1f))
+            throw new ArgumentException($"Dropout: p must be in [0, 1), got {p.ToString(CultureInfo.InvariantCulture)}");
+        P = p;
+        var g = generator ?? Init.DefaultGenerator;
+        lock (g) Seed = g.NextULong();
+    }
+
+    public float P { get; }
+    /// <summary>Seed of the mask stream (drawn from the generator at construction).</summary>
+    public ulong Seed { get; set; }
+    /// <summary>Number of training-mode forwards so far; the next mask uses this value.</summary>
+    public long Step { get; set; }
+
+    public override Tensor Forward(Tensor x)
+    {
+        if (!Training) return x;
+        var y = F.Dropout(x, P, true, Seed, Step);
+        Step++;
+        return y;
+    }
+
+    protected override string ExtraRepr() => $"p={P.ToString(CultureInfo.InvariantCulture)}";
+}
+
+/// <summary>
+/// Cross-entropy of logits against class labels, averaged over the batch (torch.nn.CrossEntropyLoss with the default
+/// reduction 'mean'): L = −(1/N) Σ_n log softmax(logits[n])[labels[n]]. Not a Module because it takes two inputs.
+/// Kernels: kernels/loss/.
+/// </summary>
+public sealed class CrossEntropyLoss
+{
+    /// <summary>logits [N, C] Float32, labels [N] Int32 in [0, C) → a one-element loss tensor.</summary>
+    public Tensor Forward(Tensor logits, Tensor labels) => F.CrossEntropy(logits, labels);
+
+    public override string ToString() => "CrossEntropyLoss()";
+}

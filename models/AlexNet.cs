@@ -1,0 +1,155 @@
+using ScratchNet.nn;
+
+namespace ScratchNet.Models;
+
+/// <summary>
+/// AlexNet (Krizhevsky, Sutskever, Hinton 2012) adapted to 32×32 colour images (CIFAR-10), the lecture's version:
+/// five convolutions with ReLU and three max-pools (features), then three fully connected layers with dropout
+/// (classifier). With 3×3 and 5×5 padded convolutions the image is only shrunk by the pools: 32 → 16 → 8 → 4.
+/// <code>
+///  features.0   Conv2d(3, 64, k3, p1)     32×32×64     features.0.weight  [64, 3, 3, 3]
+///  features.1   ReLU
+///  features.2   MaxPool2d(2, 2)           16×16×64
+///  features.3   Conv2d(64, 192, k5, p2)   16×16×192    features.3.weight  [192, 64, 5, 5]
+///  features.4   ReLU
+///  features.5   MaxPool2d(2, 2)           8×8×192
+///  features.6   Conv2d(192, 384, k3, p1)  8×8×384      features.6.weight  [384, 192, 3, 3]
+///  features.7   ReLU
+///  features.8   Conv2d(384, 256, k3, p1)  8×8×256      features.8.weight  [256, 384, 3, 3]
+///  features.9   ReLU
+///  features.10  Conv2d(256, 256, k3, p1)  8×8×256      features.10.weight [256, 256, 3, 3]
+///  features.11  ReLU
+///  features.12  MaxPool2d(2, 2)           4×4×256
+///  flatten      view to [N, 4096]
+///  classifier.0 Dropout(0.5)
+///  classifier.1 Linear(4096, 4096)                     classifier.1.weight [4096, 4096]
+///  classifier.2 ReLU
+///  classifier.3 Dropout(0.5)
+///  classifier.4 Linear(4096, 4096)                     classifier.4.weight [4096, 4096]
+///  classifier.5 ReLU
+///  classifier.6 Linear(4096, classes)                  classifier.6.weight [classes, 4096]
+/// </code>
+/// Every conv and linear layer also has a bias (features.0.bias, ...). 36,051,786 parameters for 10 classes.
+/// </summary>
+public sealed class AlexNet : Sequential
+{
+    public AlexNet(int classes = 10, Generator? generator = null, Device? device = null, float dropout = 0.5f)
+        : base(Layers(classes, generator, device, dropout))
+    {
+        Classes = classes;
+    }
+
+    private static (string, Module)[] Layers(int classes, Generator? generator, Device? device, float dropout)
+    {
+        Check.Positive("AlexNet", "classes", classes);
+        if (!(dropout >= 0f && dropout < 1f)) throw new ArgumentException($"AlexNet: dropout p must be in [0, 1), got {dropout}");
+        return [("features", new Sequential(
+                   new Conv2d(3, 64, 3, padding: 1, generator: generator, device: device),
+                   new ReLU(),
+                   new MaxPool2d(2, 2),
+                   new Conv2d(64, 192, 5, padding: 2, generator: generator, device: device),
+                   new ReLU(),
+                   new MaxPool2d(2, 2),
+                   new Conv2d(192, 384, 3, padding: 1, generator: generator, device: device),
+                   new ReLU(),
+                   new Conv2d(384, 256, 3, padding: 1, generator: generator, device: device),
+                   new ReLU(),
+                   new Conv2d(256, 256, 3, padding: 1, generator: generator, device: device),
+                   new ReLU(),
+                   new MaxPool2d(2, 2))),
+               ("flatten", new Flatten()),
+               ("classifier", new Sequential(
+                   new Dropout(dropout, generator),
+                   new Linear(256 * 4 * 4, 4096, generator: generator, device: device),
+                   new ReLU(),
+                   new Dropout(dropout, generator),
+                   new Linear(4096, 4096, generator: generator, device: device),
+                   new ReLU(),
+                   new Linear(4096, classes, generator: generator, device: device)))];
+    }
+
+    public int Classes { get; }
+    public Sequential Features => (Sequential)this[0];
+    public Sequential Classifier => (Sequential)this[2];
+
+    public override Tensor Forward(Tensor x)
+    {
+        if (x.Dim != 4 || x.Shape[1] != 3 || x.Shape[2] != 32 || x.Shape[3] != 32)
+            throw new ArgumentException($"AlexNet: expected input [N, 3, 32, 32] (CIFAR-size images; AlexNet224 takes 224×224), got {x.ShapeString}");
+        return base.Forward(x);
+    }
+}
+
+/// <summary>
+/// torchvision.models.AlexNet for 224×224 ImageNet images, with the same parameter names:
+/// <code>
+///  features.0   Conv2d(3, 64, k11, s4, p2)  55×55×64
+///  features.1   ReLU
+///  features.2   MaxPool2d(3, 2)             27×27×64
+///  features.3   Conv2d(64, 192, k5, p2)     27×27×192
+///  features.4   ReLU
+///  features.5   MaxPool2d(3, 2)             13×13×192
+///  features.6   Conv2d(192, 384, k3, p1)    13×13×384
+///  features.7   ReLU
+///  features.8   Conv2d(384, 256, k3, p1)    13×13×256
+///  features.9   ReLU
+///  features.10  Conv2d(256, 256, k3, p1)    13×13×256
+///  features.11  ReLU
+///  features.12  MaxPool2d(3, 2)             6×6×256
+///  avgpool      AdaptiveAvgPool2d((6, 6))   6×6×256   (the identity at 224×224: other sizes are rejected)
+///  flatten      view to [N, 9216]
+///  classifier.0 Dropout(0.5)   classifier.1 Linear(9216, 4096)   classifier.2 ReLU
+///  classifier.3 Dropout(0.5)   classifier.4 Linear(4096, 4096)   classifier.5 ReLU
+///  classifier.6 Linear(4096, classes)
+/// </code>
+/// 61,100,840 parameters with 1000 classes. Overlapping 3×3 pools with stride 2, as in the 2012 paper.
+/// </summary>
+public sealed class AlexNet224 : Sequential
+{
+    public AlexNet224(int classes = 1000, Generator? generator = null, Device? device = null, float dropout = 0.5f)
+        : base(Layers(classes, generator, device, dropout))
+    {
+        Classes = classes;
+    }
+
+    private static (string, Module)[] Layers(int classes, Generator? generator, Device? device, float dropout)
+    {
+        Check.Positive("AlexNet224", "classes", classes);
+        if (!(dropout >= 0f && dropout < 1f)) throw new ArgumentException($"AlexNet224: dropout p must be in [0, 1), got {dropout}");
+        return [("features", new Sequential(
+                   new Conv2d(3, 64, 11, stride: 4, padding: 2, generator: generator, device: device),
+                   new ReLU(),
+                   new MaxPool2d(3, 2),
+                   new Conv2d(64, 192, 5, padding: 2, generator: generator, device: device),
+                   new ReLU(),
+                   new MaxPool2d(3, 2),
+                   new Conv2d(192, 384, 3, padding: 1, generator: generator, device: device),
+                   new ReLU(),
+                   new Conv2d(384, 256, 3, padding: 1, generator: generator, device: device),
+                   new ReLU(),
+                   new Conv2d(256, 256, 3, padding: 1, generator: generator, device: device),
+                   new ReLU(),
+                   new MaxPool2d(3, 2))),
+               ("avgpool", new AdaptiveAvgPool2d(6, 6)),
+               ("flatten", new Flatten()),
+               ("classifier", new Sequential(
+                   new Dropout(dropout, generator),
+                   new Linear(256 * 6 * 6, 4096, generator: generator, device: device),
+                   new ReLU(),
+                   new Dropout(dropout, generator),
+                   new Linear(4096, 4096, generator: generator, device: device),
+                   new ReLU(),
+                   new Linear(4096, classes, generator: generator, device: device)))];
+    }
+
+    public int Classes { get; }
+    public Sequential Features => (Sequential)this[0];
+    public Sequential Classifier => (Sequential)this[3];
+
+    public override Tensor Forward(Tensor x)
+    {
+        if (x.Dim != 4 || x.Shape[1] != 3)
+            throw new ArgumentException($"AlexNet224: expected input [N, 3, 224, 224], got {x.ShapeString}");
+        return base.Forward(x);
+    }
+}
