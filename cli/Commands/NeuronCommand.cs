@@ -16,11 +16,14 @@ public sealed class NeuronCommand : ICliCommand
     {
         var device = CommonOptions.Device();
         var epochs = new Option<int>("--epochs") { Description = "Maximum epochs of the perceptron rule", DefaultValueFactory = _ => 100 };
-        var mlp = new Option<bool>("--mlp") { Description = "Also train a 2-4-1 tanh MLP on XOR by gradient descent (needs the optimizer)" };
+        var mlp = new Option<bool>("--mlp") { Description = "Also train an MLP on XOR by gradient descent" };
+        var hidden = new Option<int>("--hidden") { Description = "Hidden units of the --mlp network (2 or 4 in the lecture)", DefaultValueFactory = _ => 4 };
+        var activation = new Option<string>("--activation") { Description = "Hidden activation of the --mlp network", DefaultValueFactory = _ => "tanh" };
+        activation.AcceptOnlyFromAmong("tanh", "sigmoid");
         var seed = CommonOptions.Seed();
         var cmd = new Command("neuron", "Formal neurons (McCulloch–Pitts): the gates' truth tables, then the perceptron learning rule on AND, OR, NOT and XOR")
         {
-            device, epochs, mlp, seed,
+            device, epochs, mlp, hidden, activation, seed,
         };
         CliApp.SetAction(cmd, (parse, output, _) =>
         {
@@ -59,9 +62,12 @@ public sealed class NeuronCommand : ICliCommand
             if (parse.GetValue(mlp))
             {
                 output.WriteLine();
-                var model = new Mlp(2, 4, 1, "tanh", new Generator(parse.GetValue(seed)), d);
-                var res = XorTraining.Train(model);
-                output.WriteLine($"MLP 2-4-1 (tanh, sigmoid output), MSE loss, full-batch SGD lr 0.5: " +
+                int h = Check.Positive("neuron", "--hidden", parse.GetValue(hidden));
+                string act = parse.GetValue(activation)!;
+                float lr = act == "sigmoid" ? 2f : 0.5f;   // sigmoid's derivative is at most 1/4: a larger step
+                var model = new Mlp(2, h, 1, act, new Generator(parse.GetValue(seed)), d);
+                var res = XorTraining.Train(model, epochs: 20000, learningRate: lr);
+                output.WriteLine($"MLP 2-{h}-1 ({act}, sigmoid output), MSE loss, full-batch SGD lr {lr.ToString(inv)}, seed {parse.GetValue(seed)}: " +
                                  (res.Solved ? $"XOR solved after {res.Epochs} epochs" : $"XOR not solved after {res.Epochs} epochs") +
                                  $", loss {res.FinalLoss.ToString("G3", inv)}, outputs for 00 01 10 11: " +
                                  string.Join(" ", res.Outputs.Select(v => v.ToString("F3", inv))));
