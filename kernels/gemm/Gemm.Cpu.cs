@@ -9,7 +9,8 @@ namespace ScratchNet.Kernels;
 //   - B transposed (stored [N, K]): C[i, j] = Alpha·⟨A(i, :), B[j, :]⟩ + Beta·C[i, j], a dot product of
 //     two contiguous rows when A is not transposed.
 // A(i, p) is A[i·K + p], or A[p·M + i] when TransA (A stored [K, M]).
-// A faster AVX-512 SGEMM is kept separately (kernels/gemm/Sgemm*.cs) and may be dispatched from CpuBackend.Gemm.
+// A fast AVX-512 SGEMM lives in its own files (kernels/gemm/Sgemm*.cs, separate work); CpuBackend.Gemm is the
+// place to dispatch to it, and GemmReference stays as the oracle it is tested against.
 public static class GemmReference
 {
     /// <summary>C[b] = Alpha·op(A[b])·op(B[b]) + Beta·C[b] on managed arrays (sizes are not re-checked: call g.Validate first).</summary>
