@@ -1,0 +1,34 @@
+namespace ScratchNet.Kernels;
+
+// Activations, plain C#: chunks of 16K elements in parallel; the kind is chosen once, outside the loop,
+// so each loop body is a single formula from Activations (Activation.cs).
+public sealed partial class CpuBackend
+{
+    public void ActivationForward(ActivationKind kind, Storage x, Storage y, int n)
+    {
+        float[] X = F(x), Y = F(y);
+        Action<int, int> loop = kind switch
+        {
+            ActivationKind.Relu => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Relu(X[i]); },
+            ActivationKind.Sigmoid => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Sigmoid(X[i]); },
+            ActivationKind.Tanh => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Tanh(X[i]); },
+            ActivationKind.Step => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Step(X[i]); },
+            _ => throw new ArgumentException($"activation: unknown kind {kind}"),
+        };
+        ForChunks(n, loop);
+    }
+
+    public void ActivationBackward(ActivationKind kind, Storage x, Storage y, Storage dy, Storage dx, int n)
+    {
+        float[] X = F(x), Y = F(y), DY = F(dy), DX = F(dx);
+        Action<int, int> loop = kind switch
+        {
+            ActivationKind.Relu => (s, e) => { for (int i = s; i < e; i++) DX[i] += Activations.ReluGrad(X[i], DY[i]); },
+            ActivationKind.Sigmoid => (s, e) => { for (int i = s; i < e; i++) DX[i] += Activations.SigmoidGrad(Y[i], DY[i]); },
+            ActivationKind.Tanh => (s, e) => { for (int i = s; i < e; i++) DX[i] += Activations.TanhGrad(Y[i], DY[i]); },
+            ActivationKind.Step => (_, _) => { },  // f' = 0: nothing to add
+            _ => throw new ArgumentException($"activation: unknown kind {kind}"),
+        };
+        ForChunks(n, loop);
+    }
+}

@@ -1,0 +1,75 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+
+namespace ScratchNet.Kernels;
+
+/// <summary>What the PTX of one kernel shows: register spills to local memory and the width of its loads.</summary>
+public sealed record PtxReport(string Kernel, int LocalBytes, int LocalLoadsStores, int GlobalLoads, int GlobalVectorLoads, int SharedVectorLoads, int Lines, string? Error)
+{
+    /// <summary>True when the kernel keeps everything in registers (no .local frame, no ld/st.local).</summary>
+    public bool NoSpills => LocalBytes == 0 && LocalLoadsStores == 0;
+}
+
+/// <summary>
+/// Compiles every ILGPU kernel of <see cref="IlgpuBackend"/> to PTX for a chosen architecture (sm_90 for the
+/// H100 by default) without needing a GPU, and counts what matters for speed:
+///   - `.local` declarations and `ld.local`/`st.local`: registers spilled to (slow, off-chip) local memory,
+///     e.g. a register tile indexed by a loop variable that ILGPU could not keep in registers;
+///   - `ld.global.v4.f32` / `ld.global.nc.v4.f32` versus scalar global loads: whether 128-bit loads were emitted;
+///   - `ld.shared.v4`: vectorised shared-memory reads in the tiled GEMM.
+/// Kernels are found by reflection: static methods of IlgpuBackend whose name ends in "Kernel".
+/// </summary>
+public static class PtxInspector
+{
+    public static IEnumerable<MethodInfo> KernelMethods() =>
+        typeof(IlgpuBackend).GetMethods(BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public)
+            .Where(m => m.Name.EndsWith("Kernel", StringComparison.Ordinal) && !m.IsGenericMethodDefinition)
+            .OrderBy(m => m.Name);
+
+    public static string CompilePtx(MethodInfo kernel, CudaArchitecture arch, CudaInstructionSet isa)
+    {
+        using var backend = new PTXBackend(Backends.Context, new CudaCapabilityContext(arch), arch, isa, null);
+        var entry = EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
+        var compiled = backend.Compile(entry, new KernelSpecialization());
+        return ((PTXCompiledKernel)compiled).PTXAssembly;
+    }
+
+    public static PtxReport Analyze(string name, string ptx)
+    {
+        int localBytes = 0;
+        foreach (Match m in Regex.Matches(ptx, @"\.local\s+\.align\s+\d+\s+\.b8\s+\S+\[(\d+)\]"))
+            localBytes += int.Parse(m.Groups[1].Value);
+        int localLdSt = Regex.Matches(ptx, @"\b(ld|st)\.local\.").Count;
+        int globalLoads = Regex.Matches(ptx, @"\bld\.global\.").Count;
+        int globalVec = Regex.Matches(ptx, @"\bld\.global(\.nc)?\.v[24]\.").Count;
+        int sharedVec = Regex.Matches(ptx, @"\bld\.shared\.v[24]\.").Count;
+        return new PtxReport(name, localBytes, localLdSt, globalLoads, globalVec, sharedVec, ptx.Count(c => c == '\n'), null);
+    }
+
+    /// <summary>Compiles and analyses every kernel; writes each .ptx into outDir when given.</summary>
+    public static List<PtxReport> InspectAll(string? outDir = null, CudaArchitecture? arch = null, CudaInstructionSet? isa = null)
+    {
+        var a = arch ?? CudaArchitecture.SM_90;
+        var i = isa ?? CudaInstructionSet.ISA_80;
+        if (outDir is not null) Directory.CreateDirectory(outDir);
+        var reports = new List<PtxReport>();
+        foreach (var k in KernelMethods())
+        {
+            try
+            {
+                string ptx = CompilePtx(k, a, i);
+                if (outDir is not null) File.WriteAllText(Path.Combine(outDir, k.Name + ".ptx"), ptx);
+                reports.Add(Analyze(k.Name, ptx));
+            }
+            catch (Exception e)
+            {
+                reports.Add(new PtxReport(k.Name, 0, 0, 0, 0, 0, 0, e.GetBaseException().Message));
+            }
+        }
+        return reports;
+    }
+}

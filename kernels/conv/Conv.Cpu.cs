@@ -1,0 +1,62 @@
+namespace ScratchNet.Kernels;
+
+// im2col and col2im in plain C# (layout and index mapping: Conv.cs).
+// Both run in parallel over (image, channel) pairs: the rows r = (c·KH + kh)·KW + kw of channel c read
+// (im2col) or write (col2im) only plane c of that image, so the tasks never touch the same memory.
+// col2im is written as the scatter it is mathematically: each col entry is added to the pixel it came from.
+public sealed partial class CpuBackend
+{
+    public void Im2Col(in ConvGeometry g, Storage x, int n0, int count, Storage col)
+    {
+        g.ValidateCols("im2col", x, n0, count, col);
+        var G = g;
+        float[] X = F(x), COL = F(col);
+        For(count * G.C, lc =>
+        {
+            int l = lc / G.C, c = lc % G.C;
+            int plane = ((n0 + l) * G.C + c) * G.H * G.W;
+            for (int kh = 0; kh < G.KH; kh++)
+                for (int kw = 0; kw < G.KW; kw++)
+                {
+                    int row = ((l * G.C + c) * G.KH + kh) * G.KW + kw;   // = l·CKK + r
+                    int dst = row * G.OH * G.OW;
+                    for (int oh = 0; oh < G.OH; oh++)
+                    {
+                        int ih = oh * G.StrideH - G.PadH + kh;
+                        for (int ow = 0; ow < G.OW; ow++)
+                        {
+                            int iw = ow * G.StrideW - G.PadW + kw;
+                            bool inside = ih >= 0 && ih < G.H && iw >= 0 && iw < G.W;
+                            COL[dst++] = inside ? X[plane + ih * G.W + iw] : 0f;
+                        }
+                    }
+                }
+        }, costPerItem: (long)G.KH * G.KW * G.OH * G.OW);
+    }
+
+    public void Col2Im(in ConvGeometry g, Storage col, int n0, int count, Storage dx)
+    {
+        g.ValidateCols("col2im", dx, n0, count, col);
+        var G = g;
+        float[] DX = F(dx), COL = F(col);
+        For(count * G.C, lc =>
+        {
+            int l = lc / G.C, c = lc % G.C;
+            int plane = ((n0 + l) * G.C + c) * G.H * G.W;
+            for (int kh = 0; kh < G.KH; kh++)
+                for (int kw = 0; kw < G.KW; kw++)
+                {
+                    int src = (((l * G.C + c) * G.KH + kh) * G.KW + kw) * G.OH * G.OW;
+                    for (int oh = 0; oh < G.OH; oh++)
+                    {
+                        int ih = oh * G.StrideH - G.PadH + kh;
+                        for (int ow = 0; ow < G.OW; ow++, src++)
+                        {
+                            int iw = ow * G.StrideW - G.PadW + kw;
+                            if (ih >= 0 && ih < G.H && iw >= 0 && iw < G.W) DX[plane + ih * G.W + iw] += COL[src];
+                        }
+                    }
+                }
+        }, costPerItem: (long)G.KH * G.KW * G.OH * G.OW);
+    }
+}

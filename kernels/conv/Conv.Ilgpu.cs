@@ -1,0 +1,78 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace ScratchNet.Kernels;
+
+// im2col and col2im as ILGPU kernels (layout and index mapping: Conv.cs).
+//
+// Im2Col: a grid-stride loop over the col elements k of the chunk, k = (l·CKK + r)·OHW + q. Each thread
+// splits k into (l, c, kh, kw, oh, ow), computes the source pixel and copies it (or writes 0 in the
+// padding). Adjacent threads write adjacent q, so the writes are coalesced and the reads (adjacent ow,
+// stride SW apart) nearly so.
+//
+// Col2Im as a GATHER, one thread per input pixel (n, c, ih, iw), so that no two threads write the same
+// dx element and no atomics are needed (the result is deterministic). The col entries copied from pixel
+// ih are those (kh, oh) with oh·SH − PH + kh = ih, i.e. kh ≡ ih + PH (mod SH) and oh = (ih + PH − kh)/SH
+// in [0, OH); the thread walks only those kh (start at (ih + PH) mod SH, step SH, stop when oh < 0),
+// likewise for (kw, ow), and adds the sum of the matching entries to dx.
+public sealed partial class IlgpuBackend
+{
+    static void Im2ColKernel(ArrayView<float> x, ArrayView<float> col, ConvGeometry g, int n0, int total)
+    {
+        int ohw = g.OH * g.OW, kk = g.KH * g.KW;
+        for (int k = Grid.GlobalIndex.X; k < total; k += Grid.DimX * Group.DimX)
+        {
+            int q = k % ohw, lr = k / ohw;              // lr = l·CKK + r
+            int ow = q % g.OW, oh = q / g.OW;
+            int kw = lr % g.KW, kh = lr / g.KW % g.KH;
+            int lc = lr / kk;                           // lc = l·C + c: the (image, channel) plane
+            int ih = oh * g.StrideH - g.PadH + kh, iw = ow * g.StrideW - g.PadW + kw;
+            bool inside = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+            col[k] = inside ? x[(n0 * g.C + lc) * g.H * g.W + ih * g.W + iw] : 0f;
+        }
+    }
+
+    static void Col2ImKernel(ArrayView<float> col, ArrayView<float> dx, ConvGeometry g, int n0, int total)
+    {
+        int ohw = g.OH * g.OW;
+        for (int k = Grid.GlobalIndex.X; k < total; k += Grid.DimX * Group.DimX)
+        {
+            int iw = k % g.W, ih = k / g.W % g.H;
+            int lc = k / (g.H * g.W);                   // lc = l·C + c
+            float s = 0f;
+            for (int kh = (ih + g.PadH) % g.StrideH; kh < g.KH; kh += g.StrideH)
+            {
+                int oh = (ih + g.PadH - kh) / g.StrideH;
+                if (oh < 0) break;                      // larger kh only lowers oh further
+                if (oh >= g.OH) continue;
+                for (int kw = (iw + g.PadW) % g.StrideW; kw < g.KW; kw += g.StrideW)
+                {
+                    int ow = (iw + g.PadW - kw) / g.StrideW;
+                    if (ow < 0) break;
+                    if (ow >= g.OW) continue;
+                    // row r = (c·KH + kh)·KW + kw of image l: (lc·KH + kh)·KW + kw
+                    s += col[((lc * g.KH + kh) * g.KW + kw) * ohw + oh * g.OW + ow];
+                }
+            }
+            dx[n0 * g.C * g.H * g.W + k] += s;
+        }
+    }
+
+    Action<KernelConfig, ArrayView<float>, ArrayView<float>, ConvGeometry, int, int>? _im2col, _col2im;
+
+    public void Im2Col(in ConvGeometry g, Storage x, int n0, int count, Storage col)
+    {
+        g.ValidateCols("im2col", x, n0, count, col);
+        int total = count * g.ColRows * g.ColCols;
+        (_im2col ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ConvGeometry, int, int>(Im2ColKernel))(
+            Grid1D(total), F(x), F(col), g, n0, total);
+    }
+
+    public void Col2Im(in ConvGeometry g, Storage col, int n0, int count, Storage dx)
+    {
+        g.ValidateCols("col2im", dx, n0, count, col);
+        int total = count * g.InputImage;
+        (_col2im ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ConvGeometry, int, int>(Col2ImKernel))(
+            Grid1D(total), F(col), F(dx), g, n0, total);
+    }
+}

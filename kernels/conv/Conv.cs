@@ -1,0 +1,96 @@
+namespace ScratchNet.Kernels;
+
+// 2-D convolution (cross-correlation, as PyTorch) by im2col + GEMM.
+//
+//   y[n, o, oh, ow] = bias[o] + Σ_{c, kh, kw} w[o, c, kh, kw] · x[n, c, oh·SH − PH + kh, ow·SW − PW + kw]
+//   (x read as 0 outside [0, H) × [0, W): zero padding),  OH = (H + 2·PH − KH) / SH + 1, same for OW.
+//
+// Why im2col + GEMM: the sum above is, for one image, a matrix product once the input patches are laid
+// out as columns. im2col copies patch (oh, ow) into column q = oh·OW + ow of a matrix col [C·KH·KW, OH·OW]
+// whose row r = (c·KH + kh)·KW + kw holds x[c, oh·SH − PH + kh, ow·SW − PW + kw] (0 in the padding). Then
+//   y[n] [O, OH·OW] = W [O, C·KH·KW] · col[n]        (W is the weight tensor as stored: [O, C, KH, KW] is [O, C·KH·KW])
+// and all the arithmetic runs in the tuned GEMM kernel; the copy costs KH·KW/(SH·SW) times the input in
+// memory traffic, which is small next to the O·C·KH·KW multiply-adds per output pixel. Any kernel size,
+// stride and (rectangular) padding goes through the same two kernels. The price is memory for col, which
+// Conv2dDriver bounds by converting a chunk of images at a time.
+//
+// Layout: x is [N, C, H, W]; the col buffer of images n0 .. n0+count−1 is [count, C·KH·KW, OH·OW],
+// element (l, r, q) at (l·CKK + r)·OHW + q, image n = n0 + l. y is [N, O, OH, OW] = [N, O, OH·OW], so y[n]
+// is exactly the GEMM output matrix and a chunk of images is one batched GEMM.
+//
+// Backward:
+//   dcol[n] = Wᵀ · dy[n]  then  dx += col2im(dcol)  (col2im sums every column entry back into the input
+//                                                    pixel it was copied from: the adjoint of im2col)
+//   dW     += Σ_n dy[n] · col[n]ᵀ                    (col recomputed from x by im2col)
+//   dbias  += Σ_{n, oh, ow} dy[n, :, oh, ow]
+// CPU kernels: Conv.Cpu.cs. ILGPU kernels: Conv.Ilgpu.cs. The composition: Conv2dDriver.cs.
+
+/// <summary>
+/// The sizes of one 2-D convolution: input [N, C, H, W], weight [O, C, KH, KW], output [N, O, OH, OW] with
+/// OH = (H + 2·PadH − KH) / StrideH + 1 and OW = (W + 2·PadW − KW) / StrideW + 1 (floor division).
+/// The constructor validates everything (ArgumentException naming conv2d and the shapes).
+/// </summary>
+public readonly struct ConvGeometry
+{
+    public readonly int N, C, H, W, O, KH, KW, StrideH, StrideW, PadH, PadW, OH, OW;
+
+    public ConvGeometry(int n, int c, int h, int w, int o, int kh, int kw, int strideH = 1, int strideW = 1, int padH = 0, int padW = 0)
+    {
+        string shapes = $"input [{n}, {c}, {h}, {w}], weight [{o}, {c}, {kh}, {kw}]";
+        if (n <= 0 || c <= 0 || h <= 0 || w <= 0 || o <= 0 || kh <= 0 || kw <= 0)
+            throw new ArgumentException($"conv2d: sizes must be positive, got {shapes}");
+        if (strideH <= 0 || strideW <= 0)
+            throw new ArgumentException($"conv2d: stride must be positive, got ({strideH}, {strideW}) for {shapes}");
+        if (padH < 0 || padW < 0)
+            throw new ArgumentException($"conv2d: padding must be >= 0, got ({padH}, {padW}) for {shapes}");
+        if (kh > h + 2 * padH || kw > w + 2 * padW)
+            throw new ArgumentException($"conv2d: kernel {kh}x{kw} is larger than the padded input {h + 2 * padH}x{w + 2 * padW} ({shapes}, padding ({padH}, {padW}))");
+        N = n; C = c; H = h; W = w; O = o; KH = kh; KW = kw;
+        StrideH = strideH; StrideW = strideW; PadH = padH; PadW = padW;
+        OH = (h + 2 * padH - kh) / strideH + 1;
+        OW = (w + 2 * padW - kw) / strideW + 1;
+        foreach (long size in new[] { (long)n * c * h * w, (long)n * o * OH * OW, (long)o * c * kh * kw, (long)c * kh * kw * OH * OW })
+            if (size > int.MaxValue)
+                throw new ArgumentException($"conv2d: {shapes} with output {OH}x{OW} needs a buffer of {size} elements, more than {int.MaxValue}");
+    }
+
+    /// <summary>Rows of an image's col matrix: C·KH·KW (also the GEMM's K in forward).</summary>
+    public int ColRows => C * KH * KW;
+    /// <summary>Columns of an image's col matrix: OH·OW, one per output pixel.</summary>
+    public int ColCols => OH * OW;
+    /// <summary>Elements of one input image, C·H·W.</summary>
+    public int InputImage => C * H * W;
+    /// <summary>Elements of one output image, O·OH·OW.</summary>
+    public int OutputImage => O * OH * OW;
+    /// <summary>A 1×1 kernel with stride 1 and no padding: col[n] is x[n] itself, so im2col is skipped.</summary>
+    public bool IsPointwise => KH == 1 && KW == 1 && StrideH == 1 && StrideW == 1 && PadH == 0 && PadW == 0;
+
+    public override string ToString() =>
+        $"input [{N}, {C}, {H}, {W}], weight [{O}, {C}, {KH}, {KW}], stride ({StrideH}, {StrideW}), padding ({PadH}, {PadW}) → output [{N}, {O}, {OH}, {OW}]";
+
+    /// <summary>Checks an image range and the sizes of the image and col buffers (ArgumentException).</summary>
+    internal void ValidateCols(string op, Storage images, int n0, int count, Storage col)
+    {
+        if (n0 < 0 || count <= 0 || n0 + count > N)
+            throw new ArgumentException($"{op}: images [{n0}, {n0 + count}) are not inside the batch of {N} ({this})");
+        if ((long)N * InputImage > images.Length)
+            throw new ArgumentException($"{op}: the image storage holds {images.Length} elements, [{N}, {C}, {H}, {W}] needs {(long)N * InputImage}");
+        if ((long)count * ColRows * ColCols > col.Length)
+            throw new ArgumentException($"{op}: the col storage holds {col.Length} elements, {count} images need {(long)count * ColRows * ColCols} ([{count}, {ColRows}, {ColCols}])");
+    }
+}
+
+public partial interface IBackend
+{
+    /// <summary>
+    /// col[l, (c·KH + kh)·KW + kw, oh·OW + ow] = x[n0 + l, c, oh·SH − PH + kh, ow·SW − PW + kw] (0 in the padding)
+    /// for l = 0 .. count−1: the patches of `count` images, each as a [C·KH·KW, OH·OW] matrix.
+    /// </summary>
+    void Im2Col(in ConvGeometry g, Storage x, int n0, int count, Storage col);
+
+    /// <summary>
+    /// The adjoint of Im2Col, ACCUMULATING: dx[n0 + l, c, ih, iw] += Σ of every col entry that Im2Col copied from
+    /// that pixel (entries that fell in the padding are dropped).
+    /// </summary>
+    void Col2Im(in ConvGeometry g, Storage col, int n0, int count, Storage dx);
+}

@@ -1,0 +1,106 @@
+namespace ScratchNet.Kernels;
+
+// Conv2d forward and backward composed from backend kernels (Im2Col, Col2Im, Gemm, BiasAdd, BiasBackward),
+// so the same code drives every device. The math and the col layout are described in Conv.cs.
+//
+// Memory: a col matrix takes C·KH·KW·OH·OW floats per image (AlexNet's first layer: 363 × 55 × 55 ≈ 1.1M),
+// so images are converted in chunks of at most maxColElements floats (default 16M = 64 MiB), at least
+// one image per chunk. One temporary buffer of that size is taken from the backend's caching allocator
+// and given back when the call ends; a training loop gets the same block from the pool every step.
+//
+// Per chunk of images n0 .. n0+count−1 (l = n − n0):
+//   forward          col = im2col(x[n0 ..]);  y[n] = W · col[l]       one batched GEMM, W shared (StrideA = 0)
+//   backward data    dcol[l] = Wᵀ · dy[n]      one batched GEMM (TransA);  dx[n0 ..] += col2im(dcol)
+//   backward weights col = im2col(x[n0 ..]);  dW += dy[n] · col[l]ᵀ  one GEMM per image (TransB, Beta = 1):
+//                    the sum over images runs into the same dW, so the images go one after another
+// A pointwise conv (1×1 kernel, stride 1, no padding) has col[n] = x[n] [C, H·W]: the GEMMs read x directly
+// and backward data accumulates straight into dx (Beta = 1), no temporary at all.
+public static class Conv2dDriver
+{
+    /// <summary>Default bound on the col buffer, in floats (16M = 64 MiB).</summary>
+    public const int DefaultMaxColElements = 1 << 24;
+
+    /// <summary>How many images fit in one col buffer of at most maxColElements floats (at least 1).</summary>
+    public static int ImagesPerChunk(in ConvGeometry g, int maxColElements = DefaultMaxColElements)
+    {
+        long perImage = (long)g.ColRows * g.ColCols;
+        return (int)Math.Clamp(maxColElements / perImage, 1, g.N);
+    }
+
+    /// <summary>y = conv2d(x, w) + bias. x [N, C, H, W], w [O, C, KH, KW], bias [O] or null, y [N, O, OH, OW] (overwritten).</summary>
+    public static void Forward(IBackend be, in ConvGeometry g, Storage x, Storage w, Storage? bias, Storage y,
+        int maxColElements = DefaultMaxColElements)
+    {
+        int ckk = g.ColRows, ohw = g.ColCols;
+        if (g.IsPointwise)
+        {
+            // y[n] [O, HW] = W [O, C] · x[n] [C, HW] for every n in one launch.
+            be.Gemm(new GemmArgs(false, false, g.O, ohw, ckk, 1f, 0f, g.N,
+                StrideA: 0, StrideB: g.InputImage, StrideC: g.OutputImage), w, x, y);
+        }
+        else
+        {
+            int chunk = ImagesPerChunk(g, maxColElements);
+            using var col = be.Allocate(chunk * ckk * ohw, DType.Float32);
+            for (int n0 = 0; n0 < g.N; n0 += chunk)
+            {
+                int count = Math.Min(chunk, g.N - n0);
+                be.Im2Col(g, x, n0, count, col);
+                be.Gemm(new GemmArgs(false, false, g.O, ohw, ckk, 1f, 0f, count,
+                    OffsetC: n0 * g.OutputImage, StrideA: 0, StrideB: ckk * ohw, StrideC: g.OutputImage), w, col, y);
+            }
+        }
+        if (bias is not null) be.BiasAdd(y, bias, g.N, g.O, ohw);
+    }
+
+    /// <summary>dx += ∂L/∂x given dy = ∂L/∂y [N, O, OH, OW] and the weights w [O, C, KH, KW].</summary>
+    public static void BackwardData(IBackend be, in ConvGeometry g, Storage w, Storage dy, Storage dx,
+        int maxColElements = DefaultMaxColElements)
+    {
+        int ckk = g.ColRows, ohw = g.ColCols;
+        if (g.IsPointwise)
+        {
+            // dx[n] [C, HW] += Wᵀ [C, O] · dy[n] [O, HW]
+            be.Gemm(new GemmArgs(true, false, ckk, ohw, g.O, 1f, 1f, g.N,
+                StrideA: 0, StrideB: g.OutputImage, StrideC: g.InputImage), w, dy, dx);
+            return;
+        }
+        int chunk = ImagesPerChunk(g, maxColElements);
+        using var dcol = be.Allocate(chunk * ckk * ohw, DType.Float32);
+        for (int n0 = 0; n0 < g.N; n0 += chunk)
+        {
+            int count = Math.Min(chunk, g.N - n0);
+            be.Gemm(new GemmArgs(true, false, ckk, ohw, g.O, 1f, 0f, count,
+                OffsetB: n0 * g.OutputImage, StrideA: 0, StrideB: g.OutputImage, StrideC: ckk * ohw), w, dy, dcol);
+            be.Col2Im(g, dcol, n0, count, dx);
+        }
+    }
+
+    /// <summary>dw += ∂L/∂w given the input x [N, C, H, W] and dy = ∂L/∂y [N, O, OH, OW].</summary>
+    public static void BackwardWeights(IBackend be, in ConvGeometry g, Storage x, Storage dy, Storage dw,
+        int maxColElements = DefaultMaxColElements)
+    {
+        int ckk = g.ColRows, ohw = g.ColCols;
+        if (g.IsPointwise)
+        {
+            for (int n = 0; n < g.N; n++)
+                be.Gemm(new GemmArgs(false, true, g.O, ckk, ohw, 1f, 1f,
+                    OffsetA: n * g.OutputImage, OffsetB: n * g.InputImage), dy, x, dw);
+            return;
+        }
+        int chunk = ImagesPerChunk(g, maxColElements);
+        using var col = be.Allocate(chunk * ckk * ohw, DType.Float32);
+        for (int n0 = 0; n0 < g.N; n0 += chunk)
+        {
+            int count = Math.Min(chunk, g.N - n0);
+            be.Im2Col(g, x, n0, count, col);
+            for (int l = 0; l < count; l++)
+                be.Gemm(new GemmArgs(false, true, g.O, ckk, ohw, 1f, 1f,
+                    OffsetA: (n0 + l) * g.OutputImage, OffsetB: l * ckk * ohw), dy, col, dw);
+        }
+    }
+
+    /// <summary>dbias[o] += Σ_{n, oh, ow} dy[n, o, oh, ow].</summary>
+    public static void BackwardBias(IBackend be, in ConvGeometry g, Storage dy, Storage dbias)
+        => be.BiasBackward(dy, dbias, g.N, g.O, g.ColCols);
+}

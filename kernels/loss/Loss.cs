@@ -1,0 +1,31 @@
+namespace ScratchNet.Kernels;
+
+// Softmax and softmax + cross-entropy over the rows of a row-major [N, C] matrix (N samples, C classes).
+// Row r occupies x[r·C .. r·C + C). CPU version: Loss.Cpu.cs. ILGPU version: Loss.Ilgpu.cs.
+//
+// Numerically stable softmax (the log-sum-exp trick): with m = max_j x_j,
+//   p_j = exp(x_j − m) / Σ_k exp(x_k − m)        every exponent is ≤ 0, so nothing overflows,
+//   −log p_label = log Σ_k exp(x_k − m) − (x_label − m)   finite even for logits like ±1000.
+// Gradient of the batch mean L = (1/N) Σ_r −log p_r[label_r]:  dL/dx_rj = (p_rj − [j == label_r]) / N.
+public partial interface IBackend
+{
+    /// <summary>
+    /// Per row r of logits [n, c]: probs[r, :] = softmax(logits[r, :]) and losses[r] = −log probs[r, labels[r]],
+    /// computed as logsumexp − logit so it stays finite. labels are Int32 in [0, c); a label outside that
+    /// range is never used as an index: that row's loss is NaN.
+    /// </summary>
+    void SoftmaxCrossEntropyForward(Storage logits, Storage labels, Storage probs, Storage losses, int n, int c);
+
+    /// <summary>
+    /// dlogits[r, j] += (probs[r, j] − [j == labels[r]]) · dy[0] / n: the backward of the batch-mean loss.
+    /// dy is the 1-element upstream gradient, read on the device (no host synchronisation).
+    /// A row whose label is outside [0, c) gets NaN (its loss was NaN).
+    /// </summary>
+    void SoftmaxCrossEntropyBackward(Storage probs, Storage labels, Storage dy, Storage dlogits, int n, int c);
+
+    /// <summary>y[r, :] = softmax(x[r, :]) for each row of x [n, c].</summary>
+    void Softmax(Storage x, Storage y, int n, int c);
+
+    /// <summary>dx[r, j] += y[r, j] · (dy[r, j] − Σ_k dy[r, k] · y[r, k]), where y = softmax(x): the backward of Softmax.</summary>
+    void SoftmaxBackward(Storage y, Storage dy, Storage dx, int n, int c);
+}

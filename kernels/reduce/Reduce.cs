@@ -1,0 +1,17 @@
+namespace ScratchNet.Kernels;
+
+// Reductions: the sum of a whole buffer, and per-row argmax of a row-major [N, C] matrix (row r at r·C).
+// CPU version: Reduce.Cpu.cs. ILGPU version: Reduce.Ilgpu.cs.
+public partial interface IBackend
+{
+    /// <summary>y[0] = Σ_i x[i] over n elements. Deterministic: the same input gives the same bits every run.</summary>
+    void Sum(Storage x, Storage y, int n);
+
+    /// <summary>idx[r] = argmax_j x[r, j] (Int32) for each row of x [n, c]. The first maximum wins; a NaN
+    /// counts as larger than any number (as torch.argmax), so the first NaN of a row wins.</summary>
+    void ArgmaxRows(Storage x, Storage idx, int n, int c);
+
+    /// <summary>How many rows r of logits [n, c] have argmax_j logits[r, j] == labels[r] (labels Int32).
+    /// Returns to the host, so it waits for the device (one int is read back).</summary>
+    int CountCorrect(Storage logits, Storage labels, int n, int c);
+}

@@ -1,0 +1,343 @@
+using ScratchNet.Kernels;
+
+namespace ScratchNet.Tests;
+
+// im2col / col2im / bias kernels and the conv2d driver against direct loops in double, on every device,
+// then F.Conv2d's backward against central finite differences (double, CPU).
+// Tolerances: kernels that only move data (im2col) must match exactly; sums (col2im, bias, the conv
+// itself, K = C·KH·KW ≤ 200 products of values in [−1, 1]) within 1e-4 + 1e-4·|ref|; gradients vs finite
+// differences within 1e-4 + 1e-3·|ref| (the float32 analytical gradient has ~1e-6 relative round-off, the
+// O(h²) difference quotient in double ~1e-8; an index error shows up at order 0.1).
+public class ConvTests
+{
+    const float Atol = 1e-4f, Rtol = 1e-4f;
+
+    // (N, C, H, W, O, KH, KW, SH, SW, PH, PW): kernels 1/3/5/7, strides 1–3, padding 0–3, non-square
+    // images, rectangular kernel/stride/padding, a kernel as large as the (padded) input, batch 1.
+    public static readonly ConvGeometry[] Geometries =
+    [
+        new(1, 1, 5, 5, 1, 1, 1),                       // pointwise (no im2col)
+        new(2, 3, 6, 5, 4, 1, 1),                       // pointwise, batch 2
+        new(2, 2, 7, 9, 3, 1, 1, 2, 2, 1, 1),           // 1×1 with stride and padding (goes through im2col)
+        new(1, 3, 8, 8, 5, 3, 3, 1, 1, 1, 1),
+        new(3, 2, 9, 7, 4, 3, 3, 2, 2, 0, 0),
+        new(2, 3, 11, 10, 2, 5, 5, 3, 3, 2, 2),
+        new(1, 2, 13, 9, 3, 7, 7, 2, 1, 3, 3),
+        new(2, 1, 6, 10, 3, 3, 5, 1, 2, 0, 2),          // rectangular kernel, stride and padding
+        new(1, 4, 5, 5, 6, 5, 5),                       // kernel == input: 1×1 output
+        new(2, 2, 4, 4, 3, 7, 7, 1, 1, 2, 2),           // kernel larger than the image, not than the padded image
+        new(1, 2, 9, 11, 3, 3, 3, 3, 2, 3, 1),
+    ];
+
+    public static IEnumerable<object[]> DevicesAndGeometries()
+    {
+        foreach (var d in TestUtil.Devices())
+            for (int i = 0; i < Geometries.Length; i++) yield return [d[0], i];
+    }
+
+    static int Ix(ConvGeometry g, int n, int c, int h, int w) => ((n * g.C + c) * g.H + h) * g.W + w;
+    static int Iy(ConvGeometry g, int n, int o, int oh, int ow) => ((n * g.O + o) * g.OH + oh) * g.OW + ow;
+    static int Iw(ConvGeometry g, int o, int c, int kh, int kw) => ((o * g.C + c) * g.KH + kh) * g.KW + kw;
+
+    /// <summary>The definition of conv2d, in double: y[n,o,oh,ow] = b[o] + Σ w[o,c,kh,kw]·x[n,c,oh·SH−PH+kh, ow·SW−PW+kw].</summary>
+    public static double[] ConvRef(ConvGeometry g, double[] x, double[] w, double[]? b)
+    {
+        var y = new double[g.N * g.OutputImage];
+        for (int n = 0; n < g.N; n++)
+            for (int o = 0; o < g.O; o++)
+                for (int oh = 0; oh < g.OH; oh++)
+                    for (int ow = 0; ow < g.OW; ow++)
+                    {
+                        double s = b is null ? 0 : b[o];
+                        for (int c = 0; c < g.C; c++)
+                            for (int kh = 0; kh < g.KH; kh++)
+                                for (int kw = 0; kw < g.KW; kw++)
+                                {
+                                    int ih = oh * g.StrideH - g.PadH + kh, iw = ow * g.StrideW - g.PadW + kw;
+                                    if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) s += w[Iw(g, o, c, kh, kw)] * x[Ix(g, n, c, ih, iw)];
+                                }
+                        y[Iy(g, n, o, oh, ow)] = s;
+                    }
+        return y;
+    }
+
+    static Storage Put(IBackend be, float[] data)
+    {
+        var s = be.Allocate(data.Length, DType.Float32);
+        be.Upload(data, s);
+        return s;
+    }
+
+    static float[] Get(IBackend be, Storage s, int n)
+    {
+        var a = new float[n];
+        be.Download(s, a);
+        return a;
+    }
+
+    [Theory]
+    [MemberData(nameof(DevicesAndGeometries))]
+    public void Im2Col_And_Col2Im_MatchDirectLoops(string device, int gi)
+    {
+        var g = Geometries[gi];
+        var be = Device.Get(device).Backend;
+        var gen = new Generator(100 + (ulong)gi);
+        var x = TestUtil.RandomArray(gen, g.N * g.InputImage);
+        int ckk = g.ColRows, ohw = g.ColCols;
+        // Convert the last images of the batch only (n0 > 0 when N > 1) to test the image offset.
+        int n0 = g.N > 1 ? 1 : 0, count = g.N - n0;
+
+        var expected = new float[count * ckk * ohw];
+        for (int l = 0; l < count; l++)
+            for (int c = 0; c < g.C; c++)
+                for (int kh = 0; kh < g.KH; kh++)
+                    for (int kw = 0; kw < g.KW; kw++)
+                        for (int oh = 0; oh < g.OH; oh++)
+                            for (int ow = 0; ow < g.OW; ow++)
+                            {
+                                int ih = oh * g.StrideH - g.PadH + kh, iw = ow * g.StrideW - g.PadW + kw;
+                                bool inside = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+                                expected[(l * ckk + (c * g.KH + kh) * g.KW + kw) * ohw + oh * g.OW + ow] = inside ? x[Ix(g, n0 + l, c, ih, iw)] : 0f;
+                            }
+        using var sx = Put(be, x);
+        using var scol = Put(be, Enumerable.Repeat(float.NaN, expected.Length).ToArray());
+        be.Im2Col(g, sx, n0, count, scol);
+        Assert.Equal(expected, Get(be, scol, expected.Length));
+
+        // col2im accumulates each col entry into the pixel it came from; images before n0 stay untouched.
+        var col = TestUtil.RandomArray(gen, expected.Length);
+        var dx0 = TestUtil.RandomArray(gen, x.Length);
+        var dxRef = TestUtil.ToDouble(dx0);
+        for (int l = 0; l < count; l++)
+            for (int c = 0; c < g.C; c++)
+                for (int kh = 0; kh < g.KH; kh++)
+                    for (int kw = 0; kw < g.KW; kw++)
+                        for (int oh = 0; oh < g.OH; oh++)
+                            for (int ow = 0; ow < g.OW; ow++)
+                            {
+                                int ih = oh * g.StrideH - g.PadH + kh, iw = ow * g.StrideW - g.PadW + kw;
+                                if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W)
+                                    dxRef[Ix(g, n0 + l, c, ih, iw)] += col[(l * ckk + (c * g.KH + kh) * g.KW + kw) * ohw + oh * g.OW + ow];
+                            }
+        using var scol2 = Put(be, col);
+        using var sdx = Put(be, dx0);
+        be.Col2Im(g, scol2, n0, count, sdx);
+        TestUtil.AssertClose(dxRef, Get(be, sdx, x.Length), Atol, Rtol, $"{device} col2im {g}");
+    }
+
+    [Theory]
+    [MemberData(nameof(DevicesAndGeometries))]
+    public void Driver_ForwardAndBackward_MatchDirectLoops(string device, int gi)
+    {
+        var g = Geometries[gi];
+        var be = Device.Get(device).Backend;
+        var gen = new Generator(200 + (ulong)gi);
+        var x = TestUtil.RandomArray(gen, g.N * g.InputImage);
+        var w = TestUtil.RandomArray(gen, g.O * g.ColRows);
+        var b = TestUtil.RandomArray(gen, g.O);
+        var dy = TestUtil.RandomArray(gen, g.N * g.OutputImage);
+        var dx0 = TestUtil.RandomArray(gen, x.Length);
+        var dw0 = TestUtil.RandomArray(gen, w.Length);
+        var db0 = TestUtil.RandomArray(gen, b.Length);
+
+        var yRef = ConvRef(g, TestUtil.ToDouble(x), TestUtil.ToDouble(w), TestUtil.ToDouble(b));
+        // The adjoints by direct loops: dx += Σ w·dy over the taps that read a pixel, dw += Σ dy·x, db += Σ dy.
+        var dxRef = TestUtil.ToDouble(dx0); var dwRef = TestUtil.ToDouble(dw0); var dbRef = TestUtil.ToDouble(db0);
+        for (int n = 0; n < g.N; n++)
+            for (int o = 0; o < g.O; o++)
+                for (int oh = 0; oh < g.OH; oh++)
+                    for (int ow = 0; ow < g.OW; ow++)
+                    {
+                        double d = dy[Iy(g, n, o, oh, ow)];
+                        dbRef[o] += d;
+                        for (int c = 0; c < g.C; c++)
+                            for (int kh = 0; kh < g.KH; kh++)
+                                for (int kw = 0; kw < g.KW; kw++)
+                                {
+                                    int ih = oh * g.StrideH - g.PadH + kh, iw = ow * g.StrideW - g.PadW + kw;
+                                    if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+                                    dxRef[Ix(g, n, c, ih, iw)] += w[Iw(g, o, c, kh, kw)] * d;
+                                    dwRef[Iw(g, o, c, kh, kw)] += x[Ix(g, n, c, ih, iw)] * d;
+                                }
+                    }
+
+        // Default chunking (all images at once here) and one image per chunk (maxColElements = 1).
+        foreach (int maxCol in new[] { Conv2dDriver.DefaultMaxColElements, 1 })
+        {
+            string what = $"{device} {g} maxCol={maxCol}";
+            using var sx = Put(be, x); using var sw = Put(be, w); using var sb = Put(be, b); using var sdy = Put(be, dy);
+            using var sy = Put(be, Enumerable.Repeat(float.NaN, yRef.Length).ToArray());
+            Conv2dDriver.Forward(be, g, sx, sw, sb, sy, maxCol);
+            TestUtil.AssertClose(yRef, Get(be, sy, yRef.Length), Atol, Rtol, "forward " + what);
+
+            using var sdx = Put(be, dx0); using var sdw = Put(be, dw0); using var sdb = Put(be, db0);
+            Conv2dDriver.BackwardData(be, g, sw, sdy, sdx, maxCol);
+            Conv2dDriver.BackwardWeights(be, g, sx, sdy, sdw, maxCol);
+            Conv2dDriver.BackwardBias(be, g, sdy, sdb);
+            TestUtil.AssertClose(dxRef, Get(be, sdx, x.Length), Atol, Rtol, "backward data " + what);
+            TestUtil.AssertClose(dwRef, Get(be, sdw, w.Length), Atol, Rtol, "backward weights " + what);
+            TestUtil.AssertClose(dbRef, Get(be, sdb, b.Length), Atol, Rtol, "backward bias " + what);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TestUtil.Devices), MemberType = typeof(TestUtil))]
+    public void Driver_ChunksOfSeveralImages(string device)
+    {
+        // 5 images, col buffer for 2: chunks of 2, 2 and 1 (a partial last chunk).
+        var g = new ConvGeometry(5, 2, 6, 7, 3, 3, 3, 1, 2, 1, 0);
+        var be = Device.Get(device).Backend;
+        var gen = new Generator(300);
+        var x = TestUtil.RandomArray(gen, g.N * g.InputImage);
+        var w = TestUtil.RandomArray(gen, g.O * g.ColRows);
+        int maxCol = 2 * g.ColRows * g.ColCols + 3;
+        Assert.Equal(2, Conv2dDriver.ImagesPerChunk(g, maxCol));
+        using var sx = Put(be, x); using var sw = Put(be, w); using var sy = be.Allocate(g.N * g.OutputImage, DType.Float32);
+        Conv2dDriver.Forward(be, g, sx, sw, null, sy, maxCol);
+        TestUtil.AssertClose(ConvRef(g, TestUtil.ToDouble(x), TestUtil.ToDouble(w), null), Get(be, sy, g.N * g.OutputImage), Atol, Rtol, $"{device} chunked forward");
+
+        // Backward through chunks equals backward in one chunk.
+        var dy = TestUtil.RandomArray(gen, g.N * g.OutputImage);
+        using var sdy = Put(be, dy);
+        float[] Grads(int mc, bool data)
+        {
+            using var s = Put(be, new float[data ? x.Length : w.Length]);
+            if (data) Conv2dDriver.BackwardData(be, g, sw, sdy, s, mc); else Conv2dDriver.BackwardWeights(be, g, sx, sdy, s, mc);
+            return Get(be, s, data ? x.Length : w.Length);
+        }
+        TestUtil.AssertClose(Grads(Conv2dDriver.DefaultMaxColElements, true), Grads(maxCol, true), Atol, Rtol, "dx chunked");
+        TestUtil.AssertClose(Grads(Conv2dDriver.DefaultMaxColElements, false), Grads(maxCol, false), Atol, Rtol, "dw chunked");
+    }
+
+    [Theory]
+    [MemberData(nameof(TestUtil.Devices), MemberType = typeof(TestUtil))]
+    public void BiasKernels_MatchDirectLoops(string device)
+    {
+        var be = Device.Get(device).Backend;
+        var gen = new Generator(400);
+        // inner = 1 is the linear layout (one kernel on ILGPU), inner > 1 the conv layout (group reduction);
+        // outer·inner = 600 > 256 makes every thread of a reduction group sum several elements.
+        foreach (var (outer, channels, inner) in new[] { (1, 1, 1), (7, 5, 1), (3, 300, 1), (1, 3, 17), (4, 6, 150), (2, 1, 300) })
+        {
+            int n = outer * channels * inner;
+            var y0 = TestUtil.RandomArray(gen, n); var bias = TestUtil.RandomArray(gen, channels); var db0 = TestUtil.RandomArray(gen, channels);
+            var yRef = new float[n]; var dbRef = TestUtil.ToDouble(db0);
+            for (int o = 0; o < outer; o++)
+                for (int c = 0; c < channels; c++)
+                    for (int i = 0; i < inner; i++)
+                    {
+                        int k = (o * channels + c) * inner + i;
+                        yRef[k] = y0[k] + bias[c];
+                        dbRef[c] += y0[k];
+                    }
+            using var sy = Put(be, y0); using var sb = Put(be, bias); using var sdb = Put(be, db0);
+            be.BiasBackward(sy, sdb, outer, channels, inner);   // dbias += Σ y0 (before y changes)
+            be.BiasAdd(sy, sb, outer, channels, inner);
+            TestUtil.AssertClose(yRef, Get(be, sy, n), Atol, Rtol, $"{device} bias_add [{outer}, {channels}, {inner}]");
+            TestUtil.AssertClose(dbRef, Get(be, sdb, channels), Atol, Rtol, $"{device} bias_backward [{outer}, {channels}, {inner}]");
+        }
+        using var small = be.Allocate(10, DType.Float32);
+        Assert.Contains("bias_add", Assert.Throws<ArgumentException>(() => be.BiasAdd(small, small, 2, 3, 2)).Message);
+        Assert.Contains("bias_backward", Assert.Throws<ArgumentException>(() => be.BiasBackward(small, small, 1, 0, 1)).Message);
+        using var big = be.Allocate(100, DType.Float32);
+        Assert.Contains("bias storage", Assert.Throws<ArgumentException>(() => be.BiasAdd(big, small, 1, 11, 2)).Message);
+    }
+
+    // (N, C, H, W, O, KH, KW, SH, SW, PH, PW) for the finite-difference checks: padding, stride 2 with a
+    // ragged edge, a rectangular kernel with stride 3, and a pointwise conv.
+    public static IEnumerable<object[]> GradCases()
+    {
+        int[][] cases =
+        [
+            [2, 2, 5, 4, 3, 3, 3, 1, 1, 1, 1],
+            [1, 2, 7, 6, 2, 3, 3, 2, 2, 0, 1],
+            [2, 1, 6, 8, 2, 2, 5, 3, 1, 1, 2],
+            [2, 3, 3, 4, 2, 1, 1, 1, 1, 0, 0],
+        ];
+        foreach (var d in TestUtil.Devices())
+            for (int i = 0; i < cases.Length; i++) yield return [d[0], cases[i]];
+    }
+
+    [Theory]
+    [MemberData(nameof(GradCases))]
+    public void Conv2d_Backward_MatchesFiniteDifferences(string device, int[] s)
+    {
+        var g = new ConvGeometry(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10]);
+        var d = Device.Get(device);
+        var gen = new Generator(500 + (ulong)s.Sum());
+        var x = TestUtil.RandomArray(gen, g.N * g.InputImage);
+        var w = TestUtil.RandomArray(gen, g.O * g.ColRows);
+        var b = TestUtil.RandomArray(gen, g.O);
+        var r = TestUtil.RandomArray(gen, g.N * g.OutputImage);
+
+        var tx = Tensor.FromArray(x, [g.N, g.C, g.H, g.W], d); tx.RequiresGrad = true;
+        var tw = Tensor.FromArray(w, [g.O, g.C, g.KH, g.KW], d); tw.RequiresGrad = true;
+        var tb = Tensor.FromArray(b, [g.O], d); tb.RequiresGrad = true;
+        var y = F.Conv2d(tx, tw, tb, g.StrideH, g.StrideW, g.PadH, g.PadW);
+        Assert.Equal(new[] { g.N, g.O, g.OH, g.OW }, y.Shape);
+        TestUtil.AssertClose(ConvRef(g, TestUtil.ToDouble(x), TestUtil.ToDouble(w), TestUtil.ToDouble(b)), y.ToArray(), Atol, Rtol, "forward");
+        y.Backward(Tensor.FromArray(r, y.Shape, d));
+
+        // L = Σ r ⊙ conv(x, w, b) in double, differentiated numerically in each argument.
+        double[] xd = TestUtil.ToDouble(x), wd = TestUtil.ToDouble(w), bd = TestUtil.ToDouble(b), rd = TestUtil.ToDouble(r);
+        var gx = TestUtil.NumericGrad(v => TestUtil.Dot(rd, ConvRef(g, v, wd, bd)), xd);
+        var gw = TestUtil.NumericGrad(v => TestUtil.Dot(rd, ConvRef(g, xd, v, bd)), wd);
+        var gb = TestUtil.NumericGrad(v => TestUtil.Dot(rd, ConvRef(g, xd, wd, v)), bd);
+        TestUtil.AssertClose(gx, tx.Grad!.ToArray(), 1e-4f, 1e-3f, $"{device} dx {g}");
+        TestUtil.AssertClose(gw, tw.Grad!.ToArray(), 1e-4f, 1e-3f, $"{device} dw {g}");
+        TestUtil.AssertClose(gb, tb.Grad!.ToArray(), 1e-4f, 1e-3f, $"{device} db {g}");
+    }
+
+    [Theory]
+    [MemberData(nameof(TestUtil.Devices), MemberType = typeof(TestUtil))]
+    public void Conv2d_WithoutBias_AndGradientsAccumulate(string device)
+    {
+        // y = conv(x, w) used twice: every gradient is the sum of both paths (2× one path).
+        var d = Device.Get(device);
+        var gen = new Generator(600);
+        var x = Tensor.FromArray(TestUtil.RandomArray(gen, 2 * 2 * 5 * 5), [2, 2, 5, 5], d); x.RequiresGrad = true;
+        var w = Tensor.FromArray(TestUtil.RandomArray(gen, 3 * 2 * 3 * 3), [3, 2, 3, 3], d); w.RequiresGrad = true;
+        var y = F.Conv2d(x, w, null, stride: 2, padding: 1);
+        Assert.Equal(new[] { 2, 3, 3, 3 }, y.Shape);
+        var r = Tensor.FromArray(TestUtil.RandomArray(gen, y.Numel), y.Shape, d);
+        y.Backward(r);
+        var dx1 = x.Grad!.ToArray(); var dw1 = w.Grad!.ToArray();
+        x.ZeroGrad(); w.ZeroGrad();
+        var y2 = F.Conv2d(x, w, null, stride: 2, padding: 1);   // a fresh output: y keeps its own .Grad from the first pass
+        (y2 + y2).Backward(r);
+        TestUtil.AssertClose(dx1.Select(v => 2 * v).ToArray(), x.Grad!.ToArray(), 1e-5f, 1e-5f, "dx accumulates");
+        TestUtil.AssertClose(dw1.Select(v => 2 * v).ToArray(), w.Grad!.ToArray(), 1e-5f, 1e-5f, "dw accumulates");
+    }
+
+    [Fact]
+    public void Conv2d_BadInput_NamesOpAndShapes()
+    {
+        var x = Tensor.Zeros([2, 3, 5, 5]);
+        var w = Tensor.Zeros([4, 3, 3, 3]);
+        void Bad(Func<Tensor> f, params string[] fragments)
+        {
+            var e = Assert.Throws<ArgumentException>(() => f());
+            Assert.Contains("conv2d", e.Message);
+            foreach (var s in fragments) Assert.Contains(s, e.Message);
+        }
+        Bad(() => F.Conv2d(x, Tensor.Zeros([4, 2, 3, 3]), null), "channel", "[2, 3, 5, 5]", "[4, 2, 3, 3]");
+        Bad(() => F.Conv2d(x, w, Tensor.Zeros([5])), "bias", "[5]");
+        Bad(() => F.Conv2d(x, Tensor.Zeros([4, 3, 6, 3]), null), "larger than the padded input", "[2, 3, 5, 5]");
+        Bad(() => F.Conv2d(x, Tensor.Zeros([4, 3, 8, 8]), null, padding: 1), "larger than the padded input");
+        Bad(() => F.Conv2d(x, w, null, stride: 0), "stride", "0");
+        Bad(() => F.Conv2d(x, w, null, 1, 0, 0, 0), "stride");
+        Bad(() => F.Conv2d(x, w, null, padding: -1), "padding", "-1");
+        Bad(() => F.Conv2d(Tensor.Zeros([3, 5, 5]), w, null), "input", "4 dimensions", "[3, 5, 5]");
+        Bad(() => F.Conv2d(x, Tensor.Zeros([4, 27]), null), "weight", "4 dimensions");
+        Bad(() => F.Conv2d(x, w, Tensor.Zeros([4, 1])), "bias", "1 dimensions");
+        Bad(() => F.Conv2d(x, w.To("ilgpu-cpu"), null), "different devices");
+        Bad(() => F.Conv2d(Tensor.Labels([1, 2, 3, 4], Device.Cpu).Reshape(1, 1, 2, 2), Tensor.Zeros([1, 1, 1, 1]), null), "Float32");
+        // The geometry checks itself too, for direct kernel users.
+        Assert.Throws<ArgumentException>(() => new ConvGeometry(1, 1, 4, 4, 1, 3, 3, 1, 1, -1, 0));
+        Assert.Throws<ArgumentException>(() => new ConvGeometry(0, 1, 4, 4, 1, 3, 3));
+        using var s = CpuBackend.Instance.Allocate(10, DType.Float32);
+        var g = new ConvGeometry(1, 1, 4, 4, 1, 3, 3);
+        Assert.Contains("im2col", Assert.Throws<ArgumentException>(() => CpuBackend.Instance.Im2Col(g, s, 0, 1, s)).Message);
+        Assert.Contains("col2im", Assert.Throws<ArgumentException>(() => CpuBackend.Instance.Col2Im(g, s, 1, 1, s)).Message);
+    }
+}
