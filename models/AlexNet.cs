@@ -33,42 +33,49 @@ namespace ScratchNet.Models;
 /// </summary>
 public sealed class AlexNet : Sequential
 {
-    public AlexNet(int classes = 10, Generator? generator = null, Device? device = null, float dropout = 0.5f)
-        : base(Layers(classes, generator, device, dropout))
+    /// <param name="width">Multiplies every channel count and the hidden size (1 = the exact model). A narrow
+    /// network (0.125: 8, 24, 48, 32, 32 channels and 512 hidden units) keeps the structure at about 1/64 of the
+    /// arithmetic: handy for quick experiments on a CPU, and what the cross-device test runs on the ILGPU simulator.</param>
+    public AlexNet(int classes = 10, Generator? generator = null, Device? device = null, float dropout = 0.5f, float width = 1f)
+        : base(Layers(classes, generator, device, dropout, width))
     {
         Classes = classes;
+        Width = width;
     }
 
-    private static (string, Module)[] Layers(int classes, Generator? generator, Device? device, float dropout)
+    private static (string, Module)[] Layers(int classes, Generator? generator, Device? device, float dropout, float width)
     {
         Check.Positive("AlexNet", "classes", classes);
         if (!(dropout >= 0f && dropout < 1f)) throw new ArgumentException($"AlexNet: dropout p must be in [0, 1), got {dropout}");
+        if (!(width > 0f) || !float.IsFinite(width)) throw new ArgumentException($"AlexNet: width must be positive, got {width}");
+        int C(int channels) => Math.Max(1, (int)Math.Round(channels * width));   // channels scaled by width
         return [("features", new Sequential(
-                   new Conv2d(3, 64, 3, padding: 1, generator: generator, device: device),
+                   new Conv2d(3, C(64), 3, padding: 1, generator: generator, device: device),
                    new ReLU(),
                    new MaxPool2d(2, 2),
-                   new Conv2d(64, 192, 5, padding: 2, generator: generator, device: device),
+                   new Conv2d(C(64), C(192), 5, padding: 2, generator: generator, device: device),
                    new ReLU(),
                    new MaxPool2d(2, 2),
-                   new Conv2d(192, 384, 3, padding: 1, generator: generator, device: device),
+                   new Conv2d(C(192), C(384), 3, padding: 1, generator: generator, device: device),
                    new ReLU(),
-                   new Conv2d(384, 256, 3, padding: 1, generator: generator, device: device),
+                   new Conv2d(C(384), C(256), 3, padding: 1, generator: generator, device: device),
                    new ReLU(),
-                   new Conv2d(256, 256, 3, padding: 1, generator: generator, device: device),
+                   new Conv2d(C(256), C(256), 3, padding: 1, generator: generator, device: device),
                    new ReLU(),
                    new MaxPool2d(2, 2))),
                ("flatten", new Flatten()),
                ("classifier", new Sequential(
                    new Dropout(dropout, generator),
-                   new Linear(256 * 4 * 4, 4096, generator: generator, device: device),
+                   new Linear(C(256) * 4 * 4, C(4096), generator: generator, device: device),
                    new ReLU(),
                    new Dropout(dropout, generator),
-                   new Linear(4096, 4096, generator: generator, device: device),
+                   new Linear(C(4096), C(4096), generator: generator, device: device),
                    new ReLU(),
-                   new Linear(4096, classes, generator: generator, device: device)))];
+                   new Linear(C(4096), classes, generator: generator, device: device)))];
     }
 
     public int Classes { get; }
+    public float Width { get; }
     public Sequential Features => (Sequential)this[0];
     public Sequential Classifier => (Sequential)this[2];
 
@@ -106,43 +113,50 @@ public sealed class AlexNet : Sequential
 /// </summary>
 public sealed class AlexNet224 : Sequential
 {
-    public AlexNet224(int classes = 1000, Generator? generator = null, Device? device = null, float dropout = 0.5f)
-        : base(Layers(classes, generator, device, dropout))
+    /// <param name="width">Multiplies every channel count and the hidden size (1 = the exact model). A narrow
+    /// network (0.125: 8, 24, 48, 32, 32 channels and 512 hidden units) keeps the structure at about 1/64 of the
+    /// arithmetic: handy for quick experiments on a CPU, and what the cross-device test runs on the ILGPU simulator.</param>
+    public AlexNet224(int classes = 1000, Generator? generator = null, Device? device = null, float dropout = 0.5f, float width = 1f)
+        : base(Layers(classes, generator, device, dropout, width))
     {
         Classes = classes;
+        Width = width;
     }
 
-    private static (string, Module)[] Layers(int classes, Generator? generator, Device? device, float dropout)
+    private static (string, Module)[] Layers(int classes, Generator? generator, Device? device, float dropout, float width)
     {
         Check.Positive("AlexNet224", "classes", classes);
         if (!(dropout >= 0f && dropout < 1f)) throw new ArgumentException($"AlexNet224: dropout p must be in [0, 1), got {dropout}");
+        if (!(width > 0f) || !float.IsFinite(width)) throw new ArgumentException($"AlexNet224: width must be positive, got {width}");
+        int C(int channels) => Math.Max(1, (int)Math.Round(channels * width));   // channels scaled by width
         return [("features", new Sequential(
-                   new Conv2d(3, 64, 11, stride: 4, padding: 2, generator: generator, device: device),
+                   new Conv2d(3, C(64), 11, stride: 4, padding: 2, generator: generator, device: device),
                    new ReLU(),
                    new MaxPool2d(3, 2),
-                   new Conv2d(64, 192, 5, padding: 2, generator: generator, device: device),
+                   new Conv2d(C(64), C(192), 5, padding: 2, generator: generator, device: device),
                    new ReLU(),
                    new MaxPool2d(3, 2),
-                   new Conv2d(192, 384, 3, padding: 1, generator: generator, device: device),
+                   new Conv2d(C(192), C(384), 3, padding: 1, generator: generator, device: device),
                    new ReLU(),
-                   new Conv2d(384, 256, 3, padding: 1, generator: generator, device: device),
+                   new Conv2d(C(384), C(256), 3, padding: 1, generator: generator, device: device),
                    new ReLU(),
-                   new Conv2d(256, 256, 3, padding: 1, generator: generator, device: device),
+                   new Conv2d(C(256), C(256), 3, padding: 1, generator: generator, device: device),
                    new ReLU(),
                    new MaxPool2d(3, 2))),
                ("avgpool", new AdaptiveAvgPool2d(6, 6)),
                ("flatten", new Flatten()),
                ("classifier", new Sequential(
                    new Dropout(dropout, generator),
-                   new Linear(256 * 6 * 6, 4096, generator: generator, device: device),
+                   new Linear(C(256) * 6 * 6, C(4096), generator: generator, device: device),
                    new ReLU(),
                    new Dropout(dropout, generator),
-                   new Linear(4096, 4096, generator: generator, device: device),
+                   new Linear(C(4096), C(4096), generator: generator, device: device),
                    new ReLU(),
-                   new Linear(4096, classes, generator: generator, device: device)))];
+                   new Linear(C(4096), classes, generator: generator, device: device)))];
     }
 
     public int Classes { get; }
+    public float Width { get; }
     public Sequential Features => (Sequential)this[0];
     public Sequential Classifier => (Sequential)this[3];
 

@@ -168,15 +168,22 @@ public class ModelTests(ITestOutputHelper log)
     }
 
     public static IEnumerable<object[]> ModelsForDeviceAgreement() =>
-        [["mlp", 2], ["seedcnn", 2], ["alexnet", 1]];
+        [["mlp", 2, 1f], ["seedcnn", 2, 1f], ["alexnet", 1, 0.0625f]];
 
     /// <summary>
     /// The same weights and input on cpu and ilgpu-cpu: logits, the input gradient and every parameter gradient
     /// agree. Training mode, so the dropout masks (a function of seed, step and index) must agree too.
+    /// AlexNet runs at width 1/16 (4, 12, 24, 16, 16 channels, 256 hidden units: the same layers, kernel sizes,
+    /// strides, paddings and pools) because the full-width AlexNet takes about 15 minutes for one forward/backward at
+    /// batch 1 on the ILGPU simulator (measured: the two 4096×4096 layers alone take 2 × 5 minutes there, width 1/8
+    /// still takes 20 s). AlexNet224 is not run on the simulator: its 11×11 stride-4 first convolution over a
+    /// 224×224 image takes about 20 s there even at width 1/32 (measured), so the whole model would be most of a
+    /// minute. The full-width models are checked on cpu by AlexNet_FullWidth_GradCheckOnCpu,
+    /// AlexNet224_FullWidth_ForwardBackwardOnCpu and OutputShapes_OfEveryModel.
     /// </summary>
     [Theory]
     [MemberData(nameof(ModelsForDeviceAgreement))]
-    public void ForwardBackward_AgreesOnCpuAndIlgpuCpu(string name, int batch)
+    public void ForwardBackward_AgreesOnCpuAndIlgpuCpu(string name, int batch, float width)
     {
         var info = ModelRegistry.Get(name);
         var sw = Stopwatch.StartNew();
@@ -185,7 +192,12 @@ public class ModelTests(ITestOutputHelper log)
         {
             var d = Device.Get(device);
             var g = new Generator(10);
-            var model = info.Create(null, g, d);
+            Module model = name switch
+            {
+                "alexnet" => new AlexNet(10, g, d, width: width),
+                "alexnet224" => new AlexNet224(10, g, d, width: width),
+                _ => info.Create(null, g, d),
+            };
             var x = Tensor.Uniform([batch, .. info.InputShape], -1f, 1f, g, d).Unscoped();
             x.RequiresGrad = true;
             using var scope = new TensorScope();
@@ -193,7 +205,7 @@ public class ModelTests(ITestOutputHelper log)
             var r = Tensor.Uniform(y.Shape, -1f, 1f, new Generator(11), d);
             y.Backward(r);
             results.Add((y.ToArray(), x.Grad!.ToArray(), model.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.Grad!.ToArray())));
-            log.WriteLine($"{name} batch {batch} forward+backward on {device}: {sw.ElapsedMilliseconds} ms");
+            log.WriteLine($"{name} (width {width}) batch {batch} forward+backward on {device}: {sw.ElapsedMilliseconds} ms");
             sw.Restart();
         }
         var (cpu, gpu) = (results[0], results[1]);
@@ -201,8 +213,63 @@ public class ModelTests(ITestOutputHelper log)
         // Sums of thousands of float products in a different order: compare relative to each tensor's scale.
         TestUtil.AssertClose(cpu.Y, gpu.Y, 1e-4f * Scale(cpu.Y), 1e-3f, $"{name} output");
         TestUtil.AssertClose(cpu.Dx, gpu.Dx, 1e-4f * Scale(cpu.Dx), 1e-3f, $"{name} input gradient");
+        Assert.Equal(cpu.Grads.Keys, gpu.Grads.Keys);
         foreach (var (p, grad) in cpu.Grads)
             TestUtil.AssertClose(grad, gpu.Grads[p], 1e-4f * Scale(grad), 1e-3f, $"{name} {p} gradient");
+    }
+
+    [Fact]
+    public void NarrowAlexNets_ScaleEveryWidth()
+    {
+        var a = new AlexNet(10, new Generator(14), width: 0.125f);
+        Assert.Equal(new[] { 8, 24, 48, 32, 32 }, a.Features.Children().OfType<Conv2d>().Select(c => c.OutChannels).ToArray());
+        Assert.Equal(new[] { (512, 512), (512, 512), (512, 10) }, a.Classifier.Children().OfType<Linear>().Select(l => (l.InFeatures, l.OutFeatures)).ToArray());
+        var b = new AlexNet224(10, new Generator(14), width: 0.125f);
+        Assert.Equal(32 * 6 * 6, b.Classifier.Children().OfType<Linear>().First().InFeatures);
+        Assert.Equal(1f, new AlexNet(10, new Generator(14)).Width);
+        Assert.Contains("width", Assert.Throws<ArgumentException>(() => new AlexNet(10, width: 0f)).Message);
+        Assert.Contains("width", Assert.Throws<ArgumentException>(() => new AlexNet224(10, width: float.NaN)).Message);
+    }
+
+    [Fact]
+    public void AlexNet_FullWidth_GradCheckOnCpu()
+    {
+        // The full 36M-parameter model in training mode (dropout on): the coordinate with the largest gradient of the
+        // input, the first and last convolutions and the three linear layers against finite differences (each
+        // coordinate costs two forwards of the whole model, about 0.5 s here).
+        var g = new Generator(15);
+        var m = new AlexNet(10, g);
+        var sw = Stopwatch.StartNew();
+        string[] checkedTensors = ["input", "features.0.weight", "features.10.bias", "classifier.1.weight", "classifier.4.bias", "classifier.6.weight"];
+        var report = GradCheck.Run(m, Tensor.Uniform([1, 3, 32, 32], -1f, 1f, g),
+                                   new GradCheckOptions { SamplesPerTensor = 1, Include = checkedTensors.Contains });
+        log.WriteLine($"{sw.ElapsedMilliseconds} ms\n{report}");
+        Assert.True(report.Passed, report.ToString());
+        Assert.Equal(checkedTensors, report.Tensors.Select(t => t.Name).ToArray());
+    }
+
+    [Fact]
+    public void AlexNet224_FullWidth_ForwardBackwardOnCpu()
+    {
+        // One training step's worth of autograd through torchvision's AlexNet at 224×224: every parameter gets a
+        // finite gradient of its own shape, and the input gradient is not all zeros.
+        var g = new Generator(16);
+        var m = new AlexNet224(1000, g);
+        var x = Tensor.Uniform([1, 3, 224, 224], -1f, 1f, g).Unscoped();
+        x.RequiresGrad = true;
+        var sw = Stopwatch.StartNew();
+        using var scope = new TensorScope();
+        var loss = new CrossEntropyLoss().Forward(m.Forward(x), Tensor.Labels([3]));
+        loss.Backward();
+        log.WriteLine($"AlexNet224 forward + backward on cpu: {sw.ElapsedMilliseconds} ms, loss {loss.Item()}");
+        Assert.InRange(loss.Item(), Math.Log(1000) - 0.5, Math.Log(1000) + 0.5);   // small logits at init: ≈ ln 1000
+        foreach (var (name, p) in m.NamedParameters())
+        {
+            Assert.NotNull(p.Grad);
+            Assert.Equal(p.Shape, p.Grad!.Shape);
+            Assert.All(p.Grad.ToArray(), v => Assert.True(float.IsFinite(v), name));
+        }
+        Assert.Contains(x.Grad!.ToArray(), v => v != 0f);
     }
 
     [Fact]
