@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 
 namespace ScratchNet.data;
 
@@ -46,18 +47,19 @@ public sealed class Batch
 ///   - the order of epoch e is a Fisher-Yates permutation from Generator(Derive(seed, e));
 ///   - the transform of dataset image i in epoch e draws from Generator(Derive(seed, e, i)).
 /// So a batch depends only on (seed, epoch, batch index): the background thread, the prefetch depth and
-/// resuming in the middle of an epoch (<see cref="Epoch(int, int)"/> with startBatch) all give the same
+/// the number of workers and resuming in the middle of an epoch (<see cref="Epoch(int, int)"/> with startBatch) all give the same
 /// batches as a plain synchronous loop.
 /// </summary>
 public sealed class DataLoader
 {
     public DataLoader(ImageDataset dataset, int batchSize, bool shuffle = false, ulong seed = 0, bool dropLast = false,
-                      Transform? transform = null, int prefetch = 2)
+                      Transform? transform = null, int prefetch = 2, int workers = 1)
     {
         const string op = "DataLoader";
         Dataset = dataset;
         BatchSize = Check.Positive(op, "batchSize", batchSize);
         Prefetch = Check.NonNegative(op, "prefetch", prefetch);
+        Workers = Check.Positive(op, "workers", workers);
         Shuffle = shuffle;
         Seed = seed;
         DropLast = dropLast;
@@ -77,6 +79,8 @@ public sealed class DataLoader
     public Transform? Transform { get; }
     /// <summary>How many batches the background thread may prepare ahead (0 = no thread, build each batch on demand).</summary>
     public int Prefetch { get; }
+    /// <summary>How many threads transform the images of one batch (each image has its own generator, so any number gives the same batch).</summary>
+    public int Workers { get; }
     /// <summary>Shape of one output image (after the transform).</summary>
     public int Channels { get; }
     public int Height { get; }
@@ -160,19 +164,28 @@ public sealed class DataLoader
         int sample = Channels * Height * Width;
         var images = new float[(long)size * sample];
         var labels = new int[size];
-        for (int j = 0; j < size; j++)
+        void One(int j)
         {
             int i = order[start + j];
             labels[j] = Dataset.Labels[i];
             if (Transform is null)
             {
                 Dataset.Pixels(i).CopyTo(images.AsSpan(j * sample, sample));
-                continue;
+                return;
             }
             var output = Transform.Apply(Dataset.GetImage(i), new Generator(Seeds.Derive(Seed, epoch, i)));
             if (output.Data.Length != sample)
                 throw new InvalidOperationException($"DataLoader: the transform returned {output} for image {i}, expected [{Channels}, {Height}, {Width}]");
             output.Data.CopyTo(images, (long)j * sample);
+        }
+        if (Workers == 1 || Transform is null)
+        {
+            for (int j = 0; j < size; j++) One(j);
+        }
+        else
+        {
+            try { Parallel.For(0, size, new ParallelOptions { MaxDegreeOfParallelism = Workers }, One); }
+            catch (AggregateException e) when (e.InnerExceptions.Count > 0) { ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw(); }
         }
         return new Batch(images, labels, Channels, Height, Width, epoch, index);
     }

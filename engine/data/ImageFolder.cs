@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using StbImageSharp;
 
 namespace ScratchNet.data;
@@ -44,13 +45,20 @@ public static class ImageFolder
         var pixels = new float[(long)files.Count * sample];
         var labels = new int[files.Count];
         // Decoding is independent per file: spread it over the cores. Each result lands at its own index,
-        // so the order (and the dataset) does not depend on the scheduling.
+        // so the order (and the dataset) does not depend on the scheduling; so does the error reported: the
+        // one of the first bad file in order.
+        var errors = new Exception?[files.Count];
         Parallel.For(0, files.Count, i =>
         {
-            var image = LoadImage(files[i].Path, channels, height, width);
-            image.Data.CopyTo(pixels.AsSpan(i * sample, sample));
-            labels[i] = files[i].Label;
+            try
+            {
+                var image = LoadImage(files[i].Path, channels, height, width);
+                image.Data.CopyTo(pixels.AsSpan(i * sample, sample));
+                labels[i] = files[i].Label;
+            }
+            catch (Exception e) { errors[i] = e; }
         });
+        if (errors.FirstOrDefault(e => e is not null) is { } first) ExceptionDispatchInfo.Capture(first).Throw();
         return new ImageDataset(pixels, labels, channels, height, width, classDirs.Select(d => Path.GetFileName(d)).ToArray(), $"image folder {root}");
     }
 

@@ -62,24 +62,6 @@ public static class ImageOps
         return (lo, hi, frac);
     }
 
-    /// <summary>
-    /// The bilinear interpolation of one channel plane at the real point (x, y); pixels outside the
-    /// image count as 0 (zero fill), so a point half a pixel outside gets half the edge value.
-    /// </summary>
-    public static float SampleZero(ReadOnlySpan<float> plane, int height, int width, double x, double y)
-    {
-        double fx0 = Math.Floor(x), fy0 = Math.Floor(y);
-        if (fx0 < -1 || fy0 < -1 || fx0 >= width || fy0 >= height) return 0f; // all four taps outside
-        int x0 = (int)fx0, y0 = (int)fy0;
-        float ax = (float)(x - fx0), ay = (float)(y - fy0);
-        float p00 = At(plane, height, width, x0, y0), p10 = At(plane, height, width, x0 + 1, y0);
-        float p01 = At(plane, height, width, x0, y0 + 1), p11 = At(plane, height, width, x0 + 1, y0 + 1);
-        return (p00 * (1 - ax) + p10 * ax) * (1 - ay) + (p01 * (1 - ax) + p11 * ax) * ay;
-    }
-
-    private static float At(ReadOnlySpan<float> plane, int height, int width, int x, int y)
-        => (uint)x < (uint)width && (uint)y < (uint)height ? plane[y * width + x] : 0f;
-
     /// <summary>Converts between 1 and 3 channels: 1→3 repeats the grey plane, 3→1 uses ITU-R 601 luma (as PIL's convert("L")).</summary>
     public static Image ConvertChannels(Image src, int channels)
     {
