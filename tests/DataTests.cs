@@ -406,6 +406,22 @@ public class DataTests
         Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, "data", "fashion-mnist-subset", "train-images-idx3-ubyte.gz")),
             "the engine project should copy data/fashion-mnist-subset to the output folder");
     }
+}
+
+/// <summary>Runs alone (no other test class in parallel): it changes a process-wide environment variable that
+/// Datasets.FashionMnist reads.</summary>
+[CollectionDefinition("Process environment", DisableParallelization = true)]
+public class ProcessEnvironmentCollection { }
+
+[Collection("Process environment")]
+public class DatasetsEnvironmentTests
+{
+    private static byte[] RandomBytes(Generator g, int n)
+    {
+        var b = new byte[n];
+        for (int i = 0; i < n; i++) b[i] = (byte)g.NextInt(256);
+        return b;
+    }
 
     [Fact]
     public void FashionMnistAutoPrefersTheFolderOfTheEnvironmentVariable()
