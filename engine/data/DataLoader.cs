@@ -1,0 +1,207 @@
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
+
+namespace ScratchNet.data;
+
+/// <summary>One mini-batch on the host: images [Size, C, H, W] and their labels.</summary>
+public sealed class Batch
+{
+    public Batch(float[] images, int[] labels, int channels, int height, int width, int epoch, int index)
+    {
+        Images = images;
+        Labels = labels;
+        Channels = channels;
+        Height = height;
+        Width = width;
+        Epoch = epoch;
+        Index = index;
+    }
+
+    public float[] Images { get; }
+    public int[] Labels { get; }
+    public int Size => Labels.Length;
+    public int Channels { get; }
+    public int Height { get; }
+    public int Width { get; }
+    /// <summary>The epoch and the position of this batch in it, for logs and checkpoints.</summary>
+    public int Epoch { get; }
+    public int Index { get; }
+    public int[] Shape => [Size, Channels, Height, Width];
+
+    /// <summary>The images as a Float32 tensor [B, C, H, W] on <paramref name="device"/>.</summary>
+    public Tensor ImagesTensor(Device? device = null) => Tensor.FromArray(Images, Shape, device);
+
+    /// <summary>The labels as an Int32 tensor [B] on <paramref name="device"/> (for CrossEntropyLoss).</summary>
+    public Tensor LabelsTensor(Device? device = null) => Tensor.Labels(Labels, device);
+
+    /// <summary>Both tensors on <paramref name="device"/>: <c>var (x, y) = batch.ToTensors(device);</c></summary>
+    public (Tensor Images, Tensor Labels) ToTensors(Device? device = null) => (ImagesTensor(device), LabelsTensor(device));
+}
+
+/// <summary>
+/// Mini-batches of an <see cref="ImageDataset"/> (torch.utils.data.DataLoader): optional per-epoch shuffle,
+/// drop_last, a per-sample transform, and a background thread that prepares the next batches while the
+/// device computes.
+///
+/// Determinism: everything random is derived from (seed, epoch, ...) alone:
+///   - the order of epoch e is a Fisher-Yates permutation from Generator(Derive(seed, e));
+///   - the transform of dataset image i in epoch e draws from Generator(Derive(seed, e, i)).
+/// So a batch depends only on (seed, epoch, batch index): the background thread, the prefetch depth and
+/// the number of workers and resuming in the middle of an epoch (<see cref="Epoch(int, int)"/> with startBatch) all give the same
+/// batches as a plain synchronous loop.
+/// </summary>
+public sealed class DataLoader
+{
+    public DataLoader(ImageDataset dataset, int batchSize, bool shuffle = false, ulong seed = 0, bool dropLast = false,
+                      Transform? transform = null, int prefetch = 2, int workers = 1)
+    {
+        const string op = "DataLoader";
+        Dataset = dataset;
+        BatchSize = Check.Positive(op, "batchSize", batchSize);
+        Prefetch = Check.NonNegative(op, "prefetch", prefetch);
+        Workers = Check.Positive(op, "workers", workers);
+        Shuffle = shuffle;
+        Seed = seed;
+        DropLast = dropLast;
+        Transform = transform;
+        (Channels, Height, Width) = transform?.OutputShape(dataset.Channels, dataset.Height, dataset.Width)
+                                    ?? (dataset.Channels, dataset.Height, dataset.Width);
+        if (dataset.Count == 0) throw new ArgumentException($"{op}: the dataset {dataset.Name} is empty");
+        if (dropLast && dataset.Count < batchSize)
+            throw new ArgumentException($"{op}: with dropLast, {dataset.Count} images make no full batch of {batchSize}");
+    }
+
+    public ImageDataset Dataset { get; }
+    public int BatchSize { get; }
+    public bool Shuffle { get; }
+    public ulong Seed { get; }
+    public bool DropLast { get; }
+    public Transform? Transform { get; }
+    /// <summary>How many batches the background thread may prepare ahead (0 = no thread, build each batch on demand).</summary>
+    public int Prefetch { get; }
+    /// <summary>How many threads transform the images of one batch (each image has its own generator, so any number gives the same batch).</summary>
+    public int Workers { get; }
+    /// <summary>Shape of one output image (after the transform).</summary>
+    public int Channels { get; }
+    public int Height { get; }
+    public int Width { get; }
+
+    /// <summary>Batches per epoch: N / B rounded down with dropLast, up without.</summary>
+    public int BatchesPerEpoch => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
+
+    /// <summary>The order in which epoch <paramref name="epoch"/> visits the dataset.</summary>
+    public int[] Order(int epoch)
+    {
+        if (!Shuffle)
+        {
+            var identity = new int[Dataset.Count];
+            for (int i = 0; i < identity.Length; i++) identity[i] = i;
+            return identity;
+        }
+        return new Generator(Seeds.Derive(Seed, epoch)).Permutation(Dataset.Count);
+    }
+
+    /// <summary>Builds batch <paramref name="index"/> of epoch <paramref name="epoch"/> on the calling thread.</summary>
+    public Batch GetBatch(int epoch, int index) => Build(Order(epoch), epoch, index);
+
+    /// <summary>
+    /// The batches of one epoch, from <paramref name="startBatch"/> on (to resume from a checkpoint taken
+    /// after batch startBatch−1). With <see cref="Prefetch"/> &gt; 0 a background thread builds up to Prefetch
+    /// batches ahead into a bounded queue; leaving the loop early stops it.
+    /// </summary>
+    public IEnumerable<Batch> Epoch(int epoch, int startBatch = 0)
+    {
+        Check.NonNegative("DataLoader.Epoch", "epoch", epoch);
+        if (startBatch < 0 || startBatch > BatchesPerEpoch)
+            throw new ArgumentException($"DataLoader.Epoch: startBatch {startBatch} out of range [0, {BatchesPerEpoch}]");
+        return Prefetch == 0 ? Synchronous(epoch, startBatch) : Prefetched(epoch, startBatch);
+    }
+
+    private IEnumerable<Batch> Synchronous(int epoch, int startBatch)
+    {
+        var order = Order(epoch);
+        for (int b = startBatch; b < BatchesPerEpoch; b++) yield return Build(order, epoch, b);
+    }
+
+    private IEnumerable<Batch> Prefetched(int epoch, int startBatch)
+    {
+        using var queue = new BlockingCollection<Batch>(Prefetch);
+        using var stop = new CancellationTokenSource();
+        Exception? failure = null;
+        var worker = new Thread(() =>
+        {
+            try
+            {
+                var order = Order(epoch);
+                for (int b = startBatch; b < BatchesPerEpoch && !stop.IsCancellationRequested; b++)
+                    queue.Add(Build(order, epoch, b), stop.Token);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+            catch (Exception e) { failure = e; }
+            finally { queue.CompleteAdding(); }
+        }) { IsBackground = true, Name = "DataLoader prefetch" };
+        worker.Start();
+        try
+        {
+            foreach (var batch in queue.GetConsumingEnumerable()) yield return batch;
+            worker.Join();
+            if (failure is not null)
+                throw new InvalidOperationException($"DataLoader: preparing a batch of epoch {epoch} failed: {failure.Message}", failure);
+        }
+        finally
+        {
+            // Reached on early exit (break, exception in the training step) too: stop the worker and wait
+            // for it, so no thread outlives the loop.
+            stop.Cancel();
+            worker.Join();
+        }
+    }
+
+    private Batch Build(int[] order, int epoch, int index)
+    {
+        int start = index * BatchSize;
+        int size = Math.Min(BatchSize, Dataset.Count - start);
+        int sample = Channels * Height * Width;
+        var images = new float[(long)size * sample];
+        var labels = new int[size];
+        void One(int j)
+        {
+            int i = order[start + j];
+            labels[j] = Dataset.Labels[i];
+            if (Transform is null)
+            {
+                Dataset.Pixels(i).CopyTo(images.AsSpan(j * sample, sample));
+                return;
+            }
+            var output = Transform.Apply(Dataset.GetImage(i), new Generator(Seeds.Derive(Seed, epoch, i)));
+            if (output.Data.Length != sample)
+                throw new InvalidOperationException($"DataLoader: the transform returned {output} for image {i}, expected [{Channels}, {Height}, {Width}]");
+            output.Data.CopyTo(images, (long)j * sample);
+        }
+        if (Workers == 1 || Transform is null)
+        {
+            for (int j = 0; j < size; j++) One(j);
+        }
+        else
+        {
+            try { Parallel.For(0, size, new ParallelOptions { MaxDegreeOfParallelism = Workers }, One); }
+            catch (AggregateException e) when (e.InnerExceptions.Count > 0) { ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw(); }
+        }
+        return new Batch(images, labels, Channels, Height, Width, epoch, index);
+    }
+}
+
+/// <summary>Derives independent seeds from a base seed and integers (SplitMix64 finalizer at each step).</summary>
+public static class Seeds
+{
+    public static ulong Mix(ulong z)
+    {
+        z += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    public static ulong Derive(ulong seed, long a) => Mix(Mix(seed) ^ (ulong)a);
+    public static ulong Derive(ulong seed, long a, long b) => Mix(Derive(seed, a) ^ (ulong)b);
+}

@@ -1,0 +1,127 @@
+namespace ScratchNet.data;
+
+/// <summary>
+/// One image in CHW layout: pixel (c, y, x) sits at Data[(c·Height + y)·Width + x]. Transforms take and
+/// return these.
+/// </summary>
+public sealed class Image
+{
+    public Image(float[] data, int channels, int height, int width)
+    {
+        Check.Positive("Image", "channels", channels);
+        Check.Positive("Image", "height", height);
+        Check.Positive("Image", "width", width);
+        if (data.Length != (long)channels * height * width)
+            throw new ArgumentException($"Image: {data.Length} values do not fill [{channels}, {height}, {width}]");
+        Data = data;
+        Channels = channels;
+        Height = height;
+        Width = width;
+    }
+
+    public float[] Data { get; }
+    public int Channels { get; }
+    public int Height { get; }
+    public int Width { get; }
+
+    public float this[int c, int y, int x]
+    {
+        get => Data[(c * Height + y) * Width + x];
+        set => Data[(c * Height + y) * Width + x] = value;
+    }
+
+    public Image Clone() => new((float[])Data.Clone(), Channels, Height, Width);
+    public override string ToString() => $"Image[{Channels}, {Height}, {Width}]";
+}
+
+/// <summary>
+/// An in-memory labelled image dataset, what every loader (IDX, CIFAR-10, image folders) produces:
+/// float pixels in [0, 1] laid out as [N, C, H, W] in one array, one int label per image, and the class
+/// names (label k is Classes[k]).
+/// </summary>
+public sealed class ImageDataset
+{
+    public ImageDataset(float[] images, int[] labels, int channels, int height, int width, IReadOnlyList<string> classes, string name = "")
+    {
+        const string op = "ImageDataset";
+        Check.Positive(op, "channels", channels);
+        Check.Positive(op, "height", height);
+        Check.Positive(op, "width", width);
+        if (classes.Count == 0) throw new ArgumentException($"{op}: at least one class name is needed");
+        long sample = (long)channels * height * width;
+        if (images.Length != sample * labels.Length)
+            throw new ArgumentException($"{op}: {images.Length} pixel values for {labels.Length} labels of [{channels}, {height}, {width}] (expected {sample * labels.Length})");
+        for (int i = 0; i < labels.Length; i++)
+            if ((uint)labels[i] >= (uint)classes.Count)
+                throw new ArgumentException($"{op}: label {labels[i]} of image {i} is out of range for {classes.Count} classes");
+        Images = images;
+        Labels = labels;
+        Channels = channels;
+        Height = height;
+        Width = width;
+        Classes = classes.ToArray();
+        Name = name;
+    }
+
+    /// <summary>All pixels, [N, C, H, W], in [0, 1].</summary>
+    public float[] Images { get; }
+    public int[] Labels { get; }
+    public int Count => Labels.Length;
+    public int Channels { get; }
+    public int Height { get; }
+    public int Width { get; }
+    /// <summary>C·H·W, the number of floats of one image.</summary>
+    public int SampleSize => Channels * Height * Width;
+    public IReadOnlyList<string> Classes { get; }
+    public int NumClasses => Classes.Count;
+    /// <summary>Where the data came from, for logs (e.g. "fashion-mnist train (embedded subset)").</summary>
+    public string Name { get; }
+
+    /// <summary>The pixels of image <paramref name="index"/> (a view into <see cref="Images"/>).</summary>
+    public ReadOnlySpan<float> Pixels(int index)
+    {
+        if ((uint)index >= (uint)Count) throw new ArgumentException($"ImageDataset: index {index} out of range for {Count} images");
+        return Images.AsSpan(index * SampleSize, SampleSize);
+    }
+
+    /// <summary>A copy of image <paramref name="index"/>.</summary>
+    public Image GetImage(int index) => new(Pixels(index).ToArray(), Channels, Height, Width);
+
+    /// <summary>How many images each class has.</summary>
+    public int[] ClassCounts()
+    {
+        var counts = new int[NumClasses];
+        foreach (int l in Labels) counts[l]++;
+        return counts;
+    }
+
+    /// <summary>The images at the given indices, in that order (a copy).</summary>
+    public ImageDataset Subset(IReadOnlyList<int> indices, string? name = null)
+    {
+        int s = SampleSize;
+        var images = new float[(long)indices.Count * s];
+        var labels = new int[indices.Count];
+        for (int i = 0; i < indices.Count; i++)
+        {
+            Pixels(indices[i]).CopyTo(images.AsSpan(i * s, s));
+            labels[i] = Labels[indices[i]];
+        }
+        return new ImageDataset(images, labels, Channels, Height, Width, Classes, name ?? Name);
+    }
+
+    /// <summary>Builds a dataset from 8-bit pixels (0..255 → 0..1), already in [N, C, H, W] order.</summary>
+    public static ImageDataset FromBytes(ReadOnlySpan<byte> pixels, int[] labels, int channels, int height, int width, IReadOnlyList<string> classes, string name = "")
+    {
+        var images = new float[pixels.Length];
+        ToUnitFloats(pixels, images);
+        return new ImageDataset(images, labels, channels, height, width, classes, name);
+    }
+
+    internal static void ToUnitFloats(ReadOnlySpan<byte> src, Span<float> dst)
+    {
+        // A true division, as torchvision's ToTensor does (x / 255), so the floats match PyTorch's bit for bit.
+        for (int i = 0; i < src.Length; i++) dst[i] = src[i] / 255f;
+    }
+
+    public override string ToString() => $"{(Name.Length > 0 ? Name : "ImageDataset")}: {Count} images [{Channels}, {Height}, {Width}], {NumClasses} classes";
+}

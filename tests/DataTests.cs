@@ -1,0 +1,451 @@
+using System.IO.Compression;
+using ScratchNet.data;
+using StbImageWriteSharp;
+
+namespace ScratchNet.Tests;
+
+/// <summary>A temporary folder deleted at the end of the test.</summary>
+public sealed class TempDir : IDisposable
+{
+    public TempDir() => Directory.CreateDirectory(Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "scratchnet-test-" + Guid.NewGuid().ToString("N")));
+    public string Path { get; }
+    public string this[string name] => System.IO.Path.Combine(Path, name);
+    public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
+}
+
+/// <summary>The loaders (IDX, CIFAR-10, image folders) on generated files, good and broken, and the embedded subset.</summary>
+public class DataTests
+{
+    private static byte[] RandomBytes(Generator g, int n, int max = 256)
+    {
+        var b = new byte[n];
+        for (int i = 0; i < n; i++) b[i] = (byte)g.NextInt(max);
+        return b;
+    }
+
+    private static T Throws<T>(Action a, params string[] mustContain) where T : Exception
+    {
+        var e = Assert.Throws<T>(a);
+        foreach (var s in mustContain) Assert.Contains(s, e.Message);
+        return e;
+    }
+
+    // ------------------------------------------------------------------ IDX
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void IdxRoundTrip(bool gzip)
+    {
+        using var dir = new TempDir();
+        var g = new Generator(1);
+        int n = 7, rows = 5, cols = 3;
+        var pixels = RandomBytes(g, n * rows * cols);
+        var labels = RandomBytes(g, n, 10);
+        string ext = gzip ? ".gz" : "";
+        Idx.WriteImages(dir["train-images-idx3-ubyte" + ext], pixels, n, rows, cols);
+        Idx.WriteLabels(dir["train-labels-idx1-ubyte" + ext], labels);
+        if (gzip) Assert.Equal(0x1F, File.ReadAllBytes(dir["train-images-idx3-ubyte.gz"])[0]);
+
+        var ds = Idx.LoadFolder(dir.Path, train: true);
+        Assert.Equal((n, 1, rows, cols), (ds.Count, ds.Channels, ds.Height, ds.Width));
+        Assert.Equal(labels.Select(b => (int)b), ds.Labels);
+        for (int i = 0; i < pixels.Length; i++) Assert.Equal(pixels[i] / 255f, ds.Images[i]);
+        Assert.Equal(10, ds.NumClasses);
+    }
+
+    [Fact]
+    public void IdxHeaderIsBigEndianWithTheStandardMagic()
+    {
+        using var dir = new TempDir();
+        Idx.WriteImages(dir["i"], new byte[2 * 28 * 28], 2, 28, 28);
+        var b = File.ReadAllBytes(dir["i"]);
+        Assert.Equal(new byte[] { 0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28 }, b[..16]);
+        Assert.Equal(16 + 2 * 28 * 28, b.Length);
+    }
+
+    [Fact]
+    public void IdxWrongMagicNamesTheFileAndOffset()
+    {
+        using var dir = new TempDir();
+        Idx.WriteLabels(dir["labels"], new byte[] { 1, 2, 3 });
+        Idx.WriteImages(dir["images"], new byte[3 * 4], 3, 2, 2);
+        // A label file where an image file is expected and vice versa.
+        var e = Throws<DataFormatException>(() => Idx.ReadImages(dir["labels"]), dir["labels"], "magic", "0x00000801", "0x00000803");
+        Assert.Equal(3, e.Offset);
+        Throws<DataFormatException>(() => Idx.ReadLabels(dir["images"], 10), dir["images"], "magic");
+        // Not an IDX file at all.
+        File.WriteAllBytes(dir["png"], [0x89, 0x50, 0x4E, 0x47, 0, 0, 0, 0]);
+        e = Throws<DataFormatException>(() => Idx.ReadImages(dir["png"]), dir["png"], "wrong magic number 0x89504E47");
+        Assert.Equal(0, e.Offset);
+        // Element type other than unsigned byte.
+        File.WriteAllBytes(dir["float"], [0, 0, 0x0D, 1, 0, 0, 0, 0]);
+        e = Throws<DataFormatException>(() => Idx.ReadLabels(dir["float"], 10), dir["float"], "element type 0x0D");
+        Assert.Equal(2, e.Offset);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void IdxTruncatedNamesTheFileAndTheIncompleteRecord(bool gzip)
+    {
+        using var dir = new TempDir();
+        string ext = gzip ? ".gz" : "";
+        // 5 images of 4×4 = 16 bytes, cut in the middle of image 3 (header 16 + 3·16 + 5 bytes).
+        Idx.WriteImages(dir["full"], new byte[5 * 16], 5, 4, 4);
+        var cut = File.ReadAllBytes(dir["full"])[..(16 + 3 * 16 + 5)];
+        string path = dir["cut" + ext];
+        WriteMaybeGzip(path, cut, gzip);
+        var e = Throws<DataFormatException>(() => Idx.ReadImages(path), path, "truncated", "record 3");
+        Assert.Equal(3, e.Record);
+        Assert.Equal(cut.Length, e.Offset);
+
+        // Header itself cut.
+        string hp = dir["header" + ext];
+        WriteMaybeGzip(hp, cut[..9], gzip);
+        Throws<DataFormatException>(() => Idx.ReadImages(hp), hp, "truncated IDX header");
+        string tiny = dir["tiny" + ext];
+        WriteMaybeGzip(tiny, cut[..2], gzip);
+        Throws<DataFormatException>(() => Idx.ReadImages(tiny), tiny, "truncated");
+    }
+
+    [Fact]
+    public void IdxTruncatedGzipStreamNamesTheFile()
+    {
+        using var dir = new TempDir();
+        var g = new Generator(3);
+        Idx.WriteImages(dir["a.gz"], RandomBytes(g, 50 * 64), 50, 8, 8);
+        var bytes = File.ReadAllBytes(dir["a.gz"]);
+        File.WriteAllBytes(dir["b.gz"], bytes[..(bytes.Length / 2)]);
+        var e = Assert.Throws<DataFormatException>(() => Idx.ReadImages(dir["b.gz"]));
+        Assert.Contains(dir["b.gz"], e.Message);
+        Assert.True(e.Message.Contains("truncated") || e.Message.Contains("gzip"), e.Message);
+    }
+
+    [Fact]
+    public void IdxExtraBytesAreAnError()
+    {
+        using var dir = new TempDir();
+        Idx.WriteLabels(dir["l"], new byte[] { 1, 2 });
+        File.AppendAllText(dir["l"], "xyz");
+        var e = Throws<DataFormatException>(() => Idx.ReadLabels(dir["l"], 10), dir["l"], "3 unexpected bytes");
+        Assert.Equal(10, e.Offset);
+    }
+
+    [Fact]
+    public void IdxLabelOutOfRangeNamesTheFileRecordAndOffset()
+    {
+        using var dir = new TempDir();
+        Idx.WriteLabels(dir["labels.gz"], new byte[] { 0, 9, 3, 12, 1 });
+        var e = Throws<DataFormatException>(() => Idx.ReadLabels(dir["labels.gz"], 10), dir["labels.gz"], "label 12 out of range [0, 10)");
+        Assert.Equal(3, e.Record);
+        Assert.Equal(8 + 3, e.Offset);
+    }
+
+    [Fact]
+    public void IdxImageLabelCountMismatchNamesBothFiles()
+    {
+        using var dir = new TempDir();
+        Idx.WriteImages(dir["img"], new byte[4 * 4], 4, 2, 2);
+        Idx.WriteLabels(dir["lab"], new byte[] { 0, 1, 2 });
+        Throws<DataFormatException>(() => Idx.Load(dir["img"], dir["lab"]), dir["img"], dir["lab"], "4 images", "3 labels");
+    }
+
+    [Fact]
+    public void IdxMissingFileIsNamed()
+    {
+        using var dir = new TempDir();
+        var e = Assert.Throws<FileNotFoundException>(() => Idx.LoadFolder(dir.Path, train: false));
+        Assert.Contains("t10k-images-idx3-ubyte", e.Message);
+    }
+
+    private static void WriteMaybeGzip(string path, byte[] bytes, bool gzip)
+    {
+        if (!gzip) { File.WriteAllBytes(path, bytes); return; }
+        using var f = File.Create(path);
+        using var gz = new GZipStream(f, CompressionLevel.Fastest);
+        gz.Write(bytes);
+    }
+
+    // ------------------------------------------------------------------ CIFAR-10
+
+    /// <summary>Writes a fake cifar-10-batches-bin with <paramref name="perBatch"/> records per file; returns all (pixels, labels) train then test.</summary>
+    internal static (byte[] TrainPixels, byte[] TrainLabels, byte[] TestPixels, byte[] TestLabels) WriteFakeCifar(string folder, int perBatch, bool meta, ulong seed = 5)
+    {
+        Directory.CreateDirectory(folder);
+        var g = new Generator(seed);
+        var trainPixels = new List<byte>();
+        var trainLabels = new List<byte>();
+        foreach (var f in Cifar10.TrainFiles)
+        {
+            var px = RandomBytes(g, perBatch * Cifar10.ImageBytes);
+            var lb = RandomBytes(g, perBatch, 10);
+            Cifar10.WriteBatch(Path.Combine(folder, f), px, lb);
+            trainPixels.AddRange(px);
+            trainLabels.AddRange(lb);
+        }
+        var tpx = RandomBytes(g, perBatch * Cifar10.ImageBytes);
+        var tlb = RandomBytes(g, perBatch, 10);
+        Cifar10.WriteBatch(Path.Combine(folder, Cifar10.TestFile), tpx, tlb);
+        if (meta) File.WriteAllText(Path.Combine(folder, "batches.meta.txt"), "c0\nc1\nc2\nc3\nc4\nc5\nc6\nc7\nc8\nc9\n\n");
+        return (trainPixels.ToArray(), trainLabels.ToArray(), tpx, tlb);
+    }
+
+    [Fact]
+    public void CifarLoadsRecordsAsChwPlanes()
+    {
+        using var dir = new TempDir();
+        string folder = dir[Cifar10.BatchFolder];
+        var (trainPx, trainLb, testPx, testLb) = WriteFakeCifar(folder, 3, meta: true);
+
+        // The parent folder works as well as cifar-10-batches-bin itself.
+        var train = Cifar10.Load(dir.Path, train: true);
+        Assert.Equal((15, 3, 32, 32), (train.Count, train.Channels, train.Height, train.Width));
+        Assert.Equal(trainLb.Select(b => (int)b), train.Labels);
+        Assert.Equal(["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"], train.Classes);
+        // Record i, byte 1 + c·1024 + y·32 + x is pixel (c, y, x) of image i.
+        var img = train.GetImage(7);
+        Assert.Equal(trainPx[7 * 3072 + 0 * 1024 + 0] / 255f, img[0, 0, 0]);
+        Assert.Equal(trainPx[7 * 3072 + 1 * 1024 + 5 * 32 + 9] / 255f, img[1, 5, 9]);
+        Assert.Equal(trainPx[7 * 3072 + 2 * 1024 + 31 * 32 + 31] / 255f, img[2, 31, 31]);
+        for (int i = 0; i < trainPx.Length; i++) Assert.Equal(trainPx[i] / 255f, train.Images[i]);
+
+        var test = Datasets.Cifar10(folder, train: false);
+        Assert.Equal(3, test.Count);
+        Assert.Equal(testLb.Select(b => (int)b), test.Labels);
+        for (int i = 0; i < testPx.Length; i++) Assert.Equal(testPx[i] / 255f, test.Images[i]);
+    }
+
+    [Fact]
+    public void CifarWithoutMetaUsesTheDefaultClassNames()
+    {
+        using var dir = new TempDir();
+        WriteFakeCifar(dir.Path, 1, meta: false);
+        var test = Cifar10.Load(dir.Path, train: false);
+        Assert.Equal("airplane", test.Classes[0]);
+        Assert.Equal("truck", test.Classes[9]);
+    }
+
+    [Fact]
+    public void CifarTruncatedNamesTheFileAndRecord()
+    {
+        using var dir = new TempDir();
+        WriteFakeCifar(dir.Path, 4, meta: false);
+        string path = dir[Cifar10.TestFile];
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(2 * 3073 + 100)]);
+        var e = Throws<DataFormatException>(() => Cifar10.Load(dir.Path, train: false), path, "truncated", "record 2");
+        Assert.Equal(2, e.Record);
+        Assert.Equal(2 * 3073, e.Offset);
+    }
+
+    [Fact]
+    public void CifarLabelOutOfRangeNamesTheFileRecordAndOffset()
+    {
+        using var dir = new TempDir();
+        WriteFakeCifar(dir.Path, 4, meta: false);
+        string path = dir["data_batch_3.bin"];
+        var bytes = File.ReadAllBytes(path);
+        bytes[2 * 3073] = 10;
+        File.WriteAllBytes(path, bytes);
+        var e = Throws<DataFormatException>(() => Cifar10.Load(dir.Path, train: true), path, "label 10 out of range [0, 10)");
+        Assert.Equal(2, e.Record);
+        Assert.Equal(2 * 3073, e.Offset);
+    }
+
+    [Fact]
+    public void CifarMissingBatchIsNamed()
+    {
+        using var dir = new TempDir();
+        WriteFakeCifar(dir.Path, 1, meta: false);
+        File.Delete(dir["data_batch_4.bin"]);
+        var e = Assert.Throws<FileNotFoundException>(() => Cifar10.Load(dir.Path, train: true));
+        Assert.Contains("data_batch_4.bin", e.Message);
+    }
+
+    // ------------------------------------------------------------------ image folders
+
+    /// <summary>A width×height RGB image whose pixel (x, y) is (10x, 20y, 5x + 7y) (all below 256 for small sizes).</summary>
+    private static byte[] Pattern(int width, int height)
+    {
+        var b = new byte[width * height * 3];
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+            {
+                int i = (y * width + x) * 3;
+                b[i] = (byte)(10 * x); b[i + 1] = (byte)(20 * y); b[i + 2] = (byte)(5 * x + 7 * y);
+            }
+        return b;
+    }
+
+    private static void WriteImage(string path, byte[] rgb, int width, int height)
+    {
+        using var f = File.Create(path);
+        var w = new ImageWriter();
+        switch (Path.GetExtension(path))
+        {
+            case ".png": w.WritePng(rgb, width, height, ColorComponents.RedGreenBlue, f); break;
+            case ".bmp": w.WriteBmp(rgb, width, height, ColorComponents.RedGreenBlue, f); break;
+            case ".jpg": w.WriteJpg(rgb, width, height, ColorComponents.RedGreenBlue, f, 100); break;
+        }
+    }
+
+    [Fact]
+    public void ImageFolderDecodesPngBmpJpegIntoChw()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir["dog"]);
+        Directory.CreateDirectory(dir["cat"]);
+        var px = Pattern(6, 4);
+        WriteImage(Path.Combine(dir["dog"], "b.bmp"), px, 6, 4);
+        WriteImage(Path.Combine(dir["dog"], "a.png"), px, 6, 4);
+        WriteImage(Path.Combine(dir["cat"], "z.jpg"), px, 6, 4);
+        File.WriteAllText(Path.Combine(dir["cat"], "notes.txt"), "not an image"); // ignored
+
+        var ds = ImageFolder.Load(dir.Path, 3, 4, 6);
+        Assert.Equal(["cat", "dog"], ds.Classes);          // ordinal order of the folder names
+        Assert.Equal([0, 1, 1], ds.Labels);                 // cat/z.jpg, dog/a.png, dog/b.bmp
+        Assert.Equal((3, 3, 4, 6), (ds.Count, ds.Channels, ds.Height, ds.Width));
+        for (int k = 0; k < 3; k++)
+        {
+            var img = ds.GetImage(k);
+            float tol = k == 0 ? 6 / 255f : 0f; // JPEG is lossy even at quality 100; PNG and BMP are exact
+            for (int y = 0; y < 4; y++)
+                for (int x = 0; x < 6; x++)
+                    for (int c = 0; c < 3; c++)
+                        Assert.True(Math.Abs(px[(y * 6 + x) * 3 + c] / 255f - img[c, y, x]) <= tol,
+                            $"image {k} pixel ({c}, {y}, {x}) = {img[c, y, x]}, expected {px[(y * 6 + x) * 3 + c] / 255f}");
+        }
+    }
+
+    [Fact]
+    public void ImageFolderConvertsToGreyAndResizes()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir["only"]);
+        // A 2×1 image: black then white, identical in R, G, B.
+        WriteImage(Path.Combine(dir["only"], "x.png"), [0, 0, 0, 255, 255, 255], 2, 1);
+        var ds = ImageFolder.Load(dir.Path, 1, 1, 4);
+        // Bilinear 2→4 with half-pixel centres (torch interpolate, align_corners=False): 0, 0.25, 0.75, 1.
+        TestUtil.AssertClose(new[] { 0f, 0.25f, 0.75f, 1f }, ds.Images, 1e-6f, 0, "resized grey row");
+        Assert.Equal(1, ds.Channels);
+    }
+
+    [Fact]
+    public void ImageFolderCorruptImageNamesTheFile()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir["a"]);
+        WriteImage(Path.Combine(dir["a"], "good.png"), Pattern(2, 2), 2, 2);
+        string bad = Path.Combine(dir["a"], "bad.png");
+        File.WriteAllBytes(bad, [0x89, 0x50, 0x4E, 0x47, 1, 2, 3]);
+        var e = Assert.Throws<DataFormatException>(() => ImageFolder.Load(dir.Path, 3, 2, 2));
+        Assert.Contains(bad, e.Message);
+    }
+
+    [Fact]
+    public void ImageFolderRejectsEmptyLayouts()
+    {
+        using var dir = new TempDir();
+        Assert.Throws<ArgumentException>(() => ImageFolder.Load(dir.Path, 3, 8, 8));
+        Directory.CreateDirectory(dir["empty"]);
+        var e = Assert.Throws<ArgumentException>(() => ImageFolder.Load(dir.Path, 3, 8, 8));
+        Assert.Contains("empty", e.Message);
+        Assert.Throws<ArgumentException>(() => ImageFolder.Load(dir.Path, 2, 8, 8));
+        Assert.Throws<DirectoryNotFoundException>(() => ImageFolder.Load(dir["nope"], 3, 8, 8));
+    }
+
+    // ------------------------------------------------------------------ ImageDataset
+
+    [Fact]
+    public void ImageDatasetValidatesItsArguments()
+    {
+        Assert.Throws<ArgumentException>(() => new ImageDataset(new float[8], [0, 1], 1, 2, 3, ["a", "b"]));   // 8 ≠ 2·6
+        var e = Assert.Throws<ArgumentException>(() => new ImageDataset(new float[12], [0, 2], 1, 2, 3, ["a", "b"]));
+        Assert.Contains("label 2", e.Message);
+        Assert.Throws<ArgumentException>(() => new ImageDataset(new float[0], [], 0, 2, 3, ["a"]));
+
+        var ds = new ImageDataset(Enumerable.Range(0, 12).Select(i => (float)i).ToArray(), [1, 0], 1, 2, 3, ["a", "b"]);
+        var sub = ds.Subset([1, 1, 0]);
+        Assert.Equal([0, 0, 1], sub.Labels);
+        Assert.Equal(6f, sub.Images[0]);
+        Assert.Equal(0f, sub.Images[12]);
+        Assert.Equal([1, 1], ds.ClassCounts());
+    }
+
+    // ------------------------------------------------------------------ the embedded subset
+
+    [Fact]
+    public void EmbeddedSubsetLoadsBalanced()
+    {
+        var train = Datasets.FashionMnist(train: true, DataSource.Subset);
+        var test = Datasets.FashionMnist(train: false, DataSource.Subset);
+        Assert.Equal(12000, train.Count);
+        Assert.Equal(2000, test.Count);
+        Assert.All(train.ClassCounts(), c => Assert.Equal(1200, c));
+        Assert.All(test.ClassCounts(), c => Assert.Equal(200, c));
+        Assert.Equal((1, 28, 28), (train.Channels, train.Height, train.Width));
+        Assert.Equal("T-shirt/top", train.Classes[0]);
+        Assert.Equal("Ankle boot", train.Classes[9]);
+        Assert.Contains("embedded subset", train.Name);
+        // Real images: values in [0, 1], not all equal, mostly dark background with bright garments.
+        Assert.True(train.Images.Min() >= 0f && train.Images.Max() <= 1f);
+        double mean = train.Images.Average();
+        Assert.InRange(mean, 0.2, 0.4); // Fashion-MNIST's pixel mean is 0.286
+        // The test split is a different set of images.
+        Assert.NotEqual(train.Pixels(0).ToArray(), test.Pixels(0).ToArray());
+    }
+
+    [Fact]
+    public void EmbeddedSubsetIsFoundFromTheBuildOutputAndTheRepository()
+    {
+        var found = Datasets.FindEmbeddedSubset();
+        Assert.NotNull(found);
+        Assert.True(Idx.HasSplit(found!, true) && Idx.HasSplit(found!, false));
+        // The build copies the subset next to the test assembly, so it is found there first.
+        Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, "data", "fashion-mnist-subset", "train-images-idx3-ubyte.gz")),
+            "the engine project should copy data/fashion-mnist-subset to the output folder");
+    }
+}
+
+/// <summary>Runs alone (no other test class in parallel): it changes a process-wide environment variable that
+/// Datasets.FashionMnist reads.</summary>
+[CollectionDefinition("Process environment", DisableParallelization = true)]
+public class ProcessEnvironmentCollection { }
+
+[Collection("Process environment")]
+public class DatasetsEnvironmentTests
+{
+    private static byte[] RandomBytes(Generator g, int n)
+    {
+        var b = new byte[n];
+        for (int i = 0; i < n; i++) b[i] = (byte)g.NextInt(256);
+        return b;
+    }
+
+    [Fact]
+    public void FashionMnistAutoPrefersTheFolderOfTheEnvironmentVariable()
+    {
+        using var dir = new TempDir();
+        var g = new Generator(9);
+        Idx.WriteImages(dir["t10k-images-idx3-ubyte"], RandomBytes(g, 3 * 28 * 28), 3, 28, 28);
+        Idx.WriteLabels(dir["t10k-labels-idx1-ubyte"], [9, 0, 4]);
+        var old = Environment.GetEnvironmentVariable(Datasets.FashionMnistEnvVar);
+        try
+        {
+            Environment.SetEnvironmentVariable(Datasets.FashionMnistEnvVar, dir.Path);
+            var ds = Datasets.FashionMnist(train: false);
+            Assert.Equal(3, ds.Count);
+            Assert.Equal([9, 0, 4], ds.Labels);
+            Assert.Equal("Ankle boot", ds.Classes[ds.Labels[0]]);
+            // The subset is still there when asked for explicitly.
+            Assert.Equal(2000, Datasets.FashionMnist(train: false, DataSource.Subset).Count);
+            // A variable pointing at a folder without the files is an error, not a silent fallback.
+            Assert.Throws<FileNotFoundException>(() => Datasets.FashionMnist(train: true));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(Datasets.FashionMnistEnvVar, old);
+        }
+    }
+}
