@@ -62,7 +62,7 @@ public static class Checkpoint
     }
 
     /// <summary>Restores parameters, optimizer state and dropout streams from a run folder.</summary>
-    public static CheckpointState Load(string dir, Module model, Optimizer optimizer)
+    public static CheckpointState Load(string dir, Module model, Optimizer optimizer, TrainOptions expected)
     {
         string modelPath = Path.Combine(dir, ModelFile), statePath = Path.Combine(dir, StateFile);
         if (!File.Exists(modelPath) || !File.Exists(statePath))
@@ -74,6 +74,9 @@ public static class Checkpoint
         if (Meta(modelFile, modelPath, "scratchnet.global_step") != Meta(stateFile, statePath, "scratchnet.global_step"))
             throw new InvalidDataException($"resume: {ModelFile} and {StateFile} in {dir} are from different steps; the save that wrote them was interrupted");
 
+        var saved = JsonSerializer.Deserialize<TrainOptions>(Meta(stateFile, statePath, "scratchnet.options"))!;
+        if (saved.Model != expected.Model || saved.Data != expected.Data)
+            throw new ArgumentException($"resume: the checkpoint in {dir} is a {saved.Model} trained on {saved.Data}, not a {expected.Model} on {expected.Data}");
         Safetensors.LoadInto(modelPath, model.NamedParameters(), strict: true);
         Safetensors.LoadInto(statePath, optimizer.StateTensors(), strict: true);
         var inv = CultureInfo.InvariantCulture;
@@ -81,8 +84,7 @@ public static class Checkpoint
         var dropout = JsonSerializer.Deserialize<Dictionary<string, ulong[]>>(Meta(stateFile, statePath, "scratchnet.dropout"))!;
         foreach (var (name, m) in model.NamedModules())
             if (m is Dropout d && dropout.TryGetValue(name, out var s)) { d.Seed = s[0]; d.Step = (long)s[1]; }
-        return new CheckpointState(
-            JsonSerializer.Deserialize<TrainOptions>(Meta(stateFile, statePath, "scratchnet.options"))!,
+        return new CheckpointState(saved,
             int.Parse(Meta(stateFile, statePath, "scratchnet.epoch"), inv),
             int.Parse(Meta(stateFile, statePath, "scratchnet.batch"), inv),
             long.Parse(Meta(stateFile, statePath, "scratchnet.global_step"), inv),

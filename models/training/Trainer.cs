@@ -69,9 +69,7 @@ public sealed class Trainer
         long globalStep = 0;
         if (o.Resume)
         {
-            var state = Checkpoint.Load(o.OutDir, model, optimizer);
-            if (state.Options.Model != o.Model || state.Options.Data != o.Data)
-                throw new ArgumentException($"train --resume: the checkpoint in {o.OutDir} is a {state.Options.Model} on {state.Options.Data}, not a {o.Model} on {o.Data}");
+            var state = Checkpoint.Load(o.OutDir, model, optimizer, o);
             (startEpoch, startBatch, globalStep) = (state.Epoch, state.Batch, state.GlobalStep);
             history.AddRange(state.History);
             OnMessage?.Invoke($"resumed from {o.OutDir} at epoch {startEpoch + 1}, batch {startBatch}, step {globalStep}");
