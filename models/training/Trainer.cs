@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using ScratchNet.data;
+using ScratchNet.nn;
+using ScratchNet.optim;
+
+namespace ScratchNet.Models.Training;
+
+/// <summary>One row of metrics.csv: an epoch's averages over samples (not over batches).</summary>
+public sealed record EpochMetrics(int Epoch, int Steps, double TrainLoss, double TrainAccuracy, double ValLoss, double ValAccuracy,
+                                  double LearningRate, double Seconds, double ImagesPerSecond);
+
+/// <summary>What the progress bar shows after each step.</summary>
+public sealed record StepProgress(int Epoch, int Epochs, int Step, int StepsInEpoch, long GlobalStep, long TotalSteps,
+                                  double Loss, double Accuracy, double ImagesPerSecond, TimeSpan Elapsed, TimeSpan Eta);
+
+public sealed record TrainResult(Module Model, TrainingData Data, IReadOnlyList<EpochMetrics> History, long Steps,
+                                 double TestAccuracy, double TestLoss, bool StoppedByBudget, Device Device);
+
+/// <summary>
+/// The training loop of the lecture notebook:
+/// <code>
+/// for epoch in range(epochs):
+///     model.train()
+///     for x, y in train_loader:                  # shuffled, augmented, batch 64
+///         optimizer.zero_grad()
+///         loss = criterion(model(x), y)           # cross-entropy
+///         loss.backward(); optimizer.step()       # SGD(lr 0.01, momentum 0.9, weight decay 5e-4)
+///     model.eval(); with torch.no_grad(): evaluate on the test set
+/// </code>
+/// Each step runs inside a TensorScope, so every activation and gradient buffer goes back to the device's
+/// caching allocator when the step ends: device memory stays flat. Loss and accuracy are summed per sample
+/// (loss × batch size) and divided by the number of samples, so a short last batch weighs what it should.
+///
+/// After every epoch the run folder receives metrics.csv / metrics.json and a checkpoint (model.safetensors,
+/// with PyTorch's parameter names, and train_state.safetensors with the optimizer, dropout and progress state),
+/// each written atomically, so --resume continues exactly where the last epoch ended.
+/// </summary>
+public sealed class Trainer
+{
+    public event Action<StepProgress>? OnStep;
+    public event Action<EpochMetrics>? OnEpoch;
+    public event Action<string>? OnMessage;
+
+    public static Module CreateModel(string name, int classes, int[] input, Generator gen, Device device) => name switch
+    {
+        "mlp" => new Sequential(new Flatten(),
+                                new Linear(input[0] * input[1] * input[2], 256, generator: gen, device: device),
+                                new ReLU(),
+                                new Linear(256, classes, generator: gen, device: device)),
+        _ => ModelRegistry.Create(name, classes, gen, device),
+    };
+
+    public TrainResult Run(TrainOptions o, CancellationToken cancel = default)
+    {
+        o.Validate();
+        var device = Device.Get(o.Device);
+        var data = TrainingData.Load(o);
+        Directory.CreateDirectory(o.OutDir);
+
+        var gen = new Generator(o.Seed);
+        var model = CreateModel(o.Model, data.Classes.Count, data.InputShape, gen, device);
+        var optimizer = new SGD(model.Parameters(), o.LearningRate, o.Momentum, 0f, o.WeightDecay);
+        var trainLoader = new DataLoader(data.Train, o.BatchSize, shuffle: true, seed: o.Seed + 1, dropLast: false,
+                                         transform: data.TrainTransform, prefetch: 3);
+        var testLoader = new DataLoader(data.Test, o.EvalBatchSize, shuffle: false, transform: data.TestTransform, prefetch: 2);
+
+        var history = new List<EpochMetrics>();
+        int startEpoch = 0, startBatch = 0;
+        long globalStep = 0;
+        if (o.Resume)
+        {
+            var state = Checkpoint.Load(o.OutDir, model, optimizer, o);
+            (startEpoch, startBatch, globalStep) = (state.Epoch, state.Batch, state.GlobalStep);
+            history.AddRange(state.History);
+            OnMessage?.Invoke($"resumed from {o.OutDir} at epoch {startEpoch + 1}, batch {startBatch}, step {globalStep}");
+        }
+
+        int perEpoch = trainLoader.BatchesPerEpoch;
+        long totalSteps = Math.Min((long)o.Epochs * perEpoch, o.MaxSteps ?? long.MaxValue);
+        var clock = Stopwatch.StartNew();
+        bool budgetHit = false;
+        long stepsThisRun = 0;
+
+        for (int epoch = startEpoch; epoch < o.Epochs && !budgetHit; epoch++)
+        {
+            optimizer.LearningRate = LearningRateAt(o, epoch);
+            model.Train();
+            var epochClock = Stopwatch.StartNew();
+            double lossSum = 0; long correct = 0, seen = 0;
+            int batchIndex = epoch == startEpoch ? startBatch : 0;
+            foreach (var batch in trainLoader.Epoch(epoch, batchIndex))
+            {
+                cancel.ThrowIfCancellationRequested();
+                using (var scope = new TensorScope())
+                {
+                    var (x, y) = batch.ToTensors(device);
+                    optimizer.ZeroGrad();
+                    var logits = model.Forward(x);
+                    var loss = F.CrossEntropy(logits, y);
+                    loss.Backward();
+                    optimizer.Step();
+                    // The one host read of the step: the loss and the number of correct predictions.
+                    lossSum += loss.Item() * batch.Size;
+                    correct += F.CountCorrect(logits, y);
+                    seen += batch.Size;
+                }
+                batchIndex++; globalStep++; stepsThisRun++;
+                var elapsed = clock.Elapsed;
+                double ips = stepsThisRun * (double)o.BatchSize / Math.Max(1e-9, elapsed.TotalSeconds);
+                var eta = TimeSpan.FromSeconds((totalSteps - globalStep) * o.BatchSize / Math.Max(1e-9, ips));
+                OnStep?.Invoke(new StepProgress(epoch + 1, o.Epochs, batchIndex, perEpoch, globalStep, totalSteps,
+                    lossSum / seen, (double)correct / seen, ips, elapsed, eta));
+                if (globalStep >= (o.MaxSteps ?? long.MaxValue) || (o.TimeLimit is { } limit && elapsed >= limit))
+                {
+                    budgetHit = true;
+                    break;
+                }
+            }
+            bool epochDone = batchIndex >= perEpoch;
+            var (valLoss, valAcc) = Evaluate(model, testLoader, device);
+            var m = new EpochMetrics(epoch + 1, batchIndex, seen > 0 ? lossSum / seen : double.NaN, seen > 0 ? (double)correct / seen : double.NaN,
+                valLoss, valAcc, optimizer.LearningRate, epochClock.Elapsed.TotalSeconds, seen / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds));
+            history.Add(m);
+            OnEpoch?.Invoke(m);
+            MetricsFiles.Write(o.OutDir, history);
+            Checkpoint.Save(o.OutDir, o, model, optimizer, epochDone ? epoch + 1 : epoch, epochDone ? 0 : batchIndex, globalStep, history, data.Classes);
+        }
+        var last = history.Count > 0 ? history[^1] : null;
+        return new TrainResult(model, data, history, globalStep, last?.ValAccuracy ?? double.NaN, last?.ValLoss ?? double.NaN, budgetHit, device);
+    }
+
+    /// <summary>StepLR: lr · γ^⌊epoch / step⌋.</summary>
+    public static float LearningRateAt(TrainOptions o, int epoch) =>
+        o.LrStep > 0 ? o.LearningRate * MathF.Pow(o.LrGamma, epoch / o.LrStep) : o.LearningRate;
+
+    /// <summary>Mean loss and accuracy over the whole set, in eval mode (dropout off) without recording a graph.</summary>
+    public static (double Loss, double Accuracy) Evaluate(Module model, DataLoader loader, Device device)
+    {
+        bool wasTraining = model.Training;
+        model.Eval();
+        double lossSum = 0; long correct = 0, seen = 0;
+        using (Tensor.NoGrad())
+        {
+            foreach (var batch in loader.Epoch(0))
+            {
+                using var scope = new TensorScope();
+                var (x, y) = batch.ToTensors(device);
+                var logits = model.Forward(x);
+                lossSum += F.CrossEntropy(logits, y).Item() * batch.Size;
+                correct += F.CountCorrect(logits, y);
+                seen += batch.Size;
+            }
+        }
+        model.Train(wasTraining);
+        return (lossSum / seen, (double)correct / seen);
+    }
+}
