@@ -28,6 +28,7 @@ public static unsafe partial class Sgemm
     static void PackA<TK>(bool transA, float* a, nint lda, int mc, int kc, float* ap) where TK : ISgemmKernel
     {
         int MR = TK.MR;
+        int w = Vector<float>.Count;
         for (int i0 = 0; i0 < mc; i0 += MR, ap += (nint)MR * kc)
         {
             int rows = Math.Min(MR, mc - i0);
@@ -43,7 +44,10 @@ public static unsafe partial class Sgemm
                 {
                     float* src = a + p * lda + i0;
                     float* dst = ap + p * MR;
-                    for (int r = 0; r < rows; r++) dst[r] = src[r];
+                    if (rows == MR && MR % w == 0)
+                        for (int r = 0; r < MR; r += w) Vector.Store(Vector.Load(src + r), dst + r);
+                    else
+                        for (int r = 0; r < rows; r++) dst[r] = src[r];
                 }
             }
             for (int r = rows; r < MR; r++)
@@ -79,6 +83,19 @@ public static unsafe partial class Sgemm
             Transpose(b, ldb, cols, kc, bp, NR);
             for (int j = cols; j < NR; j++)
                 for (int p = 0; p < kc; p++) bp[p * NR + j] = 0f;
+        }
+    }
+
+    /// <summary>Prefetches op(B)[0..kc, 0..cols] (b points at its first element) into L2: one request per 64-byte line.</summary>
+    static void PrefetchBSliver(bool transB, float* b, nint ldb, int kc, int cols)
+    {
+        if (!Sse.IsSupported) return;
+        int rows = transB ? cols : kc, length = transB ? kc : cols; // contiguous runs of `length` floats
+        for (int r = 0; r < rows; r++)
+        {
+            float* run = b + r * ldb;
+            for (int j = 0; j < length; j += 16) Sse.Prefetch1(run + j);
+            Sse.Prefetch1(run + length - 1); // a run that does not start on a line boundary ends on one more line
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
-using System.Runtime.Intrinsics;
 
 namespace ScratchNet.Kernels;
 
@@ -16,27 +15,34 @@ namespace ScratchNet.Kernels;
 // micro-kernel touches comes from the cache level that is just big enough to hold it:
 //
 //   loop 5  for jc in 0..N step NC                    B block KC×NC        → L3 (reused by every ic)
-//   loop 4    for pc in 0..K step KC                   pack op(B)[pc.., jc..] into NR-column slivers
+//   loop 4    for pc in 0..K step KC
 //   loop 3      for ic in 0..M step MC                 A block MC×KC        → L2 (reused by every jr)
 //                 pack op(A)[ic.., pc..] into MR-row slivers
 //   loop 2        for jr in 0..NC step NR              B sliver KC×NR       → L1 (reused by every ir)
+//                   (first ic only) pack op(B)[pc.., jc+jr..] into this NR-column sliver
 //   loop 1          for ir in 0..MC step MR            A sliver MR×KC streamed from L2
 //                     micro-kernel: C[ic+ir.., jc+jr..] (MR×NR) += A sliver · B sliver
 //
 // Block sizes for this machine (AMD Zen 5: 48 KiB L1d and 1 MiB L2 per core, 32 MiB shared L3),
-// AVX-512 kernel MR×NR = 12×32:
-//   KC = 256: the B sliver (256·32 floats = 32 KiB) stays in L1 while all MC/MR A slivers stream past it.
-//   MC = 240: the A block (240·256 floats = 240 KiB) stays in L2 across all NC/NR B slivers.
+// AVX-512 kernel MR×NR = 8×32:
+//   KC = 256: the B sliver (256·32 floats = 32 KiB) stays in L1 while all MC/MR A slivers stream past it;
+//             the A sliver (8·256 floats = 8 KiB) streams from L2. C is read and written once per KC.
+//   MC = 240: the A block (240·256 floats = 240 KiB) stays in L2 across all NC/NR B slivers, leaving
+//             the rest of L2 for the B slivers streaming in from L3.
 //   NC = 4096: the B block (256·4096 floats = 4 MiB per thread) stays in L3 across all M/MC A blocks.
-// Each K block is accumulated into C, so C is read and written once per KC-deep pass (beta applies to
-// the first pass only). Edge tiles (M or N not a multiple of MR/NR) use the zero-padded slivers and
-// write through a small MR×NR scratch tile, copying only the valid part.
+//
+// B is packed sliver by sliver inside loop 2 during the first A block (GotoBLAS does the same): each
+// freshly packed sliver is consumed at once from L1, and the source of the next sliver (kc short rows,
+// each in a different page, which the hardware prefetcher does not follow) is prefetched meanwhile.
+// Later A blocks reuse the packed B block. Each K block accumulates into C, so beta applies to the
+// first pass only. Edge tiles (M or N not a multiple of MR/NR) use the zero-padded slivers and write
+// through a small MR×NR scratch tile, copying only the valid part.
 //
 // Threads: C is cut into as many stripes as there are threads, along M (stripes of whole MR-row
 // slivers) or along N when N has more slivers than M; each thread runs the whole loop nest above on
-// its stripe with its own pack buffers. No barriers, and for 2 cores the only duplicated work is the
-// packing of the shared operand (≪ 1% of the flops at the sizes where threading is used). Small
-// problems (below ~4 MFLOP) run on the calling thread: waking a worker costs more than it saves.
+// its stripe with its own pack buffers. No barriers; the only duplicated work is the packing of the
+// shared operand, about 1-2% of the time at the sizes where threading is used. Small problems (below
+// ~4 MFLOP) run on the calling thread: waking a worker costs more than it saves.
 //
 // Dispatch: the AVX-512 kernel when Avx512F is supported, else AVX2+FMA, else a portable
 // Vector<float> kernel. `Sgemm.ForcedPath` (or the overloads taking a SgemmPath) picks one explicitly.
@@ -180,8 +186,8 @@ public static unsafe partial class Sgemm
         int threads = Math.Min(MaxThreads, Environment.ProcessorCount);
         int rowSlivers = (p.M + TK.MR - 1) / TK.MR, colSlivers = (p.N + TK.NR - 1) / TK.NR;
         bool splitRows = rowSlivers >= colSlivers;
-        int parts = Math.Min(threads, splitRows ? rowSlivers : colSlivers);
-        if (parts <= 1 || 2.0 * p.M * p.N * p.K < ParallelThresholdFlops)
+        int parts = Math.Min(threads * Tune.PPT, splitRows ? rowSlivers : colSlivers);
+        if (threads <= 1 || parts <= 1 || 2.0 * p.M * p.N * p.K < ParallelThresholdFlops)
         {
             Blocked<TK>(p);
             return;
@@ -239,7 +245,7 @@ public static unsafe partial class Sgemm
                 for (int ic = 0; ic < p.M; ic += MC)
                 {
                     int mc = Math.Min(MC, p.M - ic);
-                    if (Tune.NoPack == 0 || Tune.Packed++ < 100) PackA<TK>(p.TransA, p.TransA ? p.A + pc * p.Lda + ic : p.A + ic * p.Lda + pc, p.Lda, mc, kc, buffers.A);
+                    PackA<TK>(p.TransA, p.TransA ? p.A + pc * p.Lda + ic : p.A + ic * p.Lda + pc, p.Lda, mc, kc, buffers.A);
                     // The first A block packs each B sliver right before using it, so that copy is consumed
                     // while still in L1; the later A blocks reuse the packed B block from L2/L3.
                     MacroKernel<TK>(mc, nc, kc, buffers.A, buffers.B, ic == 0 ? bBlock : null, p.TransB, p.Ldb,
@@ -262,16 +268,13 @@ public static unsafe partial class Sgemm
         {
             int nr = Math.Min(NR, nc - jr);
             float* bSliver = bp + (nint)jr * kc;
-            if (bSource != null && (Tune.NoPack == 0 || Tune.Packed++ < 100))
+            if (bSource != null)
             {
                 PackBSliver<TK>(transB, transB ? bSource + jr * ldb : bSource + jr, ldb, kc, nr, bSliver);
-                if (Tune.PrefB != 0 && !transB && jr + NR < nc && Sse.IsSupported)
-                {
-                    // Fetch the next sliver's source (kc rows of NR floats, each row in another page) while this one computes.
-                    float* next = bSource + jr + NR;
-                    if (Tune.PrefB == 1) for (int p = 0; p < kc; p++) { Sse.Prefetch1(next + p * ldb); Sse.Prefetch1(next + p * ldb + 16); }
-                    else for (int p = 0; p < kc; p++) { Sse.Prefetch1(next + p * ldb); Sse.Prefetch1(next + p * ldb + 16); }
-                }
+                // The next sliver's source is kc short rows (or NR rows) scattered over as many pages, which the
+                // hardware prefetcher does not follow: request it now, it arrives while this sliver computes.
+                if (jr + NR < nc)
+                    PrefetchBSliver(transB, transB ? bSource + (jr + NR) * ldb : bSource + jr + NR, ldb, kc, Math.Min(NR, nc - jr - NR));
             }
             for (int ir = 0; ir < mc; ir += MR)
             {
@@ -307,9 +310,8 @@ public static unsafe partial class Sgemm
     static class Team
     {
         static readonly object Gate = new();
-        static readonly SemaphoreSlim Wake = new(0);
-        static readonly ManualResetEventSlim AllDone = new(false);
-        static Thread[] _workers = [];
+        static readonly ManualResetEventSlim AllDone = new(false, Tune.Spin);
+        static ManualResetEventSlim[] _go = [];
         static Job _job;
         static int _nextPart, _running;
         static Exception? _error;
@@ -321,13 +323,13 @@ public static unsafe partial class Sgemm
             try
             {
                 int helpers = Math.Min(job.Parts - 1, Environment.ProcessorCount - 1);
-                if (_workers.Length < helpers) StartWorkers(helpers);
+                if (_go.Length < helpers) StartWorkers(helpers);
                 _job = job;
                 _error = null;
                 _nextPart = 0;
                 _running = helpers;
                 AllDone.Reset();
-                Wake.Release(helpers);
+                for (int i = 0; i < helpers; i++) _go[i].Set();
                 RunParts();
                 AllDone.Wait();
                 if (_error is not null) throw new AggregateException("Sgemm worker failed", _error);
@@ -345,21 +347,22 @@ public static unsafe partial class Sgemm
 
         static void StartWorkers(int count)
         {
-            var workers = new Thread[count];
-            _workers.CopyTo(workers, 0);
-            for (int i = _workers.Length; i < count; i++)
+            var go = new ManualResetEventSlim[count];
+            _go.CopyTo(go, 0);
+            for (int i = _go.Length; i < count; i++)
             {
-                workers[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"sgemm-{i + 1}" };
-                workers[i].Start();
+                var myGo = go[i] = new ManualResetEventSlim(false, Tune.Spin);
+                new Thread(() => WorkerLoop(myGo)) { IsBackground = true, Name = $"sgemm-{i + 1}" }.Start();
             }
-            _workers = workers;
+            _go = go;
         }
 
-        static void WorkerLoop()
+        static void WorkerLoop(ManualResetEventSlim go)
         {
             while (true)
             {
-                Wake.Wait();
+                go.Wait();
+                go.Reset(); // safe: the caller sets it again only after this worker has reported done
                 try { RunParts(); }
                 catch (Exception e) { _error = e; }
                 finally { if (Interlocked.Decrement(ref _running) == 0) AllDone.Set(); }
