@@ -62,9 +62,9 @@ internal struct Avx512Kernel : ISgemmKernel
     public static int NR => 32;
     // Sized for Zen 5 (48 KiB L1d, 1 MiB L2 per core, 32 MiB L3): B sliver 256·32·4 B = 32 KiB in L1;
     // A block 240·256·4 B = 240 KiB in L2; B block 256·4096·4 B = 4 MiB per thread in L3.
-    public static int KC => Tune.KC;
-    public static int MC => Tune.MC;
-    public static int NC => Tune.NC;
+    public static int KC => 256;
+    public static int MC => 240;
+    public static int NC => 4096;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
@@ -251,13 +251,4 @@ internal struct VectorKernel : ISgemmKernel
         Vector.Store(Vector.MultiplyAddEstimate(lo, va, Vector.Load(row) * vb), row);
         Vector.Store(Vector.MultiplyAddEstimate(hi, va, Vector.Load(rowHi) * vb), rowHi);
     }
-}
-
-static class Tune
-{
-    public static readonly int KC = int.Parse(Environment.GetEnvironmentVariable("SGEMM_KC") ?? "256");
-    public static readonly int MC = int.Parse(Environment.GetEnvironmentVariable("SGEMM_MC") ?? "240");
-    public static readonly int PPT = int.Parse(Environment.GetEnvironmentVariable("SGEMM_PPT") ?? "1");
-    public static readonly int Spin = int.Parse(Environment.GetEnvironmentVariable("SGEMM_SPIN") ?? "35");
-    public static readonly int NC = int.Parse(Environment.GetEnvironmentVariable("SGEMM_NC") ?? "4096");
 }

@@ -186,7 +186,7 @@ public static unsafe partial class Sgemm
         int threads = Math.Min(MaxThreads, Environment.ProcessorCount);
         int rowSlivers = (p.M + TK.MR - 1) / TK.MR, colSlivers = (p.N + TK.NR - 1) / TK.NR;
         bool splitRows = rowSlivers >= colSlivers;
-        int parts = Math.Min(threads * Tune.PPT, splitRows ? rowSlivers : colSlivers);
+        int parts = Math.Min(threads, splitRows ? rowSlivers : colSlivers);
         if (threads <= 1 || parts <= 1 || 2.0 * p.M * p.N * p.K < ParallelThresholdFlops)
         {
             Blocked<TK>(p);
@@ -302,15 +302,18 @@ public static unsafe partial class Sgemm
     static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
     /// <summary>
-    /// A minimal fork-join team: ProcessorCount − 1 background threads that sleep on a semaphore. A call
+    /// A minimal fork-join team: ProcessorCount − 1 background threads, each waiting on its own event. A call
     /// publishes its Job, wakes the workers, runs stripes itself, and waits until every woken worker has
     /// finished, so the Job is never touched after the call returns. Stripes are claimed with an atomic
     /// counter, so a worker that wakes late simply finds less to do. No allocation per call.
     /// </summary>
     static class Team
     {
+        // Waits spin (mostly yielding the core) for a while before sleeping in the kernel: back-to-back GEMMs
+        // then find the worker still awake, instead of paying a futex wake-up (tens of µs on a VM) each time.
+        const int SpinCount = 2000;
         static readonly object Gate = new();
-        static readonly ManualResetEventSlim AllDone = new(false, Tune.Spin);
+        static readonly ManualResetEventSlim AllDone = new(false, SpinCount);
         static ManualResetEventSlim[] _go = [];
         static Job _job;
         static int _nextPart, _running;
@@ -351,7 +354,7 @@ public static unsafe partial class Sgemm
             _go.CopyTo(go, 0);
             for (int i = _go.Length; i < count; i++)
             {
-                var myGo = go[i] = new ManualResetEventSlim(false, Tune.Spin);
+                var myGo = go[i] = new ManualResetEventSlim(false, SpinCount);
                 new Thread(() => WorkerLoop(myGo)) { IsBackground = true, Name = $"sgemm-{i + 1}" }.Start();
             }
             _go = go;
