@@ -5,18 +5,25 @@ using ScratchNet.Kernels;
 namespace ScratchNet.Bench;
 
 /// <summary>
-/// `dotnet run -c Release --project bench -- sgemm [--path auto|avx512|avx2|vector] [--threads N] [--rounds R] [--quick]`
+/// `dotnet run -c Release --project bench -- sgemm [--path auto|avx512|avx2|vector] [--threads N] [--rounds R] [--quick]
+///     [--cputime] [--openblas-core SkylakeX|Haswell|...|env]`
 ///
 /// Our Sgemm against OpenBLAS's cblas_sgemm (libopenblas.so.0, e.g. `apt-get install libopenblas0`) in
 /// the same process, on the same buffers, timings interleaved round by round so that both see the same
 /// machine load. Per shape it prints the best GFLOP/s of each (and the median), and the ratio ours/OpenBLAS.
 ///
-/// OpenBLAS 0.3.21 (Debian 12) does not recognise Zen 5 and falls back to a slow generic kernel unless
-/// OPENBLAS_CORETYPE names a known core; SkylakeX gives it its AVX-512 kernels and its best speed here
-/// (this machine's environment presets OPENBLAS_CORETYPE=Haswell, the AVX2 kernels). So the bench sets
-/// OPENBLAS_CORETYPE=SkylakeX for its own process (`--openblas-core NAME` picks another core, `env` keeps
-/// the inherited value). The variable must be in the native environment before the library loads, so it
-/// is set with libc setenv: the managed Environment.SetEnvironmentVariable does not reach native getenv on Linux.
+/// OPENBLAS_CORETYPE decides which OpenBLAS kernels run, and this machine's environment presets it to
+/// Haswell (AVX2 kernels: half of OpenBLAS's speed on this AVX-512 CPU). The bench therefore sets
+/// OPENBLAS_CORETYPE=SkylakeX (AVX-512 kernels) for its own process; `--openblas-core NAME` picks another
+/// core (e.g. Haswell, to compare with `--path avx2`), `env` keeps the inherited value (unset, OpenBLAS
+/// 0.3.21 detects this Zen 5 as Cooperlake, AVX-512 kernels as fast as SkylakeX's). The variable must be
+/// in the native environment before the library loads, so it is set with libc setenv: the managed
+/// Environment.SetEnvironmentVariable does not reach native getenv on Linux. The header line prints the
+/// core OpenBLAS actually chose.
+///
+/// On a shared machine, wall-clock numbers swing with other processes; both libraries are timed in the
+/// same rounds, so compare the ratio columns. `--threads 1 --cputime` times the calling thread's CPU
+/// time instead, which measures per-core kernel efficiency even while other processes hold the cores.
 /// </summary>
 public static unsafe class SgemmBench
 {
