@@ -9,8 +9,8 @@ namespace ScratchNet.Kernels;
 //   - B transposed (stored [N, K]): C[i, j] = Alpha·⟨A(i, :), B[j, :]⟩ + Beta·C[i, j], a dot product of
 //     two contiguous rows when A is not transposed.
 // A(i, p) is A[i·K + p], or A[p·M + i] when TransA (A stored [K, M]).
-// A fast AVX-512 SGEMM lives in its own files (kernels/gemm/Sgemm*.cs, separate work); CpuBackend.Gemm is the
-// place to dispatch to it, and GemmReference stays as the oracle it is tested against.
+// CpuBackend.Gemm dispatches to the fast SGEMM (kernels/gemm/Sgemm*.cs: packed panels, AVX-512 micro-kernel);
+// GemmReference stays as the oracle it is tested against (CpuBackend.UseReferenceGemm switches back to it).
 public static class GemmReference
 {
     /// <summary>C[b] = Alpha·op(A[b])·op(B[b]) + Beta·C[b] on managed arrays (sizes are not re-checked: call g.Validate first).</summary>
@@ -58,9 +58,41 @@ public static class GemmReference
 
 public sealed partial class CpuBackend
 {
+    /// <summary>
+    /// When true, the cpu device runs the plain reference loops (GemmReference) instead of the fast SGEMM
+    /// (kernels/gemm/Sgemm*.cs): the learner's version, and a way to compare the two end to end.
+    /// </summary>
+    public static bool UseReferenceGemm { get; set; }
+
     public void Gemm(in GemmArgs g, Storage a, Storage b, Storage c)
     {
         g.Validate(a.Length, b.Length, c.Length);
-        GemmReference.Gemm(g, F(a), F(b), F(c));
+        if (UseReferenceGemm) { GemmReference.Gemm(g, F(a), F(b), F(c)); return; }
+        FastGemm(g, F(a), F(b), F(c));
+    }
+
+    /// <summary>
+    /// The batch runs as Batch calls of the packed, register-blocked Sgemm. Each call threads itself once it is
+    /// big enough (Sgemm.ParallelThresholdFlops); a batch of small products (the per-image GEMMs of a small
+    /// conv) instead runs its items in parallel, one single-threaded Sgemm per item.
+    /// </summary>
+    private static unsafe void FastGemm(GemmArgs g, float[] a, float[] b, float[] c)
+    {
+        int lda = g.TransA ? g.M : g.K, ldb = g.TransB ? g.K : g.N, ldc = g.N;
+        double flops = 2.0 * g.M * g.N * g.K;
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            if (g.Batch == 1 || flops >= Sgemm.ParallelThresholdFlops)
+            {
+                for (int i = 0; i < g.Batch; i++)
+                    Sgemm.Gemm(g.TransA, g.TransB, g.M, g.N, g.K, g.Alpha, pa + g.OffsetA + (long)i * g.StrideA, lda,
+                        pb + g.OffsetB + (long)i * g.StrideB, ldb, g.Beta, pc + g.OffsetC + (long)i * g.StrideC, ldc);
+                return;
+            }
+            nint ia = (nint)pa, ib = (nint)pb, ic = (nint)pc;
+            Parallel.For(0, g.Batch, i =>
+                Sgemm.Gemm(g.TransA, g.TransB, g.M, g.N, g.K, g.Alpha, (float*)ia + g.OffsetA + (long)i * g.StrideA, lda,
+                    (float*)ib + g.OffsetB + (long)i * g.StrideB, ldb, g.Beta, (float*)ic + g.OffsetC + (long)i * g.StrideC, ldc));
+        }
     }
 }
