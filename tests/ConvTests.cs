@@ -97,7 +97,7 @@ public class ConvTests
                             {
                                 int ih = oh * g.StrideH - g.PadH + kh, iw = ow * g.StrideW - g.PadW + kw;
                                 bool inside = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
-                                expected[(l * ckk + (c * g.KH + kh) * g.KW + kw) * ohw + oh * g.OW + ow] = inside ? x[Ix(g, n0 + l, c, ih, iw)] : 0f;
+                                expected[(((c * g.KH + kh) * g.KW + kw) * count + l) * ohw + oh * g.OW + ow] = inside ? x[Ix(g, n0 + l, c, ih, iw)] : 0f;
                             }
         using var sx = Put(be, x);
         using var scol = Put(be, Enumerable.Repeat(float.NaN, expected.Length).ToArray());
@@ -117,7 +117,7 @@ public class ConvTests
                             {
                                 int ih = oh * g.StrideH - g.PadH + kh, iw = ow * g.StrideW - g.PadW + kw;
                                 if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W)
-                                    dxRef[Ix(g, n0 + l, c, ih, iw)] += col[(l * ckk + (c * g.KH + kh) * g.KW + kw) * ohw + oh * g.OW + ow];
+                                    dxRef[Ix(g, n0 + l, c, ih, iw)] += col[(((c * g.KH + kh) * g.KW + kw) * count + l) * ohw + oh * g.OW + ow];
                             }
         using var scol2 = Put(be, col);
         using var sdx = Put(be, dx0);

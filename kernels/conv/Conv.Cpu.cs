@@ -18,8 +18,8 @@ public sealed partial class CpuBackend
             for (int kh = 0; kh < G.KH; kh++)
                 for (int kw = 0; kw < G.KW; kw++)
                 {
-                    int row = ((l * G.C + c) * G.KH + kh) * G.KW + kw;   // = l·CKK + r
-                    int dst = row * G.OH * G.OW;
+                    int r = (c * G.KH + kh) * G.KW + kw;
+                    int dst = (r * count + l) * G.OH * G.OW;              // element (r, l, 0)
                     for (int oh = 0; oh < G.OH; oh++)
                     {
                         int ih = oh * G.StrideH - G.PadH + kh;
@@ -46,7 +46,7 @@ public sealed partial class CpuBackend
             for (int kh = 0; kh < G.KH; kh++)
                 for (int kw = 0; kw < G.KW; kw++)
                 {
-                    int src = (((l * G.C + c) * G.KH + kh) * G.KW + kw) * G.OH * G.OW;
+                    int src = (((c * G.KH + kh) * G.KW + kw) * count + l) * G.OH * G.OW;
                     for (int oh = 0; oh < G.OH; oh++)
                     {
                         int ih = oh * G.StrideH - G.PadH + kh;
@@ -58,5 +58,15 @@ public sealed partial class CpuBackend
                     }
                 }
         }, costPerItem: (long)G.KH * G.KW * G.OH * G.OW);
+    }
+
+    public void SwapAxes01(Storage src, int srcOffset, Storage dst, int dstOffset, int a, int b, int p)
+    {
+        float[] S = F(src), D = F(dst);
+        For(a * b, ij =>
+        {
+            int i = ij / b, j = ij % b;
+            Array.Copy(S, srcOffset + (i * b + j) * p, D, dstOffset + (j * a + i) * p, p);
+        }, costPerItem: p);
     }
 }

@@ -14,15 +14,19 @@ namespace ScratchNet.Kernels;
 // stride and (rectangular) padding goes through the same two kernels. The price is memory for col, which
 // Conv2dDriver bounds by converting a chunk of images at a time.
 //
-// Layout: x is [N, C, H, W]; the col buffer of images n0 .. n0+count−1 is [count, C·KH·KW, OH·OW],
-// element (l, r, q) at (l·CKK + r)·OHW + q, image n = n0 + l. y is [N, O, OH, OW] = [N, O, OH·OW], so y[n]
-// is exactly the GEMM output matrix and a chunk of images is one batched GEMM.
+// Layout: x is [N, C, H, W]. The col buffer of a chunk of images n0 .. n0+count−1 puts the patches of all
+// of them side by side: it is [C·KH·KW, count·OH·OW], element (r, l, q) at (r·count + l)·OHW + q, image
+// n = n0 + l. One GEMM then covers the whole chunk:
+//   Yt [O, count·OHW] = W [O, CKK] · col [CKK, count·OHW]
+// and Yt, which is [O, count, OHW], is swapped into y [N, O, OH·OW] (SwapAxes01). Rather than count small
+// products (for AlexNet's 8×8 layers, N = OHW = 64 each, every one re-packing W), the GEMM sees
+// N = count·OHW: it packs W once and runs at the speed of a large product.
 //
-// Backward:
-//   dcol[n] = Wᵀ · dy[n]  then  dx += col2im(dcol)  (col2im sums every column entry back into the input
-//                                                    pixel it was copied from: the adjoint of im2col)
-//   dW     += Σ_n dy[n] · col[n]ᵀ                    (col recomputed from x by im2col)
-//   dbias  += Σ_{n, oh, ow} dy[n, :, oh, ow]
+// Backward (dYt = dy swapped to [O, count·OHW]):
+//   dcol = Wᵀ · dYt          then  dx += col2im(dcol)   (col2im sums every column entry back into the input
+//                                                       pixel it was copied from: the adjoint of im2col)
+//   dW  += dYt · colᵀ         one GEMM whose K = count·OHW sums over the images (col recomputed by im2col)
+//   dbias += Σ_{n, oh, ow} dy[n, :, oh, ow]
 // CPU kernels: Conv.Cpu.cs. ILGPU kernels: Conv.Ilgpu.cs. The composition: Conv2dDriver.cs.
 
 /// <summary>
@@ -83,10 +87,16 @@ public readonly struct ConvGeometry
 public partial interface IBackend
 {
     /// <summary>
-    /// col[l, (c·KH + kh)·KW + kw, oh·OW + ow] = x[n0 + l, c, oh·SH − PH + kh, ow·SW − PW + kw] (0 in the padding)
-    /// for l = 0 .. count−1: the patches of `count` images, each as a [C·KH·KW, OH·OW] matrix.
+    /// col[(c·KH + kh)·KW + kw, l·OHW + oh·OW + ow] = x[n0 + l, c, oh·SH − PH + kh, ow·SW − PW + kw] (0 in the padding)
+    /// for l = 0 .. count−1: the patches of `count` images side by side in one [C·KH·KW, count·OH·OW] matrix.
     /// </summary>
     void Im2Col(in ConvGeometry g, Storage x, int n0, int count, Storage col);
+
+    /// <summary>
+    /// Swaps the first two axes of a [a, b, p] block: dst[dstOffset + (j·a + i)·p + q] = src[srcOffset + (i·b + j)·p + q].
+    /// Turns the GEMM output [O, count, OHW] into images [count, O, OHW] and dy back into [O, count, OHW].
+    /// </summary>
+    void SwapAxes01(Storage src, int srcOffset, Storage dst, int dstOffset, int a, int b, int p);
 
     /// <summary>
     /// The adjoint of Im2Col, ACCUMULATING: dx[n0 + l, c, ih, iw] += Σ of every col entry that Im2Col copied from

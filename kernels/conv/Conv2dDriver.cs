@@ -8,11 +8,11 @@ namespace ScratchNet.Kernels;
 // one image per chunk. One temporary buffer of that size is taken from the backend's caching allocator
 // and given back when the call ends; a training loop gets the same block from the pool every step.
 //
-// Per chunk of images n0 .. n0+count−1 (l = n − n0):
-//   forward          col = im2col(x[n0 ..]);  y[n] = W · col[l]       one batched GEMM, W shared (StrideA = 0)
-//   backward data    dcol[l] = Wᵀ · dy[n]      one batched GEMM (TransA);  dx[n0 ..] += col2im(dcol)
-//   backward weights col = im2col(x[n0 ..]);  dW += dy[n] · col[l]ᵀ  one GEMM per image (TransB, Beta = 1):
-//                    the sum over images runs into the same dW, so the images go one after another
+// Per chunk of images n0 .. n0+count−1, with col [CKK, count·OHW] and t [O, count·OHW] (layouts: Conv.cs):
+//   forward          col = im2col(x[n0 ..]);  t = W · col;             y[n0 ..] = swap01(t)
+//   backward data    t = swap01(dy[n0 ..]);   dcol = Wᵀ · t (TransA);  dx[n0 ..] += col2im(dcol)
+//   backward weights col = im2col(x[n0 ..]);  t = swap01(dy[n0 ..]);   dW += t · colᵀ (TransB, Beta = 1)
+// Each is ONE GEMM per chunk whose N (or K, for dW) is count·OHW: large, so the GEMM runs near its peak.
 // A pointwise conv (1×1 kernel, stride 1, no padding) has col[n] = x[n] [C, H·W]: the GEMMs read x directly
 // and backward data accumulates straight into dx (Beta = 1), no temporary at all.
 public static class Conv2dDriver
@@ -42,12 +42,13 @@ public static class Conv2dDriver
         {
             int chunk = ImagesPerChunk(g, maxColElements);
             using var col = be.Allocate(chunk * ckk * ohw, DType.Float32);
+            using var t = be.Allocate(chunk * g.O * ohw, DType.Float32);
             for (int n0 = 0; n0 < g.N; n0 += chunk)
             {
                 int count = Math.Min(chunk, g.N - n0);
                 be.Im2Col(g, x, n0, count, col);
-                be.Gemm(new GemmArgs(false, false, g.O, ohw, ckk, 1f, 0f, count,
-                    OffsetC: n0 * g.OutputImage, StrideA: 0, StrideB: ckk * ohw, StrideC: g.OutputImage), w, col, y);
+                be.Gemm(new GemmArgs(false, false, g.O, count * ohw, ckk, 1f, 0f), w, col, t);
+                be.SwapAxes01(t, 0, y, n0 * g.OutputImage, g.O, count, ohw);
             }
         }
         if (bias is not null) be.BiasAdd(y, bias, g.N, g.O, ohw);
@@ -67,11 +68,12 @@ public static class Conv2dDriver
         }
         int chunk = ImagesPerChunk(g, maxColElements);
         using var dcol = be.Allocate(chunk * ckk * ohw, DType.Float32);
+        using var t = be.Allocate(chunk * g.O * ohw, DType.Float32);
         for (int n0 = 0; n0 < g.N; n0 += chunk)
         {
             int count = Math.Min(chunk, g.N - n0);
-            be.Gemm(new GemmArgs(true, false, ckk, ohw, g.O, 1f, 0f, count,
-                OffsetB: n0 * g.OutputImage, StrideA: 0, StrideB: g.OutputImage, StrideC: ckk * ohw), w, dy, dcol);
+            be.SwapAxes01(dy, n0 * g.OutputImage, t, 0, count, g.O, ohw);
+            be.Gemm(new GemmArgs(true, false, ckk, count * ohw, g.O, 1f, 0f), w, t, dcol);
             be.Col2Im(g, dcol, n0, count, dx);
         }
     }
@@ -90,13 +92,13 @@ public static class Conv2dDriver
         }
         int chunk = ImagesPerChunk(g, maxColElements);
         using var col = be.Allocate(chunk * ckk * ohw, DType.Float32);
+        using var t = be.Allocate(chunk * g.O * ohw, DType.Float32);
         for (int n0 = 0; n0 < g.N; n0 += chunk)
         {
             int count = Math.Min(chunk, g.N - n0);
             be.Im2Col(g, x, n0, count, col);
-            for (int l = 0; l < count; l++)
-                be.Gemm(new GemmArgs(false, true, g.O, ckk, ohw, 1f, 1f,
-                    OffsetA: (n0 + l) * g.OutputImage, OffsetB: l * ckk * ohw), dy, col, dw);
+            be.SwapAxes01(dy, n0 * g.OutputImage, t, 0, count, g.O, ohw);
+            be.Gemm(new GemmArgs(false, true, g.O, ckk, count * ohw, 1f, 1f), t, col, dw);
         }
     }
 
