@@ -17,8 +17,8 @@ public static class RunReport
 
     public static void Write(string dir, TrainOptions options, TrainResult result, ulong seed)
     {
-        Plots.Curves(Path.Combine(dir, "loss.png"), result.History, accuracy: false);
-        Plots.Curves(Path.Combine(dir, "accuracy.png"), result.History, accuracy: true);
+        Plots.Curves(Path.Combine(dir, "loss.png"), result.History, result.StepLog, accuracy: false);
+        Plots.Curves(Path.Combine(dir, "accuracy.png"), result.History, result.StepLog, accuracy: true);
 
         var data = result.Data;
         var model = result.Model;

@@ -7,14 +7,18 @@ namespace ScratchNet.Models.Training;
 
 /// <summary>One row of metrics.csv: an epoch's averages over samples (not over batches).</summary>
 public sealed record EpochMetrics(int Epoch, int Steps, double TrainLoss, double TrainAccuracy, double ValLoss, double ValAccuracy,
-                                  double LearningRate, double Seconds, double ImagesPerSecond);
+                                  double LearningRate, double Seconds, double ImagesPerSecond, long GlobalStep = 0);
+
+/// <summary>One optimizer step's batch loss and accuracy (the fine-grained training curve).</summary>
+public sealed record StepMetrics(long Step, double Loss, double Accuracy);
 
 /// <summary>What the progress bar shows after each step.</summary>
 public sealed record StepProgress(int Epoch, int Epochs, int Step, int StepsInEpoch, long GlobalStep, long TotalSteps,
                                   double Loss, double Accuracy, double ImagesPerSecond, TimeSpan Elapsed, TimeSpan Eta);
 
 public sealed record TrainResult(Module Model, TrainingData Data, IReadOnlyList<EpochMetrics> History, long Steps,
-                                 double TestAccuracy, double TestLoss, bool StoppedByBudget, Device Device);
+                                 double TestAccuracy, double TestLoss, bool StoppedByBudget, Device Device,
+                                 IReadOnlyList<StepMetrics> StepLog);
 
 /// <summary>
 /// The training loop of the lecture notebook:
@@ -65,6 +69,7 @@ public sealed class Trainer
         var testLoader = new DataLoader(data.Test, o.EvalBatchSize, shuffle: false, transform: data.TestTransform, prefetch: 2);
 
         var history = new List<EpochMetrics>();
+        var stepLog = new List<StepMetrics>();
         int startEpoch = 0, startBatch = 0;
         long globalStep = 0;
         if (o.Resume)
@@ -100,9 +105,12 @@ public sealed class Trainer
                     loss.Backward();
                     optimizer.Step();
                     // The one host read of the step: the loss and the number of correct predictions.
-                    lossSum += loss.Item() * batch.Size;
-                    correct += F.CountCorrect(logits, y);
+                    double batchLoss = loss.Item();
+                    int batchCorrect = F.CountCorrect(logits, y);
+                    lossSum += batchLoss * batch.Size;
+                    correct += batchCorrect;
                     seen += batch.Size;
+                    stepLog.Add(new StepMetrics(globalStep + 1, batchLoss, (double)batchCorrect / batch.Size));
                 }
                 batchIndex++; globalStep++; stepsThisRun++;
                 var elapsed = clock.Elapsed;
@@ -119,14 +127,14 @@ public sealed class Trainer
             bool epochDone = batchIndex >= perEpoch;
             var (valLoss, valAcc) = Evaluate(model, testLoader, device);
             var m = new EpochMetrics(epoch + 1, batchIndex, seen > 0 ? lossSum / seen : double.NaN, seen > 0 ? (double)correct / seen : double.NaN,
-                valLoss, valAcc, optimizer.LearningRate, epochClock.Elapsed.TotalSeconds, seen / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds));
+                valLoss, valAcc, optimizer.LearningRate, epochClock.Elapsed.TotalSeconds, seen / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds), globalStep);
             history.Add(m);
             OnEpoch?.Invoke(m);
             MetricsFiles.Write(o.OutDir, history);
             Checkpoint.Save(o.OutDir, o, model, optimizer, epochDone ? epoch + 1 : epoch, epochDone ? 0 : batchIndex, globalStep, history, data.Classes);
         }
         var last = history.Count > 0 ? history[^1] : null;
-        return new TrainResult(model, data, history, globalStep, last?.ValAccuracy ?? double.NaN, last?.ValLoss ?? double.NaN, budgetHit, device);
+        return new TrainResult(model, data, history, globalStep, last?.ValAccuracy ?? double.NaN, last?.ValLoss ?? double.NaN, budgetHit, device, stepLog);
     }
 
     /// <summary>StepLR: lr · γ^⌊epoch / step⌋.</summary>
