@@ -16,7 +16,8 @@ public static class BenchReport
 
     private static readonly string[] Headers = ["section", "item", "device", "ours", "unit", "warm-up s", "baseline", "baseline fig.", "ours/baseline", "vs cpu"];
 
-    private static string F1(double v) => v.ToString(v >= 100 ? "F0" : "F1", Inv);
+    /// <summary>A figure with 3 significant digits or more: 1234, 56.7, 0.0123 (the simulator's figures are tiny).</summary>
+    public static string F1(double v) => v.ToString(v >= 100 ? "F0" : v >= 1 ? "F1" : "G3", Inv);
 
     private static string[] Row(BenchResults r, BenchItem i)
     {
@@ -84,7 +85,7 @@ public static class BenchReport
             sb.AppendLine();
             sb.AppendLine($"### {titles[s]}");
             sb.AppendLine();
-            sb.AppendLine("| item | device | ours | unit | warm-up s | baseline | baseline | ours/baseline | vs cpu |");
+            sb.AppendLine("| item | device | ours | unit | warm-up s | baseline | baseline figure | ours/baseline | vs cpu |");
             sb.AppendLine("|---|---|--:|---|--:|---|--:|--:|--:|");
             foreach (var i in items)
             {
