@@ -63,3 +63,21 @@ public class BenchCommandTests
         Assert.Contains("not found", error.ToString());
     }
 }
+
+// `scratchnet ptx`: every ILGPU kernel compiles to sm_90 PTX without a GPU, and the report lists it.
+public class PtxCommandTests
+{
+    [Fact]
+    public void Ptx_CompilesEveryKernel_AndReportsSpills()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = CliApp.Run(["ptx"], output, error);
+        string text = output.ToString();
+        Assert.True(code == 0, text + error);
+        foreach (var k in ScratchNet.Kernels.PtxInspector.KernelMethods())
+            Assert.Contains(k.Name, text);
+        Assert.Contains("GemmTiledKernel", text);
+        Assert.Contains("0 failed to compile", text);
+    }
+}

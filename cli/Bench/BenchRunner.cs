@@ -315,7 +315,30 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log)
         return candidates.FirstOrDefault(c => File.Exists(Path.Combine(c, "torch_models.py")));
     }
 
-    private static string Python() => File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    private static string? _python;
+
+    /// <summary>
+    /// The first of $SCRATCHNET_PYTHON, /usr/bin/python3 and python3 (on the PATH: a venv or conda on a GPU server)
+    /// in which `import torch` works; /usr/bin/python3 when none does (the script's error then goes into the notes).
+    /// </summary>
+    private static string Python()
+    {
+        if (_python is not null) return _python;
+        var candidates = new[] { Environment.GetEnvironmentVariable("SCRATCHNET_PYTHON"), "/usr/bin/python3", "python3" }
+            .Where(c => !string.IsNullOrWhiteSpace(c)).Select(c => c!).Distinct();
+        foreach (var c in candidates)
+        {
+            try
+            {
+                var psi = new ProcessStartInfo(c, ["-c", "import torch"]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+                using var p = Process.Start(psi)!;
+                p.StandardOutput.ReadToEnd(); p.StandardError.ReadToEnd();
+                if (p.WaitForExit(120_000) && p.ExitCode == 0) return _python = c;
+            }
+            catch (System.ComponentModel.Win32Exception) { }
+        }
+        return _python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    }
 
     /// <summary>Runs a baseline script; its last stdout line is one JSON object. Null (and a note) when it fails.</summary>
     private Dictionary<string, JsonElement>? RunPython(string script, Dictionary<string, string> env, int timeoutSeconds)

@@ -10,6 +10,9 @@ namespace ScratchNet.Cli.Commands;
 /// GFLOP/s and GB/s, training and inference img/s, OpenBLAS and PyTorch baselines in the same run, CPU-vs-GPU
 /// speedups; writes DIR/bench.json and DIR/bench.png (see <see cref="BenchRunner"/> for what is measured and how).
 /// Devices by default: cpu, ilgpu-cpu (small sizes only: it is a simulator), and cuda/opencl when available.
+/// Baselines: OpenBLAS cblas_sgemm in-process (OPENBLAS_CORETYPE=SkylakeX set before the library loads), and the
+/// PyTorch scripts of bench/baselines (next to the published binary, or found above the working directory) run
+/// with the first Python that imports torch: $SCRATCHNET_PYTHON, /usr/bin/python3, python3.
 /// </summary>
 public sealed class BenchCommand : ICliCommand
 {
