@@ -111,8 +111,8 @@ public static class BenchReport
         var bars = new List<(string Label, double Value, Color Color)>();
         foreach (var i in r.Items)
         {
-            if (i.Ratio is double q) bars.Add(($"{i.Device} {i.Name} vs {ShortName(i.Baseline!)}", q, q >= 1 ? Colors.SeaGreen : Colors.Orange));
-            if (r.CpuFigure(i) is double c && c > 0) bars.Add(($"{i.Device} {i.Name} vs cpu", i.Value / c, Colors.SteelBlue));
+            if (i.Ratio is double q) bars.Add(($"{i.Device} {i.Section} {i.Name} vs {ShortName(i.Baseline!)}", q, q >= 1 ? Colors.SeaGreen : Colors.Orange));
+            if (r.CpuFigure(i) is double c && c > 0) bars.Add(($"{i.Device} {i.Section} {i.Name} vs cpu", i.Value / c, Colors.SteelBlue));
         }
         var plt = new Plot();
         bool ratios = bars.Count > 0;
