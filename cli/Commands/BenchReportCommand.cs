@@ -1,0 +1,24 @@
+using System.CommandLine;
+using ScratchNet.Cli.Bench;
+
+namespace ScratchNet.Cli.Commands;
+
+/// <summary>`scratchnet bench-report [bench.json]`: prints the README performance section (Markdown) from a bench run.</summary>
+public sealed class BenchReportCommand : ICliCommand
+{
+    public int Order => 42;
+
+    public Command Build()
+    {
+        var file = new Argument<string>("file") { Description = "bench.json written by `scratchnet bench`", DefaultValueFactory = _ => Path.Combine("bench-results", "bench.json") };
+        var cmd = new Command("bench-report", "Print the README performance section (Markdown: device, date, figures and ratios) from bench.json") { file };
+        CliApp.SetAction(cmd, (parse, output, _) =>
+        {
+            string path = parse.GetValue(file)!;
+            if (!File.Exists(path)) throw new FileNotFoundException($"bench-report: {path} not found (run `scratchnet bench` first)", path);
+            output.Write(BenchReport.Markdown(BenchResults.Load(path)));
+            return 0;
+        });
+        return cmd;
+    }
+}
