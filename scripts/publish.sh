@@ -15,10 +15,8 @@ rm -rf "$out/scratchnet"
 mkdir -p "$out"
 dotnet publish cli/ScratchNet.Cli.csproj -c Release -r linux-x64 --self-contained true \
     -p:InvariantGlobalization=true -o "$out/scratchnet"
-# The bench project's own runner (BenchmarkDotNet suites) travels alongside.
-dotnet publish bench/ScratchNet.Bench.csproj -c Release -r linux-x64 --self-contained true \
-    -p:InvariantGlobalization=true -o "$out/scratchnet/bench"
 [ -d data ] && cp -r data "$out/scratchnet/" || true
-[ -d bench/baselines ] && cp -r bench/baselines "$out/scratchnet/" || true
+# `scratchnet bench --baselines` looks for bench/baselines/*.py (PyTorch anchors) next to the binary.
+mkdir -p "$out/scratchnet/bench" && cp -r bench/baselines "$out/scratchnet/bench/"
 tar -C "$out" -czf "$out/scratchnet-linux-x64.tar.gz" scratchnet
 ls -lh "$out/scratchnet-linux-x64.tar.gz"

@@ -85,7 +85,7 @@ public sealed class TrainCommand : ICliCommand
         output.WriteLine($"scratchnet train: {o.Model} on {o.Data}, device {dev.Name} ({dev.Backend.Description})");
         output.WriteLine($"  recipe: SGD lr {o.LearningRate.ToString(inv)}, momentum {o.Momentum.ToString(inv)}, weight decay {o.WeightDecay.ToString(inv)}, batch {o.BatchSize}, {(o.Augment ? "flip/rotate ±15°/shift ±10%" : "no augmentation")}");
         if (o.MaxSteps is int ms || o.TimeLimit is not null)
-            output.WriteLine($"  budget: {(o.MaxSteps is int s ? $"{s} steps" : "")}{(o.MaxSteps is not null && o.TimeLimit is not null ? " or " : "")}{(o.TimeLimit is { } t ? $"{t.TotalMinutes.ToString("F1", inv)} minutes" : "")}, whichever comes first");
+            output.WriteLine($"  budget: {(o.MaxSteps is int s ? $"{s} steps" : "")}{(o.MaxSteps is not null && o.TimeLimit is not null ? " or " : "")}{(o.TimeLimit is { } t ? $"{t.TotalMinutes.ToString("F1", inv)} minutes of training" : "")}{(o.MaxSteps is not null && o.TimeLimit is not null ? ", whichever comes first" : "")}, then a final evaluation");
         trainer.OnMessage += m => output.WriteLine("  " + m);
 
         bool interactive = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;

@@ -116,6 +116,7 @@ public sealed class Trainer
                 var elapsed = clock.Elapsed;
                 double ips = stepsThisRun * (double)o.BatchSize / Math.Max(1e-9, elapsed.TotalSeconds);
                 var eta = TimeSpan.FromSeconds((totalSteps - globalStep) * o.BatchSize / Math.Max(1e-9, ips));
+                if (o.TimeLimit is { } budget && budget - elapsed < eta) eta = budget > elapsed ? budget - elapsed : TimeSpan.Zero;
                 OnStep?.Invoke(new StepProgress(epoch + 1, o.Epochs, batchIndex, perEpoch, globalStep, totalSteps,
                     lossSum / seen, (double)correct / seen, ips, elapsed, eta));
                 if (globalStep >= (o.MaxSteps ?? long.MaxValue) || (o.TimeLimit is { } limit && elapsed >= limit))
