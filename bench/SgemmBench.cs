@@ -150,8 +150,13 @@ public static unsafe class SgemmBench
         var ours = new List<double>(); var blas = new List<double>();
         for (int r = 0; r < rounds; r++)
         {
+            // OpenBLAS's worker threads busy-wait for about 0.1 s after each call (its THREAD_TIMEOUT) and
+            // ours spin briefly: let them fall asleep before timing the other library, or they share its cores.
+            Settle();
             ours.Add(Gflops(Ours, reps, flops));
-            if (haveBlas) blas.Add(Gflops(Blas, reps, flops));
+            if (!haveBlas) continue;
+            Settle();
+            blas.Add(Gflops(Blas, reps, flops));
         }
 
         string diff = "-";
@@ -167,6 +172,11 @@ public static unsafe class SgemmBench
         Console.WriteLine($"{s.Name,-14} {s.M,6} {s.N,6} {s.K,6} | {Fmt(ours),16} | {Fmt(blas),16} | {ratio} | {diff}");
 
         NativeMemory.AlignedFree(a); NativeMemory.AlignedFree(b); NativeMemory.AlignedFree(c1); NativeMemory.AlignedFree(c2);
+    }
+
+    static void Settle()
+    {
+        if (!_cpuTime && Sgemm.MaxThreads > 1) Thread.Sleep(200);
     }
 
     static double Gflops(Action f, int reps, double flops)
