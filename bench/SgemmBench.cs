@@ -141,11 +141,13 @@ public static unsafe class SgemmBench
         bool haveBlas = _cblasSgemm != null;
 
         // Warm-up (JIT, pack buffers, OpenBLAS threads) for ~0.2 s, then calls per timing: enough for
-        // ~30 ms, so small shapes are not timer noise.
-        for (double w0 = Now(); Now() - w0 < 0.1;) Ours();
+        // ~30 ms, so small shapes are neither timer noise nor dominated by the first call's thread wake-up.
         if (haveBlas) for (double w0 = Now(); Now() - w0 < 0.1;) Blas();
-        double t0 = Now(); Ours(); double once = Math.Max(Now() - t0, 1e-6);
-        int reps = (int)Math.Clamp(0.03 / once, 1, 10_000);
+        Settle();
+        int calls = 0;
+        double t0 = Now();
+        while (Now() - t0 < 0.1) { Ours(); calls++; }
+        int reps = (int)Math.Clamp(0.03 * calls / (Now() - t0), 1, 100_000);
 
         var ours = new List<double>(); var blas = new List<double>();
         for (int r = 0; r < rounds; r++)
