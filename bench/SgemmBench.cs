@@ -141,17 +141,24 @@ public static unsafe class SgemmBench
         bool haveBlas = _cblasSgemm != null;
 
         // Warm-up (JIT, pack buffers, OpenBLAS threads) for ~0.2 s, then calls per timing: enough for
-        // ~30 ms, so small shapes are not timer noise.
-        for (double w0 = Now(); Now() - w0 < 0.1;) Ours();
+        // ~30 ms, so small shapes are neither timer noise nor dominated by the first call's thread wake-up.
         if (haveBlas) for (double w0 = Now(); Now() - w0 < 0.1;) Blas();
-        double t0 = Now(); Ours(); double once = Math.Max(Now() - t0, 1e-6);
-        int reps = (int)Math.Clamp(0.03 / once, 1, 10_000);
+        Settle();
+        int calls = 0;
+        double t0 = Now();
+        while (Now() - t0 < 0.1) { Ours(); calls++; }
+        int reps = (int)Math.Clamp(0.03 * calls / (Now() - t0), 1, 100_000);
 
         var ours = new List<double>(); var blas = new List<double>();
         for (int r = 0; r < rounds; r++)
         {
+            // OpenBLAS's worker threads busy-wait for about 0.1 s after each call (its THREAD_TIMEOUT) and
+            // ours spin briefly: let them fall asleep before timing the other library, or they share its cores.
+            Settle();
             ours.Add(Gflops(Ours, reps, flops));
-            if (haveBlas) blas.Add(Gflops(Blas, reps, flops));
+            if (!haveBlas) continue;
+            Settle();
+            blas.Add(Gflops(Blas, reps, flops));
         }
 
         string diff = "-";
@@ -167,6 +174,11 @@ public static unsafe class SgemmBench
         Console.WriteLine($"{s.Name,-14} {s.M,6} {s.N,6} {s.K,6} | {Fmt(ours),16} | {Fmt(blas),16} | {ratio} | {diff}");
 
         NativeMemory.AlignedFree(a); NativeMemory.AlignedFree(b); NativeMemory.AlignedFree(c1); NativeMemory.AlignedFree(c2);
+    }
+
+    static void Settle()
+    {
+        if (!_cpuTime && Sgemm.MaxThreads > 1) Thread.Sleep(200);
     }
 
     static double Gflops(Action f, int reps, double flops)

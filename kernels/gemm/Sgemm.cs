@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 
@@ -302,20 +303,26 @@ public static unsafe partial class Sgemm
     static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
     /// <summary>
-    /// A minimal fork-join team: ProcessorCount − 1 background threads, each waiting on its own event. A call
-    /// publishes its Job, wakes the workers, runs stripes itself, and waits until every woken worker has
-    /// finished, so the Job is never touched after the call returns. Stripes are claimed with an atomic
-    /// counter, so a worker that wakes late simply finds less to do. No allocation per call.
+    /// A minimal fork-join team: ProcessorCount − 1 background worker threads. A call publishes its Job and
+    /// a new ticket (a generation number and how many workers should help), runs stripes itself, and waits
+    /// until every helper has reported back, so the Job is never touched after the call returns. Stripes
+    /// are claimed with an atomic counter, so a helper that starts late simply finds less to do. No
+    /// allocation per call.
+    ///
+    /// Waiting: after a job a worker keeps polling for the next ticket for SpinTime before it sleeps on its
+    /// event, and the caller polls for its helpers the same way. Waking a sleeping thread costs tens of
+    /// microseconds on bare metal and up to milliseconds in a VM whose idle vCPU was halted, more than a
+    /// whole 256² multiply, while back-to-back GEMMs (a training step issues dozens) find polling workers
+    /// awake. Polling calls Thread.Yield, so any other runnable thread on that core still gets it.
     /// </summary>
     static class Team
     {
-        // Waits spin (mostly yielding the core) for a while before sleeping in the kernel: back-to-back GEMMs
-        // then find the worker still awake, instead of paying a futex wake-up (tens of µs on a VM) each time.
-        const int SpinCount = 2000;
+        static readonly long SpinTime = Stopwatch.Frequency / 500; // 2 ms
         static readonly object Gate = new();
-        static readonly ManualResetEventSlim AllDone = new(false, SpinCount);
-        static ManualResetEventSlim[] _go = [];
+        static readonly ManualResetEventSlim AllDone = new(false);
+        static ManualResetEventSlim[]? _wake;
         static Job _job;
+        static long _ticket; // (generation << 32) | helpers: read as one value, so the two always match
         static int _nextPart, _running;
         static Exception? _error;
 
@@ -325,16 +332,18 @@ public static unsafe partial class Sgemm
             if (!Monitor.TryEnter(Gate)) return false;
             try
             {
-                int helpers = Math.Min(job.Parts - 1, Environment.ProcessorCount - 1);
-                if (_go.Length < helpers) StartWorkers(helpers);
+                var wake = _wake ??= StartWorkers(Environment.ProcessorCount - 1);
+                int helpers = Math.Min(job.Parts - 1, wake.Length);
                 _job = job;
                 _error = null;
                 _nextPart = 0;
                 _running = helpers;
-                AllDone.Reset();
-                for (int i = 0; i < helpers; i++) _go[i].Set();
+                long generation = (_ticket >> 32) + 1;
+                Volatile.Write(ref _ticket, generation << 32 | (uint)helpers); // polling workers see this
+                for (int i = 0; i < helpers; i++) wake[i].Set();              // sleeping ones need this
                 RunParts();
-                AllDone.Wait();
+                if (!PollUntilHelpersDone())
+                    while (Volatile.Read(ref _running) != 0) { AllDone.Wait(); AllDone.Reset(); } // a stale Set costs a re-check
                 if (_error is not null) throw new AggregateException("Sgemm worker failed", _error);
                 return true;
             }
@@ -348,28 +357,55 @@ public static unsafe partial class Sgemm
                 _job.RunPart(part);
         }
 
-        static void StartWorkers(int count)
+        static ManualResetEventSlim[] StartWorkers(int count)
         {
-            var go = new ManualResetEventSlim[count];
-            _go.CopyTo(go, 0);
-            for (int i = _go.Length; i < count; i++)
+            var wake = new ManualResetEventSlim[count];
+            for (int i = 0; i < count; i++)
             {
-                var myGo = go[i] = new ManualResetEventSlim(false, SpinCount);
-                new Thread(() => WorkerLoop(myGo)) { IsBackground = true, Name = $"sgemm-{i + 1}" }.Start();
+                int index = i;
+                var myWake = wake[i] = new ManualResetEventSlim(false);
+                new Thread(() => WorkerLoop(index, myWake)) { IsBackground = true, Name = $"sgemm-{index + 1}" }.Start();
             }
-            _go = go;
+            return wake;
         }
 
-        static void WorkerLoop(ManualResetEventSlim go)
+        static void WorkerLoop(int index, ManualResetEventSlim wake)
         {
+            long seen = 0; // the last ticket this worker looked at
             while (true)
             {
-                go.Wait();
-                go.Reset(); // safe: the caller sets it again only after this worker has reported done
+                if (!PollUntilNewTicket(seen))
+                    while (Volatile.Read(ref _ticket) == seen) { wake.Wait(); wake.Reset(); } // a stale Set costs a re-check
+                seen = Volatile.Read(ref _ticket);
+                if (index >= (int)(uint)seen) continue; // not asked to help with this job
                 try { RunParts(); }
                 catch (Exception e) { _error = e; }
                 finally { if (Interlocked.Decrement(ref _running) == 0) AllDone.Set(); }
             }
+        }
+
+        /// <summary>Polls for up to SpinTime, yielding the core between polls; false if the helpers are still running.</summary>
+        static bool PollUntilHelpersDone()
+        {
+            long deadline = Stopwatch.GetTimestamp() + SpinTime;
+            while (Volatile.Read(ref _running) != 0)
+            {
+                if (Stopwatch.GetTimestamp() > deadline) return false;
+                Thread.Yield();
+            }
+            return true;
+        }
+
+        /// <summary>Polls for up to SpinTime, yielding the core between polls; false if no ticket newer than `seen` came.</summary>
+        static bool PollUntilNewTicket(long seen)
+        {
+            long deadline = Stopwatch.GetTimestamp() + SpinTime;
+            while (Volatile.Read(ref _ticket) == seen)
+            {
+                if (Stopwatch.GetTimestamp() > deadline) return false;
+                Thread.Yield();
+            }
+            return true;
         }
     }
 }
