@@ -45,8 +45,8 @@ public class GemmTests
         return c;
     }
 
-    /// <summary>Kernel versions to test on a device: the CPU has one, ILGPU has two.</summary>
-    static int[] Versions(IBackend be) => be is IlgpuBackend ? [1, 2] : [0];
+    /// <summary>Kernel versions to test on a device: the CPU has one, ILGPU has five.</summary>
+    static int[] Versions(IBackend be) => be is IlgpuBackend ? [1, 2, 3, 4, 5] : [0];
 
     // (M, N, K): degenerate 1s, sizes that are no multiple of 16 or 64, M < K, K < M, N < K, one full
     // v2 tile plus a ragged edge in every dimension.
@@ -135,7 +135,7 @@ public class GemmTests
         Throws(new GemmArgs(false, false, 3, 3, 3, OffsetC: -1), "must be >= 0");
         if (be is IlgpuBackend il)
         {
-            Assert.Throws<ArgumentException>(() => il.Gemm(new GemmArgs(false, false, 2, 2, 2), s, s, s, 3));
+            Assert.Throws<ArgumentException>(() => il.Gemm(new GemmArgs(false, false, 2, 2, 2), s, s, s, 6));
             Assert.Throws<ArgumentException>(() => il.GemmKernelVersion = 0);
         }
     }
@@ -150,7 +150,53 @@ public class GemmTests
         var cpu = Run(Device.Get("cpu").Backend, g, a, b, c0);
         TestUtil.AssertClose(Reference(g, a, b, c0), cpu, Atol, Rtol, "cpu");
         var il = Device.Get("ilgpu-cpu").Backend;
-        TestUtil.AssertClose(cpu, Run(il, g, a, b, c0, 1), Atol, Rtol, "ilgpu v1 vs cpu");
-        TestUtil.AssertClose(cpu, Run(il, g, a, b, c0, 2), Atol, Rtol, "ilgpu v2 vs cpu");
+        for (int v = 1; v <= 5; v++)
+            TestUtil.AssertClose(cpu, Run(il, g, a, b, c0, v), Atol, Rtol, $"ilgpu v{v} vs cpu");
+    }
+
+    // v3 … v5 read float4 when a matrix allows it (leading dimension, offset and batch stride multiples of 4)
+    // and fall back to guarded scalars otherwise and at ragged edges. These shapes cross 128-wide tiles with
+    // aligned and unaligned leading dimensions, offsets that forbid float4, and K not a multiple of the slice.
+    [Fact]
+    public void FastVersions_VectorAndScalarPaths_MatchReference()
+    {
+        var il = (IlgpuBackend)Device.Get("ilgpu-cpu").Backend;
+        var gen = new Generator(15);
+        foreach (var (m, n, k, off) in new[] { (132, 136, 20, 0), (129, 131, 13, 0), (8, 260, 12, 4), (136, 4, 36, 2) })
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                {
+                    var g = new GemmArgs(ta, tb, m, n, k, 1f, 0.5f, OffsetA: off, OffsetB: off, OffsetC: off);
+                    var a = TestUtil.RandomArray(gen, off + m * k); var b = TestUtil.RandomArray(gen, off + k * n);
+                    var c0 = TestUtil.RandomArray(gen, off + m * n);
+                    var want = Reference(g, a, b, c0);
+                    for (int v = 3; v <= 5; v++)
+                        TestUtil.AssertClose(want, Run(il, g, a, b, c0, v), Atol, Rtol, $"v{v} M={m} N={n} K={k} off={off} TransA={ta} TransB={tb}");
+                }
+    }
+
+    // Split K: with few output tiles the default kernel sums K in slices into a workspace and reduces.
+    // The CPU simulator never needs it, so the test asks for more groups than the tiles give.
+    [Fact]
+    public void SplitK_MatchesReference()
+    {
+        var il = (IlgpuBackend)Device.Get("ilgpu-cpu").Backend;
+        var gen = new Generator(16);
+        int saved = il.SplitKTargetGroups;
+        try
+        {
+            il.SplitKTargetGroups = 8;
+            foreach (var (m, n, k) in new[] { (5, 12, 1000), (130, 7, 515), (64, 64, 256) })
+                foreach (bool ta in new[] { false, true })
+                    foreach (bool tb in new[] { false, true })
+                    {
+                        var g = new GemmArgs(ta, tb, m, n, k, 0.75f, 0.5f);
+                        Assert.True(il.SplitKFor(g) > 1, $"M={m} N={n} K={k} should split");
+                        var a = TestUtil.RandomArray(gen, m * k); var b = TestUtil.RandomArray(gen, k * n);
+                        var c0 = TestUtil.RandomArray(gen, m * n);
+                        TestUtil.AssertClose(Reference(g, a, b, c0), Run(il, g, a, b, c0, 5), 1e-3f, 1e-4f, $"split-K M={m} N={n} K={k} TransA={ta} TransB={tb}");
+                    }
+        }
+        finally { il.SplitKTargetGroups = saved; }
     }
 }

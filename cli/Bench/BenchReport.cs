@@ -73,11 +73,13 @@ public static class BenchReport
         foreach (var (k, v) in r.Devices) sb.AppendLine($"- device `{k}`: {v}");
         foreach (var (k, v) in r.Baselines) sb.AppendLine($"- baseline {k}: {v}");
         sb.AppendLine();
-        sb.AppendLine("Higher is better everywhere. GEMM: square N×N×N SGEMM, 2·N³ flops. Conv: AlexNet-CIFAR layers, 2·N·O·C·KH·KW·OH·OW flops " +
+        sb.AppendLine("Higher is better everywhere except peak memory (lower is better). GEMM: square N×N×N SGEMM, 2·N³ flops. Conv: AlexNet-CIFAR layers, 2·N·O·C·KH·KW·OH·OW flops " +
                       "for each of forward, backward-data, backward-weights. Memory: bytes read + written. Train: forward + backward + " +
-                      "SGD (lr 0.01, momentum 0.9, weight decay 5e-4); infer: forward only. Warm-up: the first call (JIT), not in the figure.");
-        string[] sections = ["gemm", "conv", "memory", "train", "infer"];
-        string[] titles = ["GEMM", "Convolutions (AlexNet-CIFAR)", "Memory-bound kernels", "Training", "Inference"];
+                      "SGD (lr 0.01, momentum 0.9, weight decay 5e-4); infer: forward only. Warm-up: the first call (JIT), not in the figure. " +
+                      "GEMM versions: the ILGPU kernel steps of kernels/gemm (v1 … v5). Peak memory: device bytes in use while training " +
+                      "(ours: the caching allocator's peak; PyTorch: torch.cuda.max_memory_allocated).");
+        string[] sections = ["gemm", "gemm-v", "conv", "memory", "train", "infer", "peak"];
+        string[] titles = ["GEMM", "GEMM kernel versions (ILGPU)", "Convolutions (AlexNet-CIFAR)", "Memory-bound kernels", "Training", "Inference", "Peak memory (training)"];
         for (int s = 0; s < sections.Length; s++)
         {
             var items = r.Items.Where(i => i.Section == sections[s]).ToList();
@@ -111,6 +113,7 @@ public static class BenchReport
         var bars = new List<(string Label, double Value, Color Color)>();
         foreach (var i in r.Items)
         {
+            if (i.Section == "peak") continue;   // lower is better: a ratio bar would read the wrong way
             if (i.Ratio is double q) bars.Add(($"{i.Device} {i.Section} {i.Name} vs {ShortName(i.Baseline!)}", q, q >= 1 ? Colors.SeaGreen : Colors.Orange));
             if (r.CpuFigure(i) is double c && c > 0) bars.Add(($"{i.Device} {i.Section} {i.Name} vs cpu", i.Value / c, Colors.SteelBlue));
         }

@@ -183,6 +183,22 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log)
             Add(new BenchItem("gemm", $"sgemm {n}", be.Name, "GFLOP/s", flops / best / 1e9, warm, blas is null ? null : "OpenBLAS", blas));
         }
 
+        // The ILGPU GEMM kernel versions side by side (Gemm.Ilgpu.cs, Gemm.Ilgpu.Fast.cs): what each step adds.
+        if (be is IlgpuBackend il)
+        {
+            foreach (int n in o.Tiny || sim ? new[] { 128 } : new[] { 1024, 4096 })
+            {
+                using var a = RandomStorage(be, n * n, rng); using var b = RandomStorage(be, n * n, rng); using var c = be.Allocate(n * n, DType.Float32);
+                var g = new GemmArgs(false, false, n, n, n);
+                for (int v = 1; v <= IlgpuBackend.GemmVersionNames.Length; v++)
+                {
+                    int version = v;
+                    var (warm, best) = Time(() => il.Gemm(g, a, b, c, version), be.Synchronize);
+                    Add(new BenchItem("gemm-v", $"sgemm {n} v{v}", be.Name, "GFLOP/s", 2.0 * n * n * n / best / 1e9, warm));
+                }
+            }
+        }
+
         // Conv layers of AlexNet-CIFAR at batch 64 (the simulator: conv1 at batch 1 only).
         int batch = o.Tiny ? 2 : sim ? 1 : 64;
         foreach (var (name, ch, h, oc, k, pad) in sim ? AlexNetConvs[..1] : AlexNetConvs)
@@ -249,15 +265,23 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log)
         }
         foreach (var (model, batch, steps) in runs)
         {
-            var (trainWarm, train, infer) = Images(dev, model, batch, steps);
+            var (trainWarm, train, infer, peak) = Images(dev, model, batch, steps);
             Add(new BenchItem("train", $"{model} b{batch}", deviceName, "img/s", train, trainWarm));
             Add(new BenchItem("infer", $"{model} b{batch}", deviceName, "img/s", infer));
+            if (!cpu && !sim) Add(new BenchItem("peak", $"{model} b{batch} train", deviceName, "MiB", peak / 1048576.0));
         }
     }
 
-    /// <summary>Training img/s (forward + backward + SGD lr 0.01, momentum 0.9, weight decay 5e-4) and inference img/s.</summary>
-    private (double Warm, double Train, double Infer) Images(Device dev, string modelName, int batch, int steps)
+    /// <summary>
+    /// Training img/s (forward + backward + SGD lr 0.01, momentum 0.9, weight decay 5e-4), inference img/s, and the
+    /// peak device memory in use while training (bytes handed out by the caching allocator: parameters, gradients,
+    /// momentum, activations and workspaces; like PyTorch's max_memory_allocated it excludes the driver context).
+    /// </summary>
+    private (double Warm, double Train, double Infer, long PeakBytes) Images(Device dev, string modelName, int batch, int steps)
     {
+        GC.Collect(); GC.WaitForPendingFinalizers(); GC.Collect();   // storages of earlier runs go back to the pool
+        dev.Backend.ResetPeakMemory();
+        long baseBytes = dev.Backend.Memory.BytesInUse;
         var info = ModelRegistry.Get(modelName);
         var gen = new Generator(0);
         var model = info.Create(generator: gen, device: dev);
@@ -285,6 +309,7 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log)
             dev.Synchronize();
             train = Math.Max(train, steps * batch / sw.Elapsed.TotalSeconds);
         }
+        long peak = dev.Backend.Memory.PeakBytesInUse - baseBytes;
         model.Eval();
         double infer = 0;
         using (Tensor.NoGrad())
@@ -299,7 +324,7 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log)
                 infer = Math.Max(infer, steps * batch / sw.Elapsed.TotalSeconds);
             }
         }
-        return (warm, train, infer);
+        return (warm, train, infer, peak);
     }
 
     // ---------------------------------------------------------------- PyTorch baselines
@@ -430,6 +455,9 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log)
                     Attach("cuda", "infer", $"{m} b{b}", label, Num(d, $"{m}_infer_b{b}_fp32_img_s"));
                 }
             Attach("cuda", "train", "alexnet224 b64", label, Num(d, "alexnet224_train_b64_fp32_img_s"));
+            foreach (var m in new[] { "seedcnn", "alexnet" })
+                foreach (int b in new[] { 64, 256 })
+                    Attach("cuda", "peak", $"{m} b{b} train", label, Num(d, $"{m}_train_b{b}_fp32_peak_mib"));
             foreach (var (k, val) in d.Where(e => e.Key.Contains("tf32")))
                 _r.Notes.Add($"torch cuda {k} = {val}");
         }

@@ -109,7 +109,8 @@ public sealed partial class Tensor
             var node = order[i];
             if (node.BackwardFn is null || node._grad is null) continue;
             node.Grad!.Storage.ThrowIfDisposed($"Backward through {node.Op}");
-            node.BackwardFn();
+            if (Profiler.Enabled) Profiler.Time($"bwd {node.Op} {node.ShapeString}", Device, node.BackwardFn);
+            else node.BackwardFn();
         }
     }
 

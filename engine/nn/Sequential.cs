@@ -8,6 +8,7 @@ namespace ScratchNet.nn;
 public class Sequential : Module
 {
     private readonly List<Module> _layers = new();
+    private readonly List<string> _names = new();
 
     public Sequential() { }
 
@@ -18,13 +19,14 @@ public class Sequential : Module
 
     public Sequential(params (string Name, Module Module)[] modules)
     {
-        foreach (var (name, m) in modules) { RegisterModule(name, m); _layers.Add(m); }
+        foreach (var (name, m) in modules) { RegisterModule(name, m); _layers.Add(m); _names.Add(name); }
     }
 
     /// <summary>Adds a module at the end, named by its position.</summary>
     public Sequential Append(Module module)
     {
-        RegisterModule(_layers.Count.ToString(), module);
+        _names.Add(_layers.Count.ToString());
+        RegisterModule(_names[^1], module);
         _layers.Add(module);
         return this;
     }
@@ -34,6 +36,16 @@ public class Sequential : Module
 
     public override Tensor Forward(Tensor x)
     {
+        if (Profiler.Enabled)
+        {
+            for (int i = 0; i < _layers.Count; i++)
+            {
+                var input = x;
+                x = _layers[i] is Sequential inner ? inner.Forward(x)
+                    : Profiler.Time($"fwd {_names[i]} {_layers[i].GetType().Name}", x.Device, () => _layers[i].Forward(input));
+            }
+            return x;
+        }
         foreach (var layer in _layers) x = layer.Forward(x);
         return x;
     }

@@ -78,6 +78,9 @@ public sealed class CachingAllocator<TBlock> : IDisposable where TBlock : class
     }
 
     /// <summary>Frees every cached block that is not in use.</summary>
+    /// <summary>Starts a new peak measurement from what is in use now.</summary>
+    public void ResetPeak() { lock (_lock) PeakElementsInUse = ElementsInUse; }
+
     public void EmptyCache()
     {
         lock (_lock)

@@ -56,6 +56,7 @@ public sealed partial class CpuBackend : IBackend
     public void Download(Storage src, Span<int> dst) => ((CpuStorage)src).ISpan[..dst.Length].CopyTo(dst);
     public void Synchronize() { }
 
+    public void ResetPeakMemory() => Allocator.ResetPeak();
     public MemoryStats Memory => new(Allocator.Allocations, Allocator.CacheHits,
         Allocator.ElementsInUse * 4, Allocator.ElementsReserved * 4, Allocator.PeakElementsInUse * 4);
     public void EmptyCache() => Allocator.EmptyCache();

@@ -27,6 +27,8 @@ public partial interface IBackend : IDisposable
 
     /// <summary>Allocator statistics: underlying allocations (cache misses) and bytes in use.</summary>
     MemoryStats Memory { get; }
+    /// <summary>Restarts PeakBytesInUse from the bytes in use now.</summary>
+    void ResetPeakMemory();
     void EmptyCache();
 }
 

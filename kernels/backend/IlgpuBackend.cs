@@ -90,6 +90,7 @@ public sealed partial class IlgpuBackend : IBackend
     }
     public void Synchronize() => Accelerator.Synchronize();
 
+    public void ResetPeakMemory() => Allocator.ResetPeak();
     public MemoryStats Memory => new(Allocator.Allocations, Allocator.CacheHits,
         Allocator.ElementsInUse * 4, Allocator.ElementsReserved * 4, Allocator.PeakElementsInUse * 4);
     public void EmptyCache() => Allocator.EmptyCache();

@@ -21,7 +21,10 @@ namespace ScratchNet.Kernels;
 //       from shared memory and does 16 multiply-adds: 4× fewer shared reads per flop than v1, and each
 //       value loaded from global memory feeds 64 outputs instead of 16.
 //
-// Shared-memory layout (both versions): the slices are stored k-major, As[k][i] and Bs[k][j], so the
+//   v3 … v5 (Gemm.Ilgpu.Fast.cs): 128-bit loads with an 8×8 block per thread, a transposed A tile,
+//       double buffering, and split K for small M·N. v5 is the default.
+//
+// Shared-memory layout (v1, v2): the slices are stored k-major, As[k][i] and Bs[k][j], so the
 // inner product loop reads one row of each. Rows are padded by one float (stride TILE+1) so that
 // the transposing stores of a load (adjacent threads writing adjacent k) hit different banks.
 // Loads are coalesced for every transpose: the thread→element mapping follows the stored layout,
@@ -39,13 +42,23 @@ public sealed partial class IlgpuBackend
         public float Alpha, Beta;
     }
 
-    /// <summary>Which GEMM kernel Gemm launches: 1 = shared-memory tiles, 2 = tiles + 4×4 register blocking (default).</summary>
+    /// <summary>The GEMM kernel versions, oldest first; see the header comments of Gemm.Ilgpu.cs and Gemm.Ilgpu.Fast.cs.</summary>
+    public static readonly string[] GemmVersionNames =
+    [
+        "v1 shared-memory tiles 16×16",
+        "v2 + 4×4 register blocking (64×64 tiles)",
+        "v3 + 128-bit loads, 8×8 per thread (128×128 tiles)",
+        "v4 + transposed A tile",
+        "v5 + double buffering, split K",
+    ];
+
+    /// <summary>Which GEMM kernel Gemm launches (1 … 5; default 5, the fastest).</summary>
     public int GemmKernelVersion
     {
         get => _gemmVersion;
-        set => _gemmVersion = value is 1 or 2 ? value : throw new ArgumentException($"GemmKernelVersion: known versions are 1 and 2, got {value}");
+        set => _gemmVersion = value is >= 1 and <= 5 ? value : throw new ArgumentException($"GemmKernelVersion: known versions are 1 to 5, got {value}");
     }
-    private int _gemmVersion = 2;
+    private int _gemmVersion = 5;
 
     // ------------------------------------------------------------------ v1: 16×16 shared-memory tiles
 
@@ -159,11 +172,13 @@ public sealed partial class IlgpuBackend
 
     public void Gemm(in GemmArgs g, Storage a, Storage b, Storage c) => Gemm(g, a, b, c, _gemmVersion);
 
-    /// <summary>Gemm with an explicit kernel version (1 or 2), for tests and benchmarks that compare them.</summary>
+    /// <summary>Gemm with an explicit kernel version (1 … 5), for tests and benchmarks that compare them.</summary>
     public void Gemm(in GemmArgs g, Storage a, Storage b, Storage c, int kernelVersion)
     {
-        if (kernelVersion is not (1 or 2)) throw new ArgumentException($"gemm: known kernel versions are 1 and 2, got {kernelVersion}");
+        if (kernelVersion is < 1 or > 5) throw new ArgumentException($"gemm: known kernel versions are 1 to 5, got {kernelVersion}");
         g.Validate(a.Length, b.Length, c.Length);
+        if (g.M == 0 || g.N == 0 || g.Batch == 0) return;
+        if (kernelVersion >= 3) { GemmFast(g, a, b, c, kernelVersion); return; }
         var p = new GemmParams
         {
             TransA = g.TransA ? 1 : 0, TransB = g.TransB ? 1 : 0, M = g.M, N = g.N, K = g.K,
