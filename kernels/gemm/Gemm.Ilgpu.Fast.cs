@@ -19,7 +19,8 @@ namespace ScratchNet.Kernels;
 //   v5  double buffering. Two copies of the shared slices: while the group multiplies slice s out of one,
 //       each thread has already issued the global loads of slice s+1 into registers and stores them into
 //       the other copy afterwards. Global latency hides behind the math and there is one barrier per
-//       slice instead of two.
+//       slice instead of two. The 8 k-steps of a slice are written out (MultiplySlice) so the compiler
+//       can overlap the shared loads of step k+1 with the multiply-adds of step k.
 //
 // Thread → output mapping (all three). Thread t = 16·ty + tx owns rows {4ty + i, 64 + 4ty + i} and
 // columns {4tx + j, 64 + 4tx + j}, i, j = 0..3: two float4 of B per k (columns 4tx and 64 + 4tx), and
@@ -298,11 +299,7 @@ public sealed partial class IlgpuBackend
                 nb = LoadSliceB(b, p, bStart, k0 + FK, kEnd, col0, t);
             }
 
-            for (int k = 0; k < FK; k++)
-            {
-                int o = cur + k * FPad4;
-                acc = Acc8x8.Outer(acc, As4[o + ty], As4[o + 16 + ty], Bs4[o + tx], Bs4[o + 16 + tx]);
-            }
+            acc = MultiplySlice(acc, As4, Bs4, cur + ty, cur + tx);
 
             // The other copy was last read before the previous barrier, so it can be overwritten now.
             cur = Slice4 - cur;
@@ -314,6 +311,29 @@ public sealed partial class IlgpuBackend
             Group.Barrier();
         }
         StoreTile(c, p, p.OffsetC + z * p.StrideC, row0, col0, tx, ty, acc);
+    }
+
+    /// <summary>
+    /// acc += the thread's 8×8 share of one K slice: k = 0 … 7 written out (ILGPU does not unroll loops), so the
+    /// shared loads of the next k can be issued while the multiply-adds of this one run. a, b: the float4 offsets
+    /// of the thread's first A and B values in k = 0 of the slice copy (its second ones are 16 float4 further).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Acc8x8 MultiplySlice(Acc8x8 acc, ArrayView<Float4> As4, ArrayView<Float4> Bs4, int a, int b)
+    {
+        // Views starting at the thread's values: every index below is a constant, so each shared load is
+        // base + immediate offset (no per-load 32 → 64-bit index arithmetic).
+        var sa = As4.SubView(a, As4.Length - a);
+        var sb = Bs4.SubView(b, Bs4.Length - b);
+        acc = Acc8x8.Outer(acc, sa[0], sa[16], sb[0], sb[16]);
+        acc = Acc8x8.Outer(acc, sa[FPad4], sa[FPad4 + 16], sb[FPad4], sb[FPad4 + 16]);
+        acc = Acc8x8.Outer(acc, sa[2 * FPad4], sa[2 * FPad4 + 16], sb[2 * FPad4], sb[2 * FPad4 + 16]);
+        acc = Acc8x8.Outer(acc, sa[3 * FPad4], sa[3 * FPad4 + 16], sb[3 * FPad4], sb[3 * FPad4 + 16]);
+        acc = Acc8x8.Outer(acc, sa[4 * FPad4], sa[4 * FPad4 + 16], sb[4 * FPad4], sb[4 * FPad4 + 16]);
+        acc = Acc8x8.Outer(acc, sa[5 * FPad4], sa[5 * FPad4 + 16], sb[5 * FPad4], sb[5 * FPad4 + 16]);
+        acc = Acc8x8.Outer(acc, sa[6 * FPad4], sa[6 * FPad4 + 16], sb[6 * FPad4], sb[6 * FPad4 + 16]);
+        acc = Acc8x8.Outer(acc, sa[7 * FPad4], sa[7 * FPad4 + 16], sb[7 * FPad4], sb[7 * FPad4 + 16]);
+        return acc;
     }
 
     // ------------------------------------------------------------------ split-K reduction
@@ -344,7 +364,10 @@ public sealed partial class IlgpuBackend
     }
     int? _splitKTarget;
 
-    /// <summary>How many K slices a Batch = 1 GEMM is split into (1 = none): enough tiles to fill the device, slices of at least 128.</summary>
+    /// <summary>
+    /// How many K slices a Batch = 1 GEMM is split into (1 = none): enough groups to fill the device, slices of at
+    /// least 128. Conv1's weight gradient (64×27 outputs, K = 65,536 at batch 64) becomes ~264 groups instead of 1.
+    /// </summary>
     public int SplitKFor(in GemmArgs g)
     {
         if (g.Batch != 1) return 1;
@@ -352,7 +375,7 @@ public sealed partial class IlgpuBackend
         if (tiles >= SplitKTargetGroups) return 1;
         int byFill = (int)((SplitKTargetGroups + tiles - 1) / tiles);
         int byDepth = Math.Max(1, g.K / 128);
-        return Math.Min(Math.Min(byFill, byDepth), 16);
+        return Math.Min(byFill, byDepth);
     }
 
     void GemmFast(in GemmArgs g, Storage a, Storage b, Storage c, int version)
