@@ -4,6 +4,7 @@ rotation within ±15° and translation within ±10%; normalise 0.5/0.5; SGD lr 0
 
     OPENBLAS_CORETYPE=SkylakeX python3 torch_train_fashion.py --model alexnet --steps 700
     OPENBLAS_CORETYPE=SkylakeX python3 torch_train_fashion.py --model seedcnn --epochs 10 --no-augment
+    python3 torch_train_fashion.py --model alexnet --epochs 10 --device cuda
 
 Reads the IDX files of Debian's dataset-fashion-mnist (or --data DIR). Needs only torch (no torchvision): the
 augmentation is written with affine_grid/grid_sample. Prints JSON lines (one per evaluation)."""
@@ -23,7 +24,13 @@ p.add_argument("--epochs", type=int, default=10)
 p.add_argument("--eval-every", type=int, default=0)
 p.add_argument("--no-augment", action="store_true")
 p.add_argument("--seed", type=int, default=0)
+p.add_argument("--lr-step", type=int, default=0, help="StepLR: multiply lr by --lr-gamma every N epochs (0: constant)")
+p.add_argument("--lr-gamma", type=float, default=0.1)
+p.add_argument("--device", default="cpu", help="cpu or cuda (FP32: TF32 is switched off for the comparison)")
 a = p.parse_args()
+dev = torch.device(a.device)
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
 torch.manual_seed(a.seed)
 torch.set_num_threads(os.cpu_count() or 1)
 
@@ -42,15 +49,16 @@ xte, yte = idx("t10k-images-idx3-ubyte.gz"), idx("t10k-labels-idx1-ubyte.gz")
 alex = a.model == "alexnet"
 if alex:
     xtr, xte = F.pad(xtr, (2, 2, 2, 2)), F.pad(xte, (2, 2, 2, 2))
+xtr, ytr, xte, yte = xtr.to(dev), ytr.to(dev), xte.to(dev), yte.to(dev)
 
 
 def augment(x):
     n = x.shape[0]
-    flip = torch.rand(n) < 0.5
+    flip = torch.rand(n, device=x.device) < 0.5
     x = torch.where(flip[:, None, None, None], x.flip(3), x)
-    ang = (torch.rand(n) * 30 - 15) * math.pi / 180
-    tx = torch.round((torch.rand(n) * 0.2 - 0.1) * x.shape[3]) * 2 / x.shape[3]
-    ty = torch.round((torch.rand(n) * 0.2 - 0.1) * x.shape[2]) * 2 / x.shape[2]
+    ang = (torch.rand(n, device=x.device) * 30 - 15) * math.pi / 180
+    tx = torch.round((torch.rand(n, device=x.device) * 0.2 - 0.1) * x.shape[3]) * 2 / x.shape[3]
+    ty = torch.round((torch.rand(n, device=x.device) * 0.2 - 0.1) * x.shape[2]) * 2 / x.shape[2]
     theta = torch.stack([torch.stack([ang.cos(), -ang.sin(), -tx], 1), torch.stack([ang.sin(), ang.cos(), -ty], 1)], 1)
     grid = F.affine_grid(theta, x.shape, align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
@@ -63,8 +71,9 @@ def prep(x, train):
     return x.repeat(1, 3, 1, 1) if alex else x
 
 
-model = AlexNet(10) if alex else seed_cnn(10)
+model = (AlexNet(10) if alex else seed_cnn(10)).to(dev)
 opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+sched = torch.optim.lr_scheduler.StepLR(opt, a.lr_step, a.lr_gamma) if a.lr_step > 0 else None
 
 
 def evaluate():
@@ -82,7 +91,7 @@ step, start = 0, time.perf_counter()
 total = a.steps or a.epochs * math.ceil(len(xtr) / 64)
 done = False
 for epoch in range(10 ** 6):
-    perm = torch.randperm(len(xtr))
+    perm = torch.randperm(len(xtr), device=dev)
     for i in range(0, len(xtr), 64):
         b = perm[i:i + 64]
         opt.zero_grad()
@@ -96,3 +105,5 @@ for epoch in range(10 ** 6):
             done = True; break
     if done:
         break
+    if sched is not None:
+        sched.step()
