@@ -63,10 +63,11 @@ public static class BenchReport
     }
 
     /// <summary>The README performance section, generated from bench.json.</summary>
-    public static string Markdown(BenchResults r)
+    public static string Markdown(BenchResults r, string title = "Performance", int level = 2)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("## Performance");
+        string h = new('#', Math.Clamp(level, 1, 5));
+        sb.AppendLine($"{h} {title}");
         sb.AppendLine();
         sb.AppendLine($"Measured on {r.Date} with `{r.Command}` on {r.Machine} ({r.Cpu}, {r.Cores} logical cores, {r.Os}, {r.Runtime}).");
         sb.AppendLine();
@@ -85,7 +86,7 @@ public static class BenchReport
             var items = r.Items.Where(i => i.Section == sections[s]).ToList();
             if (items.Count == 0) continue;
             sb.AppendLine();
-            sb.AppendLine($"### {titles[s]}");
+            sb.AppendLine($"{h}# {titles[s]}");
             sb.AppendLine();
             sb.AppendLine("| item | device | ours | unit | warm-up s | baseline | baseline figure | ours/baseline | vs cpu |");
             sb.AppendLine("|---|---|--:|---|--:|---|--:|--:|--:|");

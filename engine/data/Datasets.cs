@@ -48,6 +48,10 @@ public static class Datasets
         return Idx.LoadFolder(subset, train, FashionMnistClasses, $"fashion-mnist {split} (embedded subset, {subset})");
     }
 
+    /// <summary>Fashion-MNIST from a given folder with the four standard IDX files (raw or .gz).</summary>
+    public static ImageDataset FashionMnist(string folder, bool train)
+        => Idx.LoadFolder(folder, train, FashionMnistClasses, $"fashion-mnist {(train ? "train" : "test")} ({folder})");
+
     /// <summary>MNIST from a folder with the four standard IDX files (raw or .gz), e.g. one made by <see cref="DatasetDownloader"/>.</summary>
     public static ImageDataset Mnist(string folder, bool train)
         => Idx.LoadFolder(folder, train, MnistClasses, $"mnist {(train ? "train" : "test")} ({folder})");

@@ -32,8 +32,8 @@ public sealed class TrainingData
         switch (o.Data)
         {
             case "fashion-mnist":
-                train = Datasets.FashionMnist(true);
-                test = Datasets.FashionMnist(false);
+                train = o.DataPath is null ? Datasets.FashionMnist(true) : Datasets.FashionMnist(o.DataPath, true);
+                test = o.DataPath is null ? Datasets.FashionMnist(false) : Datasets.FashionMnist(o.DataPath, false);
                 source = train.Name;
                 break;
             case "mnist":
