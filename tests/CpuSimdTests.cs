@@ -305,6 +305,32 @@ public class CpuSimdTests
 
     [Theory]
     [MemberData(nameof(Paths))]
+    public void Im2Col_Col2Im_BitExact(CpuSimdPath path)
+    {
+        var rng = new Random(10);
+        ConvGeometry[] extra =
+        [
+            new(64, 1, 28, 28, 8, 5, 5), new(3, 8, 12, 12, 16, 5, 5), new(2, 3, 32, 32, 4, 3, 3, 1, 1, 1, 1), new(2, 4, 16, 16, 3, 5, 5, 1, 1, 2, 2),
+            new(1, 2, 9, 7, 2, 3, 2, 2, 3, 1, 2), new(1, 1, 2, 2, 1, 5, 5, 1, 1, 2, 2), new(2, 2, 11, 11, 2, 11, 11, 4, 4, 2, 2), new(1, 1, 1, 1, 1, 1, 1),
+        ];
+        foreach (var g in ConvTests.Geometries.Concat(extra))
+        {
+            float[] x = Data(rng, g.N * g.InputImage);
+            int n0 = g.N > 1 ? 1 : 0, count = g.N - n0, cols = count * g.ColRows * g.ColCols;
+            float[] ce = Data(rng, cols), ca = Copy(ce);   // garbage in col: im2col must overwrite every element
+            ConvSimd.Im2Col(CpuSimdPath.Reference, g, x, n0, count, ce);
+            ConvSimd.Im2Col(path, g, x, n0, count, ca);
+            AssertBits(ce, ca, cols, $"im2col {g} {path}");
+            float[] dcol = Data(rng, cols, specials: false), dx0 = Data(rng, g.N * g.InputImage, specials: false);
+            float[] de = Copy(dx0), da = Copy(dx0);
+            ConvSimd.Col2Im(CpuSimdPath.Reference, g, dcol, n0, count, de);
+            ConvSimd.Col2Im(path, g, dcol, n0, count, da);
+            AssertBits(de, da, de.Length, $"col2im {g} {path}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
     public void Backend_ForcedPath_RunsThatPath_SameResults(CpuSimdPath path)
     {
         // Through IBackend, as the engine calls it: ForcedPath selects the path; results equal Reference's.
