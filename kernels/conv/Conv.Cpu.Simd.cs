@@ -9,7 +9,7 @@ namespace ScratchNet.Kernels;
 //     owLo = ⌈(PW − kw) / SW⌉ (at least 0),   owHi = ⌊(W − 1 + PW − kw) / SW⌋ + 1 (at most OW),
 // the same for every oh. So a row is: zeros (left padding), then the inside part, then zeros (right padding),
 // or all zeros when ih is outside [0, H). With stride 1 the inside part is a contiguous run of x: one block
-// copy (im2col) or one vector addition (col2im, Count lanes at a time). With a larger stride it is a strided
+// copy (im2col) or one vector addition (col2im: 16 lanes, then 8, then 4 on the AVX-512 path). With a larger stride it is a strided
 // loop without the per-element bounds test of the reference.
 // col2im adds into each pixel in the reference's order (kh, kw, oh, ow ascending; within one row every ow
 // hits a different pixel), so both give the reference's bits.
@@ -60,7 +60,16 @@ public static class ConvSimd
         }
     }
 
-    struct Col2ImKernel<TV> : ICpuKernel where TV : struct, ISimd<TV>
+    /// <summary>dx[d ..] += col[s ..] for i &lt; n, from i on, T.Count lanes at a time; returns the first i not done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int AddRun<T>(ref float dx, ref float col, int d, int s, int i, int n) where T : struct, ISimd<T>
+    {
+        for (; i <= n - T.Count; i += T.Count) T.Store(T.Load(ref dx, d + i) + T.Load(ref col, s + i), ref dx, d + i);
+        return i;
+    }
+
+    /// <summary>TV is the main vector, T2 and T3 narrower ones for the rest of a row (rows are often 8 to 32 floats).</summary>
+    struct Col2ImKernel<TV, T2, T3> : ICpuKernel where TV : struct, ISimd<TV> where T2 : struct, ISimd<T2> where T3 : struct, ISimd<T3>
     {
         public float[] Col, DX;
         public ConvGeometry G;
@@ -88,9 +97,9 @@ public static class ConvSimd
                             int d = plane + ih * g.W + lo * g.StrideW - g.PadW + kw, s = src + lo, n = hi - lo;
                             if (g.StrideW == 1)
                             {
-                                int i = 0;
-                                for (; i <= n - TV.Count; i += TV.Count)
-                                    TV.Store(TV.Load(ref dx, d + i) + TV.Load(ref col, s + i), ref dx, d + i);
+                                int i = AddRun<TV>(ref dx, ref col, d, s, 0, n);
+                                i = AddRun<T2>(ref dx, ref col, d, s, i, n);
+                                i = AddRun<T3>(ref dx, ref col, d, s, i, n);
                                 for (; i < n; i++) DX[d + i] += Col[s + i];
                             }
                             else for (int i = 0; i < n; i++, d += g.StrideW) DX[d] += Col[s + i];
@@ -124,9 +133,9 @@ public static class ConvSimd
         switch (path)
         {
             case CpuSimdPath.Reference: CpuReference.Col2Im(g, col, n0, count, dx); break;
-            case CpuSimdPath.Avx512: CpuSimd.For(count * g.C, grain, new Col2ImKernel<V512> { Col = col, DX = dx, G = g, N0 = n0, Count = count }, align: 1); break;
-            case CpuSimdPath.Avx2: CpuSimd.For(count * g.C, grain, new Col2ImKernel<V256> { Col = col, DX = dx, G = g, N0 = n0, Count = count }, align: 1); break;
-            default: CpuSimd.For(count * g.C, grain, new Col2ImKernel<VecT> { Col = col, DX = dx, G = g, N0 = n0, Count = count }, align: 1); break;
+            case CpuSimdPath.Avx512: CpuSimd.For(count * g.C, grain, new Col2ImKernel<V512, V256, V128> { Col = col, DX = dx, G = g, N0 = n0, Count = count }, align: 1); break;
+            case CpuSimdPath.Avx2: CpuSimd.For(count * g.C, grain, new Col2ImKernel<V256, V128, V128> { Col = col, DX = dx, G = g, N0 = n0, Count = count }, align: 1); break;
+            default: CpuSimd.For(count * g.C, grain, new Col2ImKernel<VecT, VecT, VecT> { Col = col, DX = dx, G = g, N0 = n0, Count = count }, align: 1); break;
         }
     }
 }
