@@ -327,6 +327,13 @@ public class CpuSimdTests
             ConvSimd.Col2Im(path, g, dcol, n0, count, da);
             AssertBits(de, da, de.Length, $"col2im {g} {path}");
         }
+        foreach (var (a, b, p) in new[] { (1, 1, 1), (8, 64, 576), (16, 64, 64), (3, 5, 7), (2, 3, 300), (5, 2, 13), (64, 64, 1) })
+        {
+            float[] src = Data(rng, a * b * p + 5), de = Data(rng, a * b * p + 9), da = Copy(de);
+            ConvSimd.SwapAxes01(CpuSimdPath.Reference, src, 5, de, 9, a, b, p);
+            ConvSimd.SwapAxes01(path, src, 5, da, 9, a, b, p);
+            AssertBits(de, da, de.Length, $"swap [{a}, {b}, {p}] {path}");
+        }
     }
 
     [Theory]

@@ -57,6 +57,16 @@ public static partial class CpuReference
                 }
         }, costPerItem: (long)G.KH * G.KW * G.OH * G.OW);
     }
+
+    /// <summary>D[dstOffset + (j·a + i)·p + q] = S[srcOffset + (i·b + j)·p + q]: one block copy per (i, j).</summary>
+    public static void SwapAxes01(float[] S, int srcOffset, float[] D, int dstOffset, int a, int b, int p)
+    {
+        CpuBackend.For(a * b, ij =>
+        {
+            int i = ij / b, j = ij % b;
+            Array.Copy(S, srcOffset + (i * b + j) * p, D, dstOffset + (j * a + i) * p, p);
+        }, costPerItem: p);
+    }
 }
 
 public sealed partial class CpuBackend
@@ -73,13 +83,6 @@ public sealed partial class CpuBackend
         ConvSimd.Col2Im(CpuSimd.Resolve(), g, F(col), n0, count, F(dx));
     }
 
-    public void SwapAxes01(Storage src, int srcOffset, Storage dst, int dstOffset, int a, int b, int p)
-    {
-        float[] S = F(src), D = F(dst);
-        For(a * b, ij =>
-        {
-            int i = ij / b, j = ij % b;
-            Array.Copy(S, srcOffset + (i * b + j) * p, D, dstOffset + (j * a + i) * p, p);
-        }, costPerItem: p);
-    }
+    public void SwapAxes01(Storage src, int srcOffset, Storage dst, int dstOffset, int a, int b, int p) =>
+        ConvSimd.SwapAxes01(CpuSimd.Resolve(), F(src), srcOffset, F(dst), dstOffset, a, b, p);
 }
