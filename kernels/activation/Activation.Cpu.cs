@@ -1,12 +1,12 @@
 namespace ScratchNet.Kernels;
 
-// Activations, plain C#: chunks of 16K elements in parallel; the kind is chosen once, outside the loop,
-// so each loop body is a single formula from Activations (Activation.cs).
-public sealed partial class CpuBackend
+// Activations on the cpu device. CpuReference holds the plain loops: chunks of 16K elements in parallel; the
+// kind is chosen once, outside the loop, so each loop body is a single formula from Activations (Activation.cs).
+// CpuBackend runs ActivationSimd (Activation.Cpu.Simd.cs) unless CpuSimd.ForcedPath is Reference.
+public static partial class CpuReference
 {
-    public void ActivationForward(ActivationKind kind, Storage x, Storage y, int n)
+    public static void ActivationForward(ActivationKind kind, float[] X, float[] Y, int n)
     {
-        float[] X = F(x), Y = F(y);
         Action<int, int> loop = kind switch
         {
             ActivationKind.Relu => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Relu(X[i]); },
@@ -15,12 +15,11 @@ public sealed partial class CpuBackend
             ActivationKind.Step => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Step(X[i]); },
             _ => throw new ArgumentException($"activation: unknown kind {kind}"),
         };
-        ForChunks(n, loop);
+        CpuBackend.ForChunks(n, loop);
     }
 
-    public void ActivationBackward(ActivationKind kind, Storage x, Storage y, Storage dy, Storage dx, int n)
+    public static void ActivationBackward(ActivationKind kind, float[] X, float[] Y, float[] DY, float[] DX, int n)
     {
-        float[] X = F(x), Y = F(y), DY = F(dy), DX = F(dx);
         Action<int, int> loop = kind switch
         {
             ActivationKind.Relu => (s, e) => { for (int i = s; i < e; i++) DX[i] += Activations.ReluGrad(X[i], DY[i]); },
@@ -29,6 +28,15 @@ public sealed partial class CpuBackend
             ActivationKind.Step => (_, _) => { },  // f' = 0: nothing to add
             _ => throw new ArgumentException($"activation: unknown kind {kind}"),
         };
-        ForChunks(n, loop);
+        CpuBackend.ForChunks(n, loop);
     }
+}
+
+public sealed partial class CpuBackend
+{
+    public void ActivationForward(ActivationKind kind, Storage x, Storage y, int n) =>
+        ActivationSimd.Forward(CpuSimd.Resolve(), kind, F(x), F(y), n);
+
+    public void ActivationBackward(ActivationKind kind, Storage x, Storage y, Storage dy, Storage dx, int n) =>
+        ActivationSimd.Backward(CpuSimd.Resolve(), kind, F(x), F(y), F(dy), F(dx), n);
 }

@@ -1,15 +1,14 @@
 namespace ScratchNet.Kernels;
 
-// Bias add and its gradient in plain C#. Forward: parallel over the outer index (images, rows), each
-// adds bias[c] to its contiguous run of `inner` elements per channel. Backward: parallel over channels,
-// each sums its outer·inner elements in a fixed order, in double, then adds the total to dbias[c].
-public sealed partial class CpuBackend
+// Bias add and its gradient on the cpu device. CpuReference holds the plain loops. Forward: parallel over the
+// outer index (images, rows), each adds bias[c] to its contiguous run of `inner` elements per channel.
+// Backward: parallel over channels, each sums its outer·inner elements in a fixed order, in double, then adds
+// the total to dbias[c]. CpuBackend runs BiasSimd (Bias.Cpu.Simd.cs) unless CpuSimd.ForcedPath is Reference.
+public static partial class CpuReference
 {
-    public void BiasAdd(Storage y, Storage bias, int outer, int channels, int inner)
+    public static void BiasAdd(float[] Y, float[] B, int outer, int channels, int inner)
     {
-        BiasChecks.Validate("bias_add", y, bias, outer, channels, inner);
-        float[] Y = F(y), B = F(bias);
-        For(outer, o =>
+        CpuBackend.For(outer, o =>
         {
             for (int c = 0; c < channels; c++)
             {
@@ -20,11 +19,9 @@ public sealed partial class CpuBackend
         }, costPerItem: (long)channels * inner);
     }
 
-    public void BiasBackward(Storage dy, Storage dbias, int outer, int channels, int inner)
+    public static void BiasBackward(float[] DY, float[] DB, int outer, int channels, int inner)
     {
-        BiasChecks.Validate("bias_backward", dy, dbias, outer, channels, inner);
-        float[] DY = F(dy), DB = F(dbias);
-        For(channels, c =>
+        CpuBackend.For(channels, c =>
         {
             double s = 0;
             for (int o = 0; o < outer; o++)
@@ -34,5 +31,20 @@ public sealed partial class CpuBackend
             }
             DB[c] += (float)s;
         }, costPerItem: (long)outer * inner);
+    }
+}
+
+public sealed partial class CpuBackend
+{
+    public void BiasAdd(Storage y, Storage bias, int outer, int channels, int inner)
+    {
+        BiasChecks.Validate("bias_add", y, bias, outer, channels, inner);
+        BiasSimd.Add(CpuSimd.Resolve(), F(y), F(bias), outer, channels, inner);
+    }
+
+    public void BiasBackward(Storage dy, Storage dbias, int outer, int channels, int inner)
+    {
+        BiasChecks.Validate("bias_backward", dy, dbias, outer, channels, inner);
+        BiasSimd.Backward(CpuSimd.Resolve(), F(dy), F(dbias), outer, channels, inner);
     }
 }

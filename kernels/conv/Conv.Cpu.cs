@@ -1,17 +1,17 @@
 namespace ScratchNet.Kernels;
 
-// im2col and col2im in plain C# (layout and index mapping: Conv.cs).
-// Both run in parallel over (image, channel) pairs: the rows r = (c·KH + kh)·KW + kw of channel c read
+// im2col and col2im on the cpu device (layout and index mapping: Conv.cs). CpuReference holds the plain
+// loops. Both run in parallel over (image, channel) pairs: the rows r = (c·KH + kh)·KW + kw of channel c read
 // (im2col) or write (col2im) only plane c of that image, so the tasks never touch the same memory.
 // col2im is written as the scatter it is mathematically: each col entry is added to the pixel it came from.
-public sealed partial class CpuBackend
+// CpuBackend runs ConvSimd (Conv.Cpu.Simd.cs: the same loops, with whole rows copied or added at once)
+// unless CpuSimd.ForcedPath is Reference.
+public static partial class CpuReference
 {
-    public void Im2Col(in ConvGeometry g, Storage x, int n0, int count, Storage col)
+    public static void Im2Col(in ConvGeometry g, float[] X, int n0, int count, float[] COL)
     {
-        g.ValidateCols("im2col", x, n0, count, col);
         var G = g;
-        float[] X = F(x), COL = F(col);
-        For(count * G.C, lc =>
+        CpuBackend.For(count * G.C, lc =>
         {
             int l = lc / G.C, c = lc % G.C;
             int plane = ((n0 + l) * G.C + c) * G.H * G.W;
@@ -34,12 +34,10 @@ public sealed partial class CpuBackend
         }, costPerItem: (long)G.KH * G.KW * G.OH * G.OW);
     }
 
-    public void Col2Im(in ConvGeometry g, Storage col, int n0, int count, Storage dx)
+    public static void Col2Im(in ConvGeometry g, float[] COL, int n0, int count, float[] DX)
     {
-        g.ValidateCols("col2im", dx, n0, count, col);
         var G = g;
-        float[] DX = F(dx), COL = F(col);
-        For(count * G.C, lc =>
+        CpuBackend.For(count * G.C, lc =>
         {
             int l = lc / G.C, c = lc % G.C;
             int plane = ((n0 + l) * G.C + c) * G.H * G.W;
@@ -60,13 +58,31 @@ public sealed partial class CpuBackend
         }, costPerItem: (long)G.KH * G.KW * G.OH * G.OW);
     }
 
-    public void SwapAxes01(Storage src, int srcOffset, Storage dst, int dstOffset, int a, int b, int p)
+    /// <summary>D[dstOffset + (j·a + i)·p + q] = S[srcOffset + (i·b + j)·p + q]: one block copy per (i, j).</summary>
+    public static void SwapAxes01(float[] S, int srcOffset, float[] D, int dstOffset, int a, int b, int p)
     {
-        float[] S = F(src), D = F(dst);
-        For(a * b, ij =>
+        CpuBackend.For(a * b, ij =>
         {
             int i = ij / b, j = ij % b;
             Array.Copy(S, srcOffset + (i * b + j) * p, D, dstOffset + (j * a + i) * p, p);
         }, costPerItem: p);
     }
+}
+
+public sealed partial class CpuBackend
+{
+    public void Im2Col(in ConvGeometry g, Storage x, int n0, int count, Storage col)
+    {
+        g.ValidateCols("im2col", x, n0, count, col);
+        ConvSimd.Im2Col(CpuSimd.Resolve(), g, F(x), n0, count, F(col));
+    }
+
+    public void Col2Im(in ConvGeometry g, Storage col, int n0, int count, Storage dx)
+    {
+        g.ValidateCols("col2im", dx, n0, count, col);
+        ConvSimd.Col2Im(CpuSimd.Resolve(), g, F(col), n0, count, F(dx));
+    }
+
+    public void SwapAxes01(Storage src, int srcOffset, Storage dst, int dstOffset, int a, int b, int p) =>
+        ConvSimd.SwapAxes01(CpuSimd.Resolve(), F(src), srcOffset, F(dst), dstOffset, a, b, p);
 }

@@ -1,15 +1,15 @@
 namespace ScratchNet.Kernels;
 
-// Dropout, plain C#: chunks of 16K elements in parallel. Each element's decision depends only on
-// (key, i) (see Dropout.cs), so the chunking cannot change the mask.
-public sealed partial class CpuBackend
+// Dropout on the cpu device. CpuReference holds the plain loop: chunks of 16K elements in parallel. Each
+// element's decision depends only on (key, i) (see Dropout.cs), so the chunking cannot change the mask.
+// CpuBackend runs DropoutSimd (Dropout.Cpu.Simd.cs) unless CpuSimd.ForcedPath is Reference.
+public static partial class CpuReference
 {
-    public void DropoutForward(Storage x, Storage y, Storage mask, int n, float p, ulong seed, long step)
+    public static void DropoutForward(float[] X, float[] Y, float[] M, int n, float p, ulong seed, long step)
     {
-        float[] X = F(x), Y = F(y), M = F(mask);
         ulong key = DropoutRng.Key(seed, step);
         float scale = DropoutRng.Scale(p);
-        ForChunks(n, (s, e) =>
+        CpuBackend.ForChunks(n, (s, e) =>
         {
             for (int i = s; i < e; i++)
             {
@@ -18,4 +18,10 @@ public sealed partial class CpuBackend
             }
         });
     }
+}
+
+public sealed partial class CpuBackend
+{
+    public void DropoutForward(Storage x, Storage y, Storage mask, int n, float p, ulong seed, long step) =>
+        DropoutSimd.Forward(CpuSimd.Resolve(), F(x), F(y), F(mask), n, p, seed, step);
 }

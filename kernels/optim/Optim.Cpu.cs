@@ -1,15 +1,15 @@
 namespace ScratchNet.Kernels;
 
-// Optimizer updates, plain C#: the formulas of Optim.cs, one element at a time, in parallel chunks.
-public sealed partial class CpuBackend
+// Optimizer updates on the cpu device. CpuReference holds the plain loops: the formulas of Optim.cs, one
+// element at a time, in parallel chunks. CpuBackend runs OptimSimd (Optim.Cpu.Simd.cs) unless
+// CpuSimd.ForcedPath is Reference.
+public static partial class CpuReference
 {
-    public void SgdStep(Storage p, Storage g, Storage? buf, int n, float lr, float momentum, float dampening, float weightDecay,
+    public static void SgdStep(float[] P, float[] G, float[]? B, int n, float lr, float momentum, float dampening, float weightDecay,
         bool nesterov, bool firstStep)
     {
-        float[] P = F(p), G = F(g);
-        float[]? B = buf is null ? null : F(buf);
         if (momentum != 0f && B is null) throw new ArgumentException("SgdStep: momentum needs a buffer");
-        ForChunks(n, (s, e) =>
+        CpuBackend.ForChunks(n, (s, e) =>
         {
             for (int i = s; i < e; i++)
             {
@@ -26,12 +26,11 @@ public sealed partial class CpuBackend
         });
     }
 
-    public void AdamStep(Storage p, Storage g, Storage m, Storage v, int n, float lr, float beta1, float beta2, float eps,
+    public static void AdamStep(float[] P, float[] G, float[] M, float[] V, int n, float lr, float beta1, float beta2, float eps,
         float weightDecay, long step)
     {
-        float[] P = F(p), G = F(g), M = F(m), V = F(v);
         var k = AdamScalars.Of(lr, beta1, beta2, step);
-        ForChunks(n, (s, e) =>
+        CpuBackend.ForChunks(n, (s, e) =>
         {
             for (int i = s; i < e; i++)
             {
@@ -45,4 +44,15 @@ public sealed partial class CpuBackend
             }
         });
     }
+}
+
+public sealed partial class CpuBackend
+{
+    public void SgdStep(Storage p, Storage g, Storage? buf, int n, float lr, float momentum, float dampening, float weightDecay,
+        bool nesterov, bool firstStep) =>
+        OptimSimd.SgdStep(CpuSimd.Resolve(), F(p), F(g), buf is null ? null : F(buf), n, lr, momentum, dampening, weightDecay, nesterov, firstStep);
+
+    public void AdamStep(Storage p, Storage g, Storage m, Storage v, int n, float lr, float beta1, float beta2, float eps,
+        float weightDecay, long step) =>
+        OptimSimd.AdamStep(CpuSimd.Resolve(), F(p), F(g), F(m), F(v), n, lr, beta1, beta2, eps, weightDecay, step);
 }

@@ -1,16 +1,17 @@
 namespace ScratchNet.Kernels;
 
-// Reductions, plain C#. The sum adds fixed chunks of 16K elements in parallel, each in double, then adds
-// the chunk totals in chunk order: the result does not depend on thread timing.
-public sealed partial class CpuBackend
+// Reductions on the cpu device. CpuReference.Sum adds fixed chunks of 16K elements in parallel, each in
+// double, then adds the chunk totals in chunk order: the result does not depend on thread timing. CpuBackend
+// runs ReduceSimd.Sum (Reduce.Cpu.Simd.cs) unless CpuSimd.ForcedPath is Reference. Argmax stays scalar: its
+// rows are the C = 10 logits of a batch.
+public static partial class CpuReference
 {
-    public void Sum(Storage x, Storage y, int n)
+    public static float Sum(float[] X, int n)
     {
-        float[] X = F(x);
         const int chunk = 16_384;
         int chunks = (n + chunk - 1) / chunk;
         var partial = new double[chunks];
-        For(chunks, k =>
+        CpuBackend.For(chunks, k =>
         {
             double s = 0;
             for (int i = k * chunk, e = Math.Min(n, i + chunk); i < e; i++) s += X[i];
@@ -18,8 +19,13 @@ public sealed partial class CpuBackend
         }, chunk);
         double total = 0;
         foreach (double p in partial) total += p;
-        F(y)[0] = (float)total;
+        return (float)total;
     }
+}
+
+public sealed partial class CpuBackend
+{
+    public void Sum(Storage x, Storage y, int n) => F(y)[0] = ReduceSimd.Sum(CpuSimd.Resolve(), F(x), n);
 
     /// <summary>Index of the first maximum of x[o .. o+c); NaN beats every number, the first NaN wins.</summary>
     static int ArgmaxRow(float[] x, int o, int c)

@@ -1,0 +1,57 @@
+namespace ScratchNet.Kernels;
+
+// Activations, vectorised (CpuSimd.cs). ReLU and Step are selections, so a compare and a lane select give
+// exactly the scalar results of Activations (Activation.cs), NaN and −0 included:
+//   Relu(x)        = x < 0 ? 0 : x          (NaN < 0 is false: NaN passes through; −0 stays −0)
+//   Step(x)        = x > 0 ? 1 : 0
+//   dx += ReluGrad = dx + (x > 0 ? dy : 0)  (a NaN or ∞ in dy where x ≤ 0 still adds 0)
+// Sigmoid and Tanh stay scalar (CpuReference): a vector exp would not round like MathF.Exp, and the cpu
+// device is the oracle the GPU kernels are compared with; the networks here use ReLU.
+public static class ActivationSimd
+{
+    struct ReluOp : IMapOp
+    {
+        public static bool ReadsB => false; public static bool ReadsY => false;
+        public TV Vec<TV>(TV x, TV b, TV y) where TV : struct, ISimd<TV>
+        {
+            var zero = TV.Splat(0f);
+            return TV.Select(TV.LessThan(x, zero), zero, x);
+        }
+        public float Scalar(float x, float b, float y) => Activations.Relu(x);
+    }
+
+    struct StepOp : IMapOp
+    {
+        public static bool ReadsB => false; public static bool ReadsY => false;
+        public TV Vec<TV>(TV x, TV b, TV y) where TV : struct, ISimd<TV> => TV.Select(TV.GreaterThan(x, TV.Splat(0f)), TV.Splat(1f), TV.Splat(0f));
+        public float Scalar(float x, float b, float y) => Activations.Step(x);
+    }
+
+    /// <summary>a = x, b = dy, y = dx.</summary>
+    struct ReluGradOp : IMapOp
+    {
+        public static bool ReadsB => true; public static bool ReadsY => true;
+        public TV Vec<TV>(TV x, TV dy, TV dx) where TV : struct, ISimd<TV> => dx + TV.Select(TV.GreaterThan(x, TV.Splat(0f)), dy, TV.Splat(0f));
+        public float Scalar(float x, float dy, float dx) => dx + Activations.ReluGrad(x, dy);
+    }
+
+    /// <summary>y[i] = f(x[i]) on the given path (Sigmoid and Tanh: always the scalar reference).</summary>
+    public static void Forward(CpuSimdPath path, ActivationKind kind, float[] x, float[] y, int n)
+    {
+        if (path == CpuSimdPath.Reference || kind is ActivationKind.Sigmoid or ActivationKind.Tanh)
+            CpuReference.ActivationForward(kind, x, y, n);
+        else if (kind == ActivationKind.Relu) CpuMap.Run(path, n, x, null, y, new ReluOp());
+        else if (kind == ActivationKind.Step) CpuMap.Run(path, n, x, null, y, new StepOp());
+        else throw new ArgumentException($"activation: unknown kind {kind}");
+    }
+
+    /// <summary>dx[i] += dy[i] · f'(x[i]) on the given path (Sigmoid and Tanh: always the scalar reference).</summary>
+    public static void Backward(CpuSimdPath path, ActivationKind kind, float[] x, float[] y, float[] dy, float[] dx, int n)
+    {
+        if (path == CpuSimdPath.Reference || kind is ActivationKind.Sigmoid or ActivationKind.Tanh)
+            CpuReference.ActivationBackward(kind, x, y, dy, dx, n);
+        else if (kind == ActivationKind.Relu) CpuMap.Run(path, n, x, dy, dx, new ReluGradOp());
+        else if (kind == ActivationKind.Step) { }   // f' = 0: nothing to add
+        else throw new ArgumentException($"activation: unknown kind {kind}");
+    }
+}

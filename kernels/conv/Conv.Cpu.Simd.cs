@@ -1,0 +1,203 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace ScratchNet.Kernels;
+
+// im2col and col2im with whole rows at a time (CpuSimd.cs; layout: Conv.cs). Row (r, l, oh) of col, for
+// r = (c·KH + kh)·KW + kw, holds x[n0 + l, c, ih, ow·SW − PW + kw] for ow < OW, with ih = oh·SH − PH + kh.
+// Along it the input column iw = ow·SW − PW + kw is inside [0, W) exactly for ow in [owLo, owHi), where
+//     owLo = ⌈(PW − kw) / SW⌉ (at least 0),   owHi = ⌊(W − 1 + PW − kw) / SW⌋ + 1 (at most OW),
+// the same for every oh. So a row is: zeros (left padding), then the inside part, then zeros (right padding),
+// or all zeros when ih is outside [0, H). With stride 1 the inside part is a contiguous run of x, copied
+// (im2col) or added (col2im) with vector moves: 16 lanes, then 8, then 4 on the AVX-512 path (rows are short:
+// 4 to 64 floats). With a larger stride it is a strided loop without the per-element bounds test of the reference.
+// col2im adds into each pixel in the reference's order (kh, kw, oh, ow ascending; within one row every ow
+// hits a different pixel), so both give the reference's bits.
+public static class ConvSimd
+{
+    /// <summary>[owLo, owHi): the outputs of a row whose input column ow·SW − PW + kw is inside the image.</summary>
+    static (int Lo, int Hi) Inside(in ConvGeometry g, int kw)
+    {
+        int lo = Math.Clamp((g.PadW - kw + g.StrideW - 1) / g.StrideW, 0, g.OW);   // a numerator ≤ 0 gives 0 or less: clamped
+        int top = g.W - 1 + g.PadW - kw;
+        int hi = top < 0 ? 0 : Math.Min(g.OW, top / g.StrideW + 1);
+        return (lo, Math.Max(lo, hi));
+    }
+
+    /// <summary>dst[d + i] = src[s + i] for i from i on, T.Count at a time; returns the first i not done.
+    /// Rows here are 4 to 64 floats: register moves beat a call to a general block copy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int CopyRun<T>(ref float dst, ref float src, int d, int s, int i, int n) where T : struct, ISimd<T>
+    {
+        for (; i <= n - T.Count; i += T.Count) T.Store(T.Load(ref src, s + i), ref dst, d + i);
+        return i;
+    }
+
+    struct Im2ColKernel<TV, T2, T3> : ICpuKernel where TV : struct, ISimd<TV> where T2 : struct, ISimd<T2> where T3 : struct, ISimd<T3>
+    {
+        public float[] X, Col;
+        public ConvGeometry G;
+        public int N0, Count;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run(int lc0, int lc1)
+        {
+            var g = G;
+            ref float x = ref MemoryMarshal.GetArrayDataReference(X);
+            ref float col = ref MemoryMarshal.GetArrayDataReference(Col);
+            for (int lc = lc0; lc < lc1; lc++)
+            {
+                int l = lc / g.C, c = lc % g.C;
+                int plane = ((N0 + l) * g.C + c) * g.H * g.W;
+                for (int kh = 0; kh < g.KH; kh++)
+                    for (int kw = 0; kw < g.KW; kw++)
+                    {
+                        var (lo, hi) = Inside(g, kw);
+                        int r = (c * g.KH + kh) * g.KW + kw;
+                        int dst = (r * Count + l) * g.OH * g.OW;
+                        for (int oh = 0; oh < g.OH; oh++, dst += g.OW)
+                        {
+                            int ih = oh * g.StrideH - g.PadH + kh;
+                            if (ih < 0 || ih >= g.H || hi == lo) { Col.AsSpan(dst, g.OW).Clear(); continue; }
+                            for (int ow = 0; ow < lo; ow++) Col[dst + ow] = 0f;
+                            for (int ow = hi; ow < g.OW; ow++) Col[dst + ow] = 0f;
+                            int src = plane + ih * g.W + lo * g.StrideW - g.PadW + kw, d = dst + lo, n = hi - lo;
+                            if (g.StrideW == 1)
+                            {
+                                int i = CopyRun<TV>(ref col, ref x, d, src, 0, n);
+                                i = CopyRun<T2>(ref col, ref x, d, src, i, n);
+                                i = CopyRun<T3>(ref col, ref x, d, src, i, n);
+                                for (; i < n; i++) Col[d + i] = X[src + i];
+                            }
+                            else for (int i = 0; i < n; i++, src += g.StrideW) Col[d + i] = X[src];
+                        }
+                    }
+            }
+        }
+    }
+
+    /// <summary>dx[d ..] += col[s ..] for i &lt; n, from i on, T.Count lanes at a time; returns the first i not done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int AddRun<T>(ref float dx, ref float col, int d, int s, int i, int n) where T : struct, ISimd<T>
+    {
+        for (; i <= n - T.Count; i += T.Count) T.Store(T.Load(ref dx, d + i) + T.Load(ref col, s + i), ref dx, d + i);
+        return i;
+    }
+
+    /// <summary>TV is the main vector, T2 and T3 narrower ones for the rest of a row (rows are often 8 to 32 floats).</summary>
+    struct Col2ImKernel<TV, T2, T3> : ICpuKernel where TV : struct, ISimd<TV> where T2 : struct, ISimd<T2> where T3 : struct, ISimd<T3>
+    {
+        public float[] Col, DX;
+        public ConvGeometry G;
+        public int N0, Count;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run(int lc0, int lc1)
+        {
+            var g = G;
+            ref float col = ref MemoryMarshal.GetArrayDataReference(Col);
+            ref float dx = ref MemoryMarshal.GetArrayDataReference(DX);
+            for (int lc = lc0; lc < lc1; lc++)
+            {
+                int l = lc / g.C, c = lc % g.C;
+                int plane = ((N0 + l) * g.C + c) * g.H * g.W;
+                for (int kh = 0; kh < g.KH; kh++)
+                    for (int kw = 0; kw < g.KW; kw++)
+                    {
+                        var (lo, hi) = Inside(g, kw);
+                        int src = (((c * g.KH + kh) * g.KW + kw) * Count + l) * g.OH * g.OW;
+                        for (int oh = 0; oh < g.OH; oh++, src += g.OW)
+                        {
+                            int ih = oh * g.StrideH - g.PadH + kh;
+                            if (ih < 0 || ih >= g.H || hi == lo) continue;
+                            int d = plane + ih * g.W + lo * g.StrideW - g.PadW + kw, s = src + lo, n = hi - lo;
+                            if (g.StrideW == 1)
+                            {
+                                int i = AddRun<TV>(ref dx, ref col, d, s, 0, n);
+                                i = AddRun<T2>(ref dx, ref col, d, s, i, n);
+                                i = AddRun<T3>(ref dx, ref col, d, s, i, n);
+                                for (; i < n; i++) DX[d + i] += Col[s + i];
+                            }
+                            else for (int i = 0; i < n; i++, d += g.StrideW) DX[d] += Col[s + i];
+                        }
+                    }
+            }
+        }
+    }
+
+    /// <summary>Blocks (i, j) of SwapAxes01: each p floats copied from [i, j] to [j, i].</summary>
+    struct SwapKernel<TV, T2, T3> : ICpuKernel where TV : struct, ISimd<TV> where T2 : struct, ISimd<T2> where T3 : struct, ISimd<T3>
+    {
+        public float[] S, D;
+        public int SrcOffset, DstOffset, A, B, P;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run(int ij0, int ij1)
+        {
+            ref float src = ref MemoryMarshal.GetArrayDataReference(S);
+            ref float dst = ref MemoryMarshal.GetArrayDataReference(D);
+            for (int ij = ij0; ij < ij1; ij++)
+            {
+                int i = ij / B, j = ij % B;
+                int s = SrcOffset + (i * B + j) * P, d = DstOffset + (j * A + i) * P;
+                if (P > 256) { Array.Copy(S, s, D, d, P); continue; }
+                int q = CopyRun<TV>(ref dst, ref src, d, s, 0, P);
+                q = CopyRun<T2>(ref dst, ref src, d, s, q, P);
+                q = CopyRun<T3>(ref dst, ref src, d, s, q, P);
+                for (; q < P; q++) D[d + q] = S[s + q];
+            }
+        }
+    }
+
+    /// <summary>SwapAxes01 (Conv.cs) on the given path: a [a, b, p] block of src becomes [b, a, p] in dst.</summary>
+    public static void SwapAxes01(CpuSimdPath path, float[] src, int srcOffset, float[] dst, int dstOffset, int a, int b, int p)
+    {
+        long n = (long)a * b * p;
+        if (a <= 0 || b <= 0 || p <= 0 || srcOffset < 0 || dstOffset < 0 || srcOffset + n > src.Length || dstOffset + n > dst.Length)
+            throw new ArgumentException($"swap_axes01: [{a}, {b}, {p}] at offsets {srcOffset}, {dstOffset} does not fit the buffers ({src.Length}, {dst.Length})");
+        int grain = Math.Max(1, CpuSimd.SerialElements / p);
+        switch (path)
+        {
+            case CpuSimdPath.Reference: CpuReference.SwapAxes01(src, srcOffset, dst, dstOffset, a, b, p); break;
+            case CpuSimdPath.Avx512: CpuSimd.For(a * b, grain, new SwapKernel<V512, V256, V128> { S = src, D = dst, SrcOffset = srcOffset, DstOffset = dstOffset, A = a, B = b, P = p }, align: 1); break;
+            case CpuSimdPath.Avx2: CpuSimd.For(a * b, grain, new SwapKernel<V256, V128, V128> { S = src, D = dst, SrcOffset = srcOffset, DstOffset = dstOffset, A = a, B = b, P = p }, align: 1); break;
+            default: CpuSimd.For(a * b, grain, new SwapKernel<VecT, VecT, VecT> { S = src, D = dst, SrcOffset = srcOffset, DstOffset = dstOffset, A = a, B = b, P = p }, align: 1); break;
+        }
+    }
+
+    static int Grain(in ConvGeometry g) => (int)Math.Max(1, CpuSimd.SerialElements / Math.Max(1L, (long)g.KH * g.KW * g.OH * g.OW));
+
+    static void CheckSizes(string op, in ConvGeometry g, float[] images, int n0, int count, float[] col)
+    {
+        if (n0 < 0 || count <= 0 || n0 + count > g.N || (long)g.N * g.InputImage > images.Length || (long)count * g.ColRows * g.ColCols > col.Length)
+            throw new ArgumentException($"{op}: images [{n0}, {n0 + count}) or buffers do not fit {g}");
+    }
+
+    /// <summary>Im2Col (Conv.cs) on the given path.</summary>
+    public static void Im2Col(CpuSimdPath path, in ConvGeometry g, float[] x, int n0, int count, float[] col)
+    {
+        CheckSizes("im2col", g, x, n0, count, col);
+        int grain = Grain(g);
+        switch (path)
+        {
+            case CpuSimdPath.Reference: CpuReference.Im2Col(g, x, n0, count, col); break;
+            case CpuSimdPath.Avx512: CpuSimd.For(count * g.C, grain, new Im2ColKernel<V512, V256, V128> { X = x, Col = col, G = g, N0 = n0, Count = count }, align: 1); break;
+            case CpuSimdPath.Avx2: CpuSimd.For(count * g.C, grain, new Im2ColKernel<V256, V128, V128> { X = x, Col = col, G = g, N0 = n0, Count = count }, align: 1); break;
+            default: CpuSimd.For(count * g.C, grain, new Im2ColKernel<VecT, VecT, VecT> { X = x, Col = col, G = g, N0 = n0, Count = count }, align: 1); break;
+        }
+    }
+
+    /// <summary>Col2Im (Conv.cs, accumulating into dx) on the given path.</summary>
+    public static void Col2Im(CpuSimdPath path, in ConvGeometry g, float[] col, int n0, int count, float[] dx)
+    {
+        CheckSizes("col2im", g, dx, n0, count, col);
+        int grain = Grain(g);
+        switch (path)
+        {
+            case CpuSimdPath.Reference: CpuReference.Col2Im(g, col, n0, count, dx); break;
+            case CpuSimdPath.Avx512: CpuSimd.For(count * g.C, grain, new Col2ImKernel<V512, V256, V128> { Col = col, DX = dx, G = g, N0 = n0, Count = count }, align: 1); break;
+            case CpuSimdPath.Avx2: CpuSimd.For(count * g.C, grain, new Col2ImKernel<V256, V128, V128> { Col = col, DX = dx, G = g, N0 = n0, Count = count }, align: 1); break;
+            default: CpuSimd.For(count * g.C, grain, new Col2ImKernel<VecT, VecT, VecT> { Col = col, DX = dx, G = g, N0 = n0, Count = count }, align: 1); break;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+namespace ScratchNet.Kernels;
+
+// Element-wise ops, vectorised (CpuSimd.cs): each is one IMapOp formula, y[i] = f(a[i], b[i], y[i]), applied
+// Count lanes at a time by CpuMap. Same operations in the same order as CpuReference (Elementwise.Cpu.cs),
+// no fused multiply-add, so every path gives the reference's bits. Each method takes the path explicitly
+// (CpuSimdPath.Reference runs CpuReference), so the tests can compare every path with the reference.
+public static class ElementwiseSimd
+{
+    struct AddOp : IMapOp
+    {
+        public static bool ReadsB => true; public static bool ReadsY => false;
+        public TV Vec<TV>(TV a, TV b, TV y) where TV : struct, ISimd<TV> => a + b;
+        public float Scalar(float a, float b, float y) => a + b;
+    }
+
+    struct MulOp : IMapOp
+    {
+        public static bool ReadsB => true; public static bool ReadsY => false;
+        public TV Vec<TV>(TV a, TV b, TV y) where TV : struct, ISimd<TV> => a * b;
+        public float Scalar(float a, float b, float y) => a * b;
+    }
+
+    struct ScaleOp(float alpha) : IMapOp
+    {
+        public static bool ReadsB => false; public static bool ReadsY => false;
+        public TV Vec<TV>(TV a, TV b, TV y) where TV : struct, ISimd<TV> => TV.Splat(alpha) * a;
+        public float Scalar(float a, float b, float y) => alpha * a;
+    }
+
+    struct AxpyOp(float alpha) : IMapOp
+    {
+        public static bool ReadsB => false; public static bool ReadsY => true;
+        public TV Vec<TV>(TV a, TV b, TV y) where TV : struct, ISimd<TV> => y + TV.Splat(alpha) * a;
+        public float Scalar(float a, float b, float y) => y + alpha * a;
+    }
+
+    struct MulAccOp : IMapOp
+    {
+        public static bool ReadsB => true; public static bool ReadsY => true;
+        public TV Vec<TV>(TV a, TV b, TV y) where TV : struct, ISimd<TV> => y + a * b;
+        public float Scalar(float a, float b, float y) => y + a * b;
+    }
+
+    struct AddScalarOp(float v) : IMapOp
+    {
+        public static bool ReadsB => false; public static bool ReadsY => true;
+        public TV Vec<TV>(TV a, TV b, TV y) where TV : struct, ISimd<TV> => y + TV.Splat(v);
+        public float Scalar(float a, float b, float y) => y + v;
+    }
+
+    public static void Add(CpuSimdPath path, float[] a, float[] b, float[] y, int n)
+    {
+        if (path == CpuSimdPath.Reference) CpuReference.Add(a, b, y, n); else CpuMap.Run(path, n, a, b, y, new AddOp());
+    }
+
+    public static void Mul(CpuSimdPath path, float[] a, float[] b, float[] y, int n)
+    {
+        if (path == CpuSimdPath.Reference) CpuReference.Mul(a, b, y, n); else CpuMap.Run(path, n, a, b, y, new MulOp());
+    }
+
+    public static void Scale(CpuSimdPath path, float[] x, float alpha, float[] y, int n)
+    {
+        if (path == CpuSimdPath.Reference) CpuReference.Scale(x, alpha, y, n); else CpuMap.Run(path, n, x, null, y, new ScaleOp(alpha));
+    }
+
+    public static void Axpy(CpuSimdPath path, float alpha, float[] x, float[] y, int n)
+    {
+        if (path == CpuSimdPath.Reference) CpuReference.Axpy(alpha, x, y, n); else CpuMap.Run(path, n, x, null, y, new AxpyOp(alpha));
+    }
+
+    public static void MulAcc(CpuSimdPath path, float[] a, float[] b, float[] y, int n)
+    {
+        if (path == CpuSimdPath.Reference) CpuReference.MulAcc(a, b, y, n); else CpuMap.Run(path, n, a, b, y, new MulAccOp());
+    }
+
+    /// <summary>y[i] += v.</summary>
+    public static void AddScalar(CpuSimdPath path, float v, float[] y, int n)
+    {
+        if (path == CpuSimdPath.Reference) CpuReference.AddScalar(v, y, n); else CpuMap.Run(path, n, y, null, y, new AddScalarOp(v));
+    }
+}

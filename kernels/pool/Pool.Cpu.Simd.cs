@@ -1,0 +1,145 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace ScratchNet.Kernels;
+
+// Max pooling, vectorised (CpuSimd.cs). Layout: NCHW, each H×W plane row-major (Pool.cs).
+//
+// Forward. The lanes of a vector are Count consecutive outputs ow .. ow+Count−1 of one output row oh. For a
+// window position (kh, kw) lane j reads input column (ow + j)·s − pad + kw of row ih = oh·s − pad + kh:
+//   stride 1: Count consecutive floats, one plain load;
+//   stride 2: every other float of the 2·Count floats from the first lane's column on: two loads and a
+//             lane shuffle (LoadEven / LoadOdd in CpuSimd.Vectors.cs).
+// Each lane then runs the reference's scan exactly: positions in row-major window order, and a position
+// replaces the best when v > best or v is NaN:
+//     gt = (v > best) | isnan(v);   best = gt ? v : best;   index = gt ? ih·W + iw : index
+// so ties keep the first maximum and a NaN wins (the last NaN of the window, as in the reference). The
+// winning index ih·W + iw is carried in float lanes (exact below 2^24, checked) and converted to Int32 once.
+// Rows clipped by padding are skipped for all lanes alike (the clip depends on oh only). Columns: only the
+// outputs whose whole window lies inside the row are vectorised; those whose window overlaps the left or right
+// padding, and the leftovers of a row, use the reference's scalar code (CpuReference.MaxPoolOne). The leftovers
+// are cut down by narrower vectors first: the AVX-512 path does 16 outputs, then 8, then 4; AVX2 8 then 4
+// (a 12-wide row is one 8-vector and one 4-vector). Strides above 2, and stride 2 on the portable Vector<T>
+// path (no shuffle), run the scalar code.
+//
+// Backward is the reference's scatter dx[plane·H·W + argmax[o]] += dy[o] in increasing o: a gather/scatter
+// with one load, one add and one store per output, already bound by memory; it only loses the delegate.
+// Both run in parallel over planes, inline when the tensor is below CpuSimd.SerialElements.
+public static class PoolSimd
+{
+    /// <summary>Vector blocks of one output row for ow in [ow, owEnd) (all windows inside the row); returns the first ow not done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int Row<TV>(ref float x, ref float y, ref int a, int ow, int owEnd, int hStart, int hEnd, in PoolGeometry g, long readable)
+        where TV : struct, ISimd<TV>
+    {
+        int s = g.StrideW, w = TV.Count;
+        if (s > 2 || (s == 2 && !TV.HasStride2)) return ow;
+        // Stride 2 reads up to 2·((KW−1)/2) floats past the last lane's first column + 2·Count: at most one
+        // float past the window; it must stay inside the array.
+        int over = s == 1 ? w + g.KW - 1 : 2 * w + 2 * ((g.KW - 1) / 2);
+        var lanes = TV.Iota * TV.Splat(s);
+        var negInf = TV.Splat(float.NegativeInfinity);
+        for (; ow + w <= owEnd; ow += w)
+        {
+            int c0 = ow * s - g.PadW;
+            if ((long)(hEnd - 1) * g.W + c0 + over > readable) break;
+            var best = negInf;
+            var index = lanes + TV.Splat(hStart * g.W + c0);
+            for (int ih = hStart; ih < hEnd; ih++)
+            {
+                int row = ih * g.W + c0;
+                for (int kw = 0; kw < g.KW; kw++)
+                {
+                    int at = row + kw;
+                    var v = s == 1 ? TV.Load(ref x, at) : (kw & 1) == 0 ? TV.LoadEven(ref x, at) : TV.LoadOdd(ref x, at - 1);
+                    var gt = TV.GreaterThan(v, best) | TV.IsNaN(v);
+                    best = TV.Select(gt, v, best);
+                    index = TV.Select(gt, lanes + TV.Splat(at), index);
+                }
+            }
+            TV.Store(best, ref y, ow);
+            TV.StoreInt(index, ref a, ow);
+        }
+        return ow;
+    }
+
+    /// <summary>Planes [p0, p1). TV is the main vector; T2 and T3 are the narrower ones for a row's leftovers.</summary>
+    struct ForwardKernel<TV, T2, T3> : ICpuKernel where TV : struct, ISimd<TV> where T2 : struct, ISimd<T2> where T3 : struct, ISimd<T3>
+    {
+        public float[] X, Y;
+        public int[] A;
+        public PoolGeometry G;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run(int p0, int p1)
+        {
+            var g = G;
+            // Outputs whose window lies inside the row: ow·s − pad ≥ 0 and ow·s − pad + KW ≤ W.
+            int owLo = Math.Min((g.PadW + g.StrideW - 1) / g.StrideW, g.OW);
+            int owHi = g.W + g.PadW - g.KW < 0 ? owLo : Math.Clamp((g.W + g.PadW - g.KW) / g.StrideW + 1, owLo, g.OW);
+            for (int plane = p0; plane < p1; plane++)
+            {
+                int inBase = plane * g.H * g.W, outBase = plane * g.OH * g.OW;
+                ref float x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(X), inBase);
+                long readable = X.Length - (long)inBase;
+                for (int oh = 0; oh < g.OH; oh++)
+                {
+                    int h0 = oh * g.StrideH - g.PadH;
+                    int hStart = Math.Max(h0, 0), hEnd = Math.Min(h0 + g.KH, g.H);
+                    int o = outBase + oh * g.OW;
+                    ref float y = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Y), o);
+                    ref int a = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(A), o);
+                    for (int ow = 0; ow < owLo; ow++) CpuReference.MaxPoolOne(X, Y, A, g, inBase, outBase, oh, ow);
+                    int next = Row<TV>(ref x, ref y, ref a, owLo, owHi, hStart, hEnd, g, readable);
+                    next = Row<T2>(ref x, ref y, ref a, next, owHi, hStart, hEnd, g, readable);
+                    next = Row<T3>(ref x, ref y, ref a, next, owHi, hStart, hEnd, g, readable);
+                    for (int ow = next; ow < g.OW; ow++) CpuReference.MaxPoolOne(X, Y, A, g, inBase, outBase, oh, ow);
+                }
+            }
+        }
+    }
+
+    struct BackwardKernel : ICpuKernel
+    {
+        public float[] DY, DX;
+        public int[] A;
+        public int PlaneIn, PlaneOut;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run(int p0, int p1)
+        {
+            for (int plane = p0; plane < p1; plane++)
+            {
+                int inBase = plane * PlaneIn, outBase = plane * PlaneOut;
+                for (int o = outBase; o < outBase + PlaneOut; o++)
+                    DX[inBase + A[o]] += DY[o];
+            }
+        }
+    }
+
+    /// <summary>y = max over each window, argmax = winner's index in its plane (Pool.cs), on the given path.</summary>
+    public static void Forward(CpuSimdPath path, float[] x, float[] y, int[] argmax, PoolGeometry g)
+    {
+        if (x.Length < g.InputSize || y.Length < g.OutputSize || argmax.Length < g.OutputSize)
+            throw new ArgumentException($"max_pool2d: buffers too short for {g}");
+        // Indices travel in float lanes: exact while a plane has at most 2^24 elements.
+        if (path == CpuSimdPath.Reference || (long)g.H * g.W > 1 << 24) { CpuReference.MaxPool2dForward(x, y, argmax, g); return; }
+        int planes = g.N * g.C, grain = Math.Max(1, CpuSimd.SerialElements / (g.H * g.W));
+        switch (path)
+        {
+            case CpuSimdPath.Avx512: CpuSimd.For(planes, grain, new ForwardKernel<V512, V256, V128> { X = x, Y = y, A = argmax, G = g }, align: 1); break;
+            case CpuSimdPath.Avx2: CpuSimd.For(planes, grain, new ForwardKernel<V256, V128, V128> { X = x, Y = y, A = argmax, G = g }, align: 1); break;
+            default: CpuSimd.For(planes, grain, new ForwardKernel<VecT, VecT, VecT> { X = x, Y = y, A = argmax, G = g }, align: 1); break;
+        }
+    }
+
+    /// <summary>dx[plane·H·W + argmax[o]] += dy[o] in increasing o (the reference's order), on the given path.</summary>
+    public static void Backward(CpuSimdPath path, float[] dy, int[] argmax, float[] dx, PoolGeometry g)
+    {
+        if (dx.Length < g.InputSize || dy.Length < g.OutputSize || argmax.Length < g.OutputSize)
+            throw new ArgumentException($"max_pool2d backward: buffers too short for {g}");
+        if (path == CpuSimdPath.Reference) { CpuReference.MaxPool2dBackward(dy, argmax, dx, g); return; }
+        int grain = Math.Max(1, CpuSimd.SerialElements / (g.H * g.W));
+        CpuSimd.For(g.N * g.C, grain, new BackwardKernel { DY = dy, DX = dx, A = argmax, PlaneIn = g.H * g.W, PlaneOut = g.OH * g.OW }, align: 1);
+    }
+}
