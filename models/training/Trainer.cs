@@ -126,7 +126,11 @@ public sealed class Trainer
                 }
             }
             bool epochDone = batchIndex >= perEpoch;
+            var evalClock = Stopwatch.StartNew();
             var (valLoss, valAcc) = Evaluate(model, testLoader, device);
+            // A time budget that has less left than this evaluation took ends here: another epoch would get a
+            // few steps and then pay for a second evaluation (seen on a CPU: one step, then 27 s more).
+            if (o.TimeLimit is { } left && epoch + 1 < o.Epochs && left - clock.Elapsed < evalClock.Elapsed) budgetHit = true;
             var m = new EpochMetrics(epoch + 1, batchIndex, seen > 0 ? lossSum / seen : double.NaN, seen > 0 ? (double)correct / seen : double.NaN,
                 valLoss, valAcc, optimizer.LearningRate, epochClock.Elapsed.TotalSeconds, seen / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds), globalStep);
             history.Add(m);
