@@ -106,6 +106,28 @@ public class TrainingTests
         Assert.Contains("different steps", e2.Message);
     }
 
+    // The same weights and images on the GPU kernels (ILGPU's CPU simulator) give the same heatmaps as on cpu.
+    // The default layer is the ReLU after the last conv (maps ≥ 0).
+    [Fact]
+    public void GradCam_SameOnGpuKernelsAsOnCpu()
+    {
+        var x = Tensor.Uniform([2, 1, 28, 28], -1, 1, new Generator(5));
+        GradCamResult[] On(string device)
+        {
+            var dev = Device.Get(device);
+            var model = new Models.SeedCnn(10, new Generator(3), dev);
+            return GradCam.Compute(model, x.To(dev));
+        }
+        var cpu = On("cpu");
+        var gpu = On("ilgpu-cpu");
+        for (int i = 0; i < cpu.Length; i++)
+        {
+            Assert.Equal(cpu[i].TargetClass, gpu[i].TargetClass);
+            TestUtil.AssertClose(cpu[i].Heatmap, gpu[i].Heatmap, 1e-3f, 1e-3f, $"gradcam image {i}");
+        }
+        Assert.Equal("4", GradCam.DefaultLayer(new Models.SeedCnn(10, new Generator(3), Device.Cpu)));
+    }
+
     [Fact]
     public void GradCam_WeightsMatchFiniteDifferences()
     {

@@ -128,6 +128,8 @@ public sealed class TrainCommand : ICliCommand
         }
 
         RunReport.Write(o.OutDir, o, result, o.Seed);
+        if (SkiaSharp.SKFontManager.Default.FontFamilyCount == 0)
+            output.WriteLine("  note: no fonts are installed here, so the PNGs have no text (install one, e.g. Debian's fonts-dejavu-core)");
         output.WriteLine();
         output.WriteLine($"test accuracy {result.TestAccuracy.ToString("P2", inv)} (loss {result.TestLoss.ToString("F4", inv)}) after {result.Steps} steps");
         output.WriteLine($"run folder: {Path.GetFullPath(o.OutDir)}");

@@ -33,10 +33,19 @@ public static class GradCam
         return leaves;
     }
 
-    /// <summary>The path of the model's last Conv2d (the usual Grad-CAM layer: the most semantic, still spatial).</summary>
-    public static string DefaultLayer(Module model) =>
-        Leaves(model).LastOrDefault(l => l.Module is Conv2d).Path
-        ?? throw new ArgumentException("gradcam: the model has no Conv2d layer");
+    /// <summary>
+    /// The usual Grad-CAM layer: the rectified feature maps of the model's last Conv2d (the ReLU right after it,
+    /// or the Conv2d itself when no ReLU follows) — the most semantic layer that is still spatial. The maps
+    /// after ReLU are ≥ 0, so Σ α_k A_k weighs where features are present; before it, negative pre-activations
+    /// can cancel the whole map (seen: blank heatmaps of a well-trained AlexNet at features.10).
+    /// </summary>
+    public static string DefaultLayer(Module model)
+    {
+        var leaves = Leaves(model);
+        int last = leaves.FindLastIndex(l => l.Module is Conv2d);
+        if (last < 0) throw new ArgumentException("gradcam: the model has no Conv2d layer");
+        return last + 1 < leaves.Count && leaves[last + 1].Module is ReLU ? leaves[last + 1].Path : leaves[last].Path;
+    }
 
     /// <summary>
     /// Heatmaps for a batch x [N, C, H, W]. targetClasses[n] is the class to explain (null: the predicted one).
