@@ -42,8 +42,9 @@ namespace ScratchNet.Kernels;
 // loads; outside the matrix it is 0 (and contributes nothing).
 //
 // Split K. A 128×128 tile per group leaves an H100's 132 multiprocessors idle when M·N is small (a Linear
-// layer at batch 64: 64×4096 → 32 tiles). Gemm then splits K into S slices, computes the S partial
-// products as a batch of GEMMs into a workspace, and a second kernel sums them into C with Alpha and Beta.
+// layer at batch 64: 64×4096 → 32 tiles). Gemm then splits K into S slices: one launch whose Grid.IdxZ = s
+// sums k in slice s into W[s] of a workspace [S, M, N], and a second kernel sums W into C with Alpha and Beta.
+// S is chosen so that tiles·S fills at most one wave (a grid 1.09 waves long took as long as two).
 public sealed partial class IlgpuBackend
 {
     /// <summary>Four floats, loaded and stored as one 128-bit access (ILGPU maps a view of this struct to .v4.f32).</summary>
