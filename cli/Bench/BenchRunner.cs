@@ -273,6 +273,22 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log)
     }
 
     /// <summary>
+    /// A model with seeded weights, the lecture's SGD (lr 0.01, momentum 0.9, weight decay 5e-4) and one seeded
+    /// random batch with random labels: what the bench and `scratchnet profile` time a training step on.
+    /// </summary>
+    public static (ScratchNet.nn.Module Model, SGD Optimizer, Tensor X, Tensor Labels) TrainingSetup(string modelName, int batch, Device dev)
+    {
+        var info = ModelRegistry.Get(modelName);
+        var gen = new Generator(0);
+        var model = info.Create(generator: gen, device: dev);
+        var opt = new SGD(model.Parameters(), 0.01f, momentum: 0.9f, weightDecay: 5e-4f);
+        var x = Tensor.Randn([batch, .. info.InputShape], gen, dev);
+        var rng = new Random(0);
+        var labels = Tensor.Labels(Enumerable.Range(0, batch).Select(_ => rng.Next(info.DefaultClasses)).ToArray(), dev);
+        return (model, opt, x, labels);
+    }
+
+    /// <summary>
     /// Training img/s (forward + backward + SGD lr 0.01, momentum 0.9, weight decay 5e-4), inference img/s, and the
     /// peak device memory in use while training (bytes handed out by the caching allocator: parameters, gradients,
     /// momentum, activations and workspaces; like PyTorch's max_memory_allocated it excludes the driver context).
@@ -282,13 +298,7 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log)
         GC.Collect(); GC.WaitForPendingFinalizers(); GC.Collect();   // storages of earlier runs go back to the pool
         dev.Backend.ResetPeakMemory();
         long baseBytes = dev.Backend.Memory.BytesInUse;
-        var info = ModelRegistry.Get(modelName);
-        var gen = new Generator(0);
-        var model = info.Create(generator: gen, device: dev);
-        var opt = new SGD(model.Parameters(), 0.01f, momentum: 0.9f, weightDecay: 5e-4f);
-        var x = Tensor.Randn([batch, .. info.InputShape], gen, dev);
-        var rng = new Random(0);
-        var labels = Tensor.Labels(Enumerable.Range(0, batch).Select(_ => rng.Next(info.DefaultClasses)).ToArray(), dev);
+        var (model, opt, x, labels) = TrainingSetup(modelName, batch, dev);
         void Step()
         {
             using var scope = new TensorScope();

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using ScratchNet.Models;
-using ScratchNet.optim;
+using ScratchNet.Cli.Bench;
 
 namespace ScratchNet.Cli.Commands;
 
@@ -29,12 +29,7 @@ public sealed class ProfileCommand : ICliCommand
             int b = parse.GetValue(batch), n = parse.GetValue(steps);
             if (b < 1 || n < 1) throw new ArgumentException($"profile: --batch-size and --steps must be >= 1, got {b} and {n}");
             var info = ModelRegistry.Get(parse.GetValue(model)!);
-            var gen = new Generator(0);
-            var net = info.Create(generator: gen, device: dev);
-            var opt = new SGD(net.Parameters(), 0.01f, momentum: 0.9f, weightDecay: 5e-4f);
-            var x = Tensor.Randn([b, .. info.InputShape], gen, dev);
-            var rng = new Random(0);
-            var y = Tensor.Labels(Enumerable.Range(0, b).Select(_ => rng.Next(info.DefaultClasses)).ToArray(), dev);
+            var (net, opt, x, y) = BenchRunner.TrainingSetup(info.Name, b, dev);
             void Step()
             {
                 using var scope = new TensorScope();
