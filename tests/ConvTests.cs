@@ -125,13 +125,13 @@ public class ConvTests
         TestUtil.AssertClose(dxRef, Get(be, sdx, x.Length), Atol, Rtol, $"{device} col2im {g}");
     }
 
-    [Theory]
-    [MemberData(nameof(DevicesAndGeometries))]
-    public void Driver_ForwardAndBackward_MatchDirectLoops(string device, int gi)
+    /// <summary>Random inputs for geometry g and the conv's forward and accumulated adjoints by direct loops, in double.</summary>
+    sealed record Case(float[] X, float[] W, float[] B, float[] Dy, float[] Dx0, float[] Dw0, float[] Db0,
+        double[] YRef, double[] DxRef, double[] DwRef, double[] DbRef);
+
+    static Case DirectLoops(ConvGeometry g, ulong seed)
     {
-        var g = Geometries[gi];
-        var be = Device.Get(device).Backend;
-        var gen = new Generator(200 + (ulong)gi);
+        var gen = new Generator(seed);
         var x = TestUtil.RandomArray(gen, g.N * g.InputImage);
         var w = TestUtil.RandomArray(gen, g.O * g.ColRows);
         var b = TestUtil.RandomArray(gen, g.O);
@@ -160,6 +160,16 @@ public class ConvTests
                                     dwRef[Iw(g, o, c, kh, kw)] += x[Ix(g, n, c, ih, iw)] * d;
                                 }
                     }
+        return new Case(x, w, b, dy, dx0, dw0, db0, yRef, dxRef, dwRef, dbRef);
+    }
+
+    [Theory]
+    [MemberData(nameof(DevicesAndGeometries))]
+    public void Driver_ForwardAndBackward_MatchDirectLoops(string device, int gi)
+    {
+        var g = Geometries[gi];
+        var be = Device.Get(device).Backend;
+        var (x, w, b, dy, dx0, dw0, db0, yRef, dxRef, dwRef, dbRef) = DirectLoops(g, 200 + (ulong)gi);
 
         // Default chunking (all images at once here) and one image per chunk (maxColElements = 1).
         foreach (int maxCol in new[] { Conv2dDriver.DefaultMaxColElements, 1 })
@@ -207,6 +217,117 @@ public class ConvTests
         }
         TestUtil.AssertClose(Grads(Conv2dDriver.DefaultMaxColElements, true), Grads(maxCol, true), Atol, Rtol, "dx chunked");
         TestUtil.AssertClose(Grads(Conv2dDriver.DefaultMaxColElements, false), Grads(maxCol, false), Atol, Rtol, "dw chunked");
+    }
+
+    // The cpu device's image-parallel convolution (kernels/conv/Conv.Cpu.Images.cs): 2 to 5 images over the team's
+    // threads (uneven parts), strides, padding, rectangular kernels, one input channel (the seed CNN's conv1).
+    public static readonly ConvGeometry[] ImageGeometries =
+    [
+        new(2, 2, 7, 9, 3, 1, 1, 2, 2, 1, 1),
+        new(3, 2, 9, 7, 4, 3, 3, 2, 2, 0, 0),
+        new(5, 2, 6, 7, 3, 3, 3, 1, 2, 1, 0),
+        new(2, 1, 6, 10, 3, 3, 5, 1, 2, 0, 2),
+        new(3, 1, 12, 12, 8, 5, 5),
+        new(4, 8, 12, 12, 16, 5, 5),
+        new(2, 2, 4, 4, 3, 7, 7, 1, 1, 2, 2),
+        new(3, 3, 11, 10, 2, 5, 5, 3, 3, 2, 2),
+    ];
+
+    public static IEnumerable<object[]> SimdPathsAndImageGeometries()
+    {
+        foreach (var path in new[] { CpuSimdPath.Avx512, CpuSimdPath.Avx2, CpuSimdPath.Vector })
+            if (CpuSimd.IsSupported(path))
+                for (int i = 0; i < ImageGeometries.Length; i++) yield return [path, i];
+    }
+
+    /// <summary>Runs body with the cpu device forced onto one SIMD path (its SGEMM micro-kernel too) and one conv algorithm.</summary>
+    static void OnCpuPath(CpuSimdPath path, CpuConvAlgorithm algorithm, Action body)
+    {
+        var (simd, gemm, conv) = (CpuSimd.ForcedPath, Sgemm.ForcedPath, CpuBackend.ConvAlgorithm);
+        try
+        {
+            CpuSimd.ForcedPath = path;
+            Sgemm.ForcedPath = path switch { CpuSimdPath.Avx512 => SgemmPath.Avx512, CpuSimdPath.Avx2 => SgemmPath.Avx2, _ => SgemmPath.Vector };
+            CpuBackend.ConvAlgorithm = algorithm;
+            body();
+        }
+        finally { (CpuSimd.ForcedPath, Sgemm.ForcedPath, CpuBackend.ConvAlgorithm) = (simd, gemm, conv); }
+    }
+
+    [Theory]
+    [MemberData(nameof(SimdPathsAndImageGeometries))]
+    public void ImageParallel_ForwardAndBackward_MatchDirectLoops(CpuSimdPath path, int gi)
+    {
+        var g = ImageGeometries[gi];
+        IBackend be = CpuBackend.Instance;
+        var (x, w, b, dy, dx0, dw0, _, yRef, dxRef, dwRef, _) = DirectLoops(g, 400 + (ulong)gi);
+        OnCpuPath(path, CpuConvAlgorithm.Images, () =>
+        {
+            Assert.True(CpuBackend.RunsImageParallel(g));
+            string what = $"{path} {g}";
+            using var sx = Put(be, x); using var sw = Put(be, w); using var sb = Put(be, b); using var sdy = Put(be, dy);
+            using var sy = Put(be, Enumerable.Repeat(float.NaN, yRef.Length).ToArray());
+            be.Conv2dForward(g, sx, sw, sb, sy);
+            TestUtil.AssertClose(yRef, Get(be, sy, yRef.Length), Atol, Rtol, "image-parallel forward " + what);
+
+            using var sdx = Put(be, dx0); using var sdw = Put(be, dw0);
+            be.Conv2dBackwardData(g, sw, sdy, sdx);
+            be.Conv2dBackwardWeights(g, sx, sdy, sdw);
+            TestUtil.AssertClose(dxRef, Get(be, sdx, x.Length), Atol, Rtol, "image-parallel backward data " + what);
+            var dw1 = Get(be, sdw, w.Length);
+            TestUtil.AssertClose(dwRef, dw1, Atol, Rtol, "image-parallel backward weights " + what);
+
+            // Fixed image ranges per part, partials added in part order: the same bits on every run.
+            using var sdw2 = Put(be, dw0);
+            be.Conv2dBackwardWeights(g, sx, sdy, sdw2);
+            Assert.Equal(dw1, Get(be, sdw2, w.Length));
+        });
+    }
+
+    [Fact]
+    public void ImageParallel_IsChosenWhenEveryThreadGetsAnImage_AndAgreesWithChunked()
+    {
+        Assert.True(ConvImages.Prefers(new ConvGeometry(64, 1, 28, 28, 8, 5, 5)));          // seed CNN conv1
+        Assert.True(ConvImages.Prefers(new ConvGeometry(64, 64, 16, 16, 192, 5, 5, 1, 1, 2, 2))); // AlexNet-CIFAR conv2
+        Assert.False(ConvImages.Prefers(new ConvGeometry(64, 8, 12, 12, 16, 1, 1)));        // pointwise: no im2col at all
+        Assert.Equal(Environment.ProcessorCount <= 1, ConvImages.Prefers(new ConvGeometry(1, 3, 8, 8, 4, 3, 3))); // 1 image: the GEMM threads instead
+
+        // Whole path through autograd (F.Conv2d → IBackend.Conv2d*): chunked and image-parallel agree.
+        var g = new ConvGeometry(6, 3, 10, 10, 5, 3, 3, 1, 1, 1, 1);
+        var c = DirectLoops(g, 77);
+        float[][] Run(CpuConvAlgorithm algorithm)
+        {
+            float[][] r = [];
+            OnCpuPath(CpuSimd.BestPath, algorithm, () =>
+            {
+                var x = Tensor.FromArray(c.X, [g.N, g.C, g.H, g.W]); x.RequiresGrad = true;
+                var w = Tensor.FromArray(c.W, [g.O, g.C, g.KH, g.KW]); w.RequiresGrad = true;
+                var bias = Tensor.FromArray(c.B, [g.O]); bias.RequiresGrad = true;
+                var y = F.Conv2d(x, w, bias, 1, 1);
+                F.Sum(y * Tensor.FromArray(c.Dy, [g.N, g.O, g.OH, g.OW])).Backward();
+                r = [y.ToArray(), x.Grad!.ToArray(), w.Grad!.ToArray(), bias.Grad!.ToArray()];
+            });
+            return r;
+        }
+        var chunked = Run(CpuConvAlgorithm.Chunked);
+        var images = Run(CpuConvAlgorithm.Images);
+        for (int i = 0; i < chunked.Length; i++) TestUtil.AssertClose(chunked[i], images[i], 1e-5f, 1e-5f, $"output {i}");
+    }
+
+    [Fact]
+    public void ImageParallel_BadBuffers_NameTheOpAndShapes()
+    {
+        IBackend be = CpuBackend.Instance;
+        var g = new ConvGeometry(4, 2, 6, 6, 3, 3, 3);
+        OnCpuPath(CpuSimd.BestPath, CpuConvAlgorithm.Images, () =>
+        {
+            using var x = be.Allocate(g.N * g.InputImage - 1, DType.Float32);
+            using var w = be.Allocate(g.O * g.ColRows, DType.Float32);
+            using var y = be.Allocate(g.N * g.OutputImage, DType.Float32);
+            var e = Assert.Throws<ArgumentException>(() => be.Conv2dForward(g, x, w, null, y));
+            Assert.Contains("conv2d", e.Message);
+            Assert.Contains("[4, 2, 6, 6]", e.Message);
+        });
     }
 
     [Theory]

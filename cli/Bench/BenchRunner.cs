@@ -76,6 +76,10 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log)
         ("conv4", 384, 8, 256, 3, 1), ("conv5", 256, 8, 256, 3, 1),
     ];
 
+    /// <summary>The seed CNN's two convolutions (models/SeedCnn.cs): few channels, where overheads dominate.</summary>
+    public static readonly (string Name, int C, int H, int O, int K, int Pad)[] SeedCnnConvs =
+        [("seed conv1", 1, 28, 8, 5, 0), ("seed conv2", 8, 12, 16, 5, 0)];
+
     public BenchResults Run(string command)
     {
         _r.Date = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", Inv);
@@ -199,9 +203,10 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log)
             }
         }
 
-        // Conv layers of AlexNet-CIFAR at batch 64 (the simulator: conv1 at batch 1 only).
+        // Conv layers of AlexNet-CIFAR and of the seed CNN at batch 64 (the simulator: conv1 at batch 1 only), through
+        // the entry points autograd calls (IBackend.Conv2dForward ...: on the cpu, image-parallel).
         int batch = o.Tiny ? 2 : sim ? 1 : 64;
-        foreach (var (name, ch, h, oc, k, pad) in sim ? AlexNetConvs[..1] : AlexNetConvs)
+        foreach (var (name, ch, h, oc, k, pad) in sim ? AlexNetConvs[..1] : [.. AlexNetConvs, .. SeedCnnConvs])
         {
             var geo = new ConvGeometry(batch, ch, h, h, oc, k, k, 1, 1, pad, pad);
             double flops = 2.0 * batch * oc * ch * k * k * geo.OH * geo.OW;
@@ -210,11 +215,11 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log)
             using var dy = RandomStorage(be, geo.N * geo.OutputImage, rng); using var dx = RandomStorage(be, geo.N * geo.InputImage, rng);
             using var dw = RandomStorage(be, oc * ch * k * k, rng);
             string shape = $"{name} b{batch}";
-            var f = Time(() => Conv2dDriver.Forward(be, geo, x, w, bias, y), be.Synchronize);
+            var f = Time(() => be.Conv2dForward(geo, x, w, bias, y), be.Synchronize);
             Add(new BenchItem("conv", shape + " fwd", be.Name, "GFLOP/s", flops / f.Best / 1e9, f.Warm));
-            var d = Time(() => Conv2dDriver.BackwardData(be, geo, w, dy, dx), be.Synchronize);
+            var d = Time(() => be.Conv2dBackwardData(geo, w, dy, dx), be.Synchronize);
             Add(new BenchItem("conv", shape + " bwd-data", be.Name, "GFLOP/s", flops / d.Best / 1e9, d.Warm));
-            var wt = Time(() => Conv2dDriver.BackwardWeights(be, geo, x, dy, dw), be.Synchronize);
+            var wt = Time(() => be.Conv2dBackwardWeights(geo, x, dy, dw), be.Synchronize);
             Add(new BenchItem("conv", shape + " bwd-weights", be.Name, "GFLOP/s", flops / wt.Best / 1e9, wt.Warm));
         }
 

@@ -2,8 +2,9 @@ using ScratchNet.Kernels;
 
 namespace ScratchNet;
 
-// 2-D convolution by im2col + GEMM: kernels/conv/ (Conv.cs explains the method and the layout,
-// Conv2dDriver.cs composes the kernels). Forward first, backward right below; the backward accumulates.
+// 2-D convolution by im2col + GEMM: kernels/conv/ (Conv.cs explains the method and the layout, Conv2dDriver.cs
+// composes the kernels, Conv.Cpu.Images.cs is the cpu device's image-parallel plan). Forward first, backward
+// right below; the backward accumulates.
 public static partial class F
 {
     /// <summary>2-D convolution (cross-correlation, as PyTorch): x [N, C, H, W], w [O, C, kh, kw], b [O] → [N, O, OH, OW].</summary>
@@ -31,14 +32,14 @@ public static partial class F
 
         var be = x.Backend;
         var y = Tensor.Empty([g.N, g.O, g.OH, g.OW], x.Device);
-        Conv2dDriver.Forward(be, g, x.Storage, w.Storage, b?.Storage, y.Storage);
+        be.Conv2dForward(g, x.Storage, w.Storage, b?.Storage, y.Storage);
 
         return y.SetBackward(op, [x, w, b], () =>
         {
             var dy = y.Grad!.Storage;
-            if (x.RequiresGrad) Conv2dDriver.BackwardData(be, g, w.Storage, dy, x.GradStorage());
-            if (w.RequiresGrad) Conv2dDriver.BackwardWeights(be, g, x.Storage, dy, w.GradStorage());
-            if (b is not null && b.RequiresGrad) Conv2dDriver.BackwardBias(be, g, dy, b.GradStorage());
+            if (x.RequiresGrad) be.Conv2dBackwardData(g, w.Storage, dy, x.GradStorage());
+            if (w.RequiresGrad) be.Conv2dBackwardWeights(g, x.Storage, dy, w.GradStorage());
+            if (b is not null && b.RequiresGrad) be.BiasBackward(dy, b.GradStorage(), g.N, g.O, g.ColCols);
         });
     }
 }

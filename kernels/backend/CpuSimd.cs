@@ -17,8 +17,8 @@ namespace ScratchNet.Kernels;
 // add in a different order may differ, by rounding, in the last bits.
 //
 // Threads: CpuSimd.For runs a kernel on [0, n) on the calling thread when n is below its grain (the work is
-// too small to pay for waking a worker, about 10 µs), else cuts it into chunks that Parallel.For spreads
-// over the cores. Kernels are structs (ICpuKernel), so the serial case allocates nothing.
+// too small to pay for waking a worker, about 10 µs), else cuts it into chunks that the `cpu` device's thread
+// team (CpuTeam.cs) spreads over the cores. Kernels are structs (ICpuKernel): no call allocates.
 
 /// <summary>Which code the `cpu` device's element-wise, pooling, bias, dropout, optimizer and sum kernels run.</summary>
 public enum CpuSimdPath
@@ -79,17 +79,20 @@ public static class CpuSimd
     /// element-wise kernels, so no two threads write the same cache line; 1 for rows, planes or channels.</summary>
     internal static void For<TK>(int n, int grain, TK kernel, int align = 16) where TK : struct, ICpuKernel
     {
-        int threads = Environment.ProcessorCount;
+        int threads = CpuTeam.Threads;
         if (threads <= 1 || n < 2 * grain) { kernel.Run(0, n); return; }
         int chunks = Math.Min(n / grain, 4 * threads);
         int size = ((n + chunks - 1) / chunks + align - 1) / align * align;
-        InParallel(n, size, kernel);
+        CpuTeam.Run((n + size - 1) / size, new Chunks<TK> { Kernel = kernel, N = n, Size = size });
     }
 
-    // Separate, so that the closure Parallel.For needs is allocated only on this path (a lambda capturing
-    // For's parameters would be allocated on entry to For, even when it runs inline).
-    static void InParallel<TK>(int n, int size, TK kernel) where TK : struct, ICpuKernel =>
-        Parallel.For(0, (n + size - 1) / size, c => kernel.Run(c * size, Math.Min(n, (c + 1) * size)));
+    /// <summary>Part c of a For: items [c·Size, min(N, (c + 1)·Size)).</summary>
+    struct Chunks<TK> : ITeamJob where TK : struct, ICpuKernel
+    {
+        public TK Kernel;
+        public int N, Size;
+        public readonly void RunPart(int c) => Kernel.Run(c * Size, Math.Min(N, (c + 1) * Size));
+    }
 }
 
 /// <summary>A CPU kernel over an index range: a struct holding its arrays and scalars, so dispatch allocates nothing.</summary>

@@ -37,7 +37,7 @@ public static class ConvSimd
     {
         public float[] X, Col;
         public ConvGeometry G;
-        public int N0, Count;
+        public int N0, Count, ColBase; // col starts at Col[ColBase]
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int lc0, int lc1)
@@ -54,7 +54,7 @@ public static class ConvSimd
                     {
                         var (lo, hi) = Inside(g, kw);
                         int r = (c * g.KH + kh) * g.KW + kw;
-                        int dst = (r * Count + l) * g.OH * g.OW;
+                        int dst = ColBase + (r * Count + l) * g.OH * g.OW;
                         for (int oh = 0; oh < g.OH; oh++, dst += g.OW)
                         {
                             int ih = oh * g.StrideH - g.PadH + kh;
@@ -89,7 +89,7 @@ public static class ConvSimd
     {
         public float[] Col, DX;
         public ConvGeometry G;
-        public int N0, Count;
+        public int N0, Count, ColBase; // col starts at Col[ColBase]
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int lc0, int lc1)
@@ -105,7 +105,7 @@ public static class ConvSimd
                     for (int kw = 0; kw < g.KW; kw++)
                     {
                         var (lo, hi) = Inside(g, kw);
-                        int src = (((c * g.KH + kh) * g.KW + kw) * Count + l) * g.OH * g.OW;
+                        int src = ColBase + (((c * g.KH + kh) * g.KW + kw) * Count + l) * g.OH * g.OW;
                         for (int oh = 0; oh < g.OH; oh++, src += g.OW)
                         {
                             int ih = oh * g.StrideH - g.PadH + kh;
@@ -198,6 +198,28 @@ public static class ConvSimd
             case CpuSimdPath.Avx512: CpuSimd.For(count * g.C, grain, new Col2ImKernel<V512, V256, V128> { Col = col, DX = dx, G = g, N0 = n0, Count = count }, align: 1); break;
             case CpuSimdPath.Avx2: CpuSimd.For(count * g.C, grain, new Col2ImKernel<V256, V128, V128> { Col = col, DX = dx, G = g, N0 = n0, Count = count }, align: 1); break;
             default: CpuSimd.For(count * g.C, grain, new Col2ImKernel<VecT, VecT, VecT> { Col = col, DX = dx, G = g, N0 = n0, Count = count }, align: 1); break;
+        }
+    }
+
+    /// <summary>im2col of image n alone into col[colBase ..] ([CKK, OHW]), on the calling thread (ConvImages).</summary>
+    internal static void Im2ColOne(CpuSimdPath path, in ConvGeometry g, float[] x, int n, float[] col, int colBase)
+    {
+        switch (path)
+        {
+            case CpuSimdPath.Avx512: new Im2ColKernel<V512, V256, V128> { X = x, Col = col, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
+            case CpuSimdPath.Avx2: new Im2ColKernel<V256, V128, V128> { X = x, Col = col, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
+            default: new Im2ColKernel<VecT, VecT, VecT> { X = x, Col = col, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
+        }
+    }
+
+    /// <summary>dx[n] += col2im(col[colBase ..]) for image n alone, on the calling thread (ConvImages).</summary>
+    internal static void Col2ImOne(CpuSimdPath path, in ConvGeometry g, float[] col, int colBase, int n, float[] dx)
+    {
+        switch (path)
+        {
+            case CpuSimdPath.Avx512: new Col2ImKernel<V512, V256, V128> { Col = col, DX = dx, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
+            case CpuSimdPath.Avx2: new Col2ImKernel<V256, V128, V128> { Col = col, DX = dx, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
+            default: new Col2ImKernel<VecT, VecT, VecT> { Col = col, DX = dx, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
         }
     }
 }

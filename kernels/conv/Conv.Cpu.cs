@@ -85,4 +85,54 @@ public sealed partial class CpuBackend
 
     public void SwapAxes01(Storage src, int srcOffset, Storage dst, int dstOffset, int a, int b, int p) =>
         ConvSimd.SwapAxes01(CpuSimd.Resolve(), F(src), srcOffset, F(dst), dstOffset, a, b, p);
+
+    /// <summary>Conv algorithm of the cpu device: Auto (image-parallel for small convolutions, ConvImages.Prefers),
+    /// Chunked (always Conv2dDriver) or Images (image-parallel whenever the shape allows). For tests and benchmarks.</summary>
+    public static CpuConvAlgorithm ConvAlgorithm { get; set; } = CpuConvAlgorithm.Auto;
+
+    /// <summary>Whether a convolution runs image-parallel (Conv.Cpu.Images.cs). The reference paths (plain GEMM or
+    /// scalar kernels) always run Conv2dDriver: they are the oracle.</summary>
+    public static bool RunsImageParallel(in ConvGeometry g) =>
+        !UseReferenceGemm && CpuSimd.Resolve() != CpuSimdPath.Reference && !g.IsPointwise && g.N >= 2 && ConvAlgorithm switch
+        {
+            CpuConvAlgorithm.Images => true,
+            CpuConvAlgorithm.Chunked => false,
+            _ => ConvImages.Prefers(g),
+        };
+
+    static void CheckConv(string op, in ConvGeometry g, Storage images, Storage w, Storage outputs)
+    {
+        if (images.Length < (long)g.N * g.InputImage || w.Length < (long)g.O * g.ColRows || outputs.Length < (long)g.N * g.OutputImage)
+            throw new ArgumentException($"{op}: storages of {images.Length}, {w.Length} and {outputs.Length} elements do not fit {g}");
+    }
+
+    public void Conv2dForward(in ConvGeometry g, Storage x, Storage w, Storage? bias, Storage y)
+    {
+        if (!RunsImageParallel(g)) { Conv2dDriver.Forward(this, g, x, w, bias, y); return; }
+        CheckConv("conv2d", g, x, w, y);
+        using var cols = Allocate(ConvImages.Parts(g) * g.ColRows * g.ColCols, DType.Float32);
+        ConvImages.Forward(g, F(x), F(w), F(y), F(cols));
+        if (bias is not null) BiasAdd(y, bias, g.N, g.O, g.ColCols);
+    }
+
+    public void Conv2dBackwardData(in ConvGeometry g, Storage w, Storage dy, Storage dx)
+    {
+        if (!RunsImageParallel(g)) { Conv2dDriver.BackwardData(this, g, w, dy, dx); return; }
+        CheckConv("conv2d backward (input)", g, dx, w, dy);
+        using var cols = Allocate(ConvImages.Parts(g) * g.ColRows * g.ColCols, DType.Float32);
+        ConvImages.BackwardData(g, F(w), F(dy), F(dx), F(cols));
+    }
+
+    public void Conv2dBackwardWeights(in ConvGeometry g, Storage x, Storage dy, Storage dw)
+    {
+        if (!RunsImageParallel(g)) { Conv2dDriver.BackwardWeights(this, g, x, dy, dw); return; }
+        CheckConv("conv2d backward (weight)", g, x, dw, dy);
+        int parts = ConvImages.Parts(g);
+        using var cols = Allocate(parts * g.ColRows * g.ColCols, DType.Float32);
+        using var partials = Allocate(parts * g.O * g.ColRows, DType.Float32);
+        ConvImages.BackwardWeights(g, F(x), F(dy), F(dw), F(cols), F(partials));
+    }
 }
+
+/// <summary>How the cpu device runs a (non-pointwise) convolution; see CpuBackend.ConvAlgorithm.</summary>
+public enum CpuConvAlgorithm { Auto, Chunked, Images }

@@ -103,4 +103,20 @@ public partial interface IBackend
     /// that pixel (entries that fell in the padding are dropped).
     /// </summary>
     void Col2Im(in ConvGeometry g, Storage col, int n0, int count, Storage dx);
+
+    // The three conv entry points autograd calls (engine/autograd/Ops.Conv.cs). Every device runs Conv2dDriver
+    // (chunked im2col + one GEMM) unless it has a better plan for some shapes: the cpu device runs small
+    // convolutions image-parallel (Conv.Cpu.Images.cs).
+
+    /// <summary>y = conv2d(x, w) + bias: x [N, C, H, W], w [O, C, KH, KW], bias [O] or null, y [N, O, OH, OW] (overwritten).</summary>
+    void Conv2dForward(in ConvGeometry g, Storage x, Storage w, Storage? bias, Storage y) =>
+        Conv2dDriver.Forward(this, g, x, w, bias, y);
+
+    /// <summary>dx += ∂L/∂x given dy [N, O, OH, OW] and w [O, C, KH, KW].</summary>
+    void Conv2dBackwardData(in ConvGeometry g, Storage w, Storage dy, Storage dx) =>
+        Conv2dDriver.BackwardData(this, g, w, dy, dx);
+
+    /// <summary>dw += ∂L/∂w given x [N, C, H, W] and dy [N, O, OH, OW].</summary>
+    void Conv2dBackwardWeights(in ConvGeometry g, Storage x, Storage dy, Storage dw) =>
+        Conv2dDriver.BackwardWeights(this, g, x, dy, dw);
 }

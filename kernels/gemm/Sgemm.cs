@@ -43,7 +43,8 @@ namespace ScratchNet.Kernels;
 // slivers) or along N when N has more slivers than M; each thread runs the whole loop nest above on
 // its stripe with its own pack buffers. No barriers; the only duplicated work is the packing of the
 // shared operand, about 1-2% of the time at the sizes where threading is used. Small problems (below
-// ~4 MFLOP) run on the calling thread: waking a worker costs more than it saves.
+// ~4 MFLOP) run on the calling thread: waking a worker costs more than it saves. The threads are the
+// `cpu` device's one fork-join team (kernels/backend/CpuTeam.cs), shared with every other fast kernel.
 //
 // Dispatch: the AVX-512 kernel when Avx512F is supported, else AVX2+FMA, else a portable
 // Vector<float> kernel. `Sgemm.ForcedPath` (or the overloads taking a SgemmPath) picks one explicitly.
@@ -184,21 +185,21 @@ public static unsafe partial class Sgemm
     /// <summary>Cuts C into one stripe per thread (or none, for small problems) and runs the loop nest on each.</summary>
     static void Schedule<TK>(in Problem p, SgemmPath path) where TK : ISgemmKernel
     {
-        int threads = Math.Min(MaxThreads, Environment.ProcessorCount);
+        int threads = Math.Min(MaxThreads, CpuTeam.Threads);
         int rowSlivers = (p.M + TK.MR - 1) / TK.MR, colSlivers = (p.N + TK.NR - 1) / TK.NR;
         bool splitRows = rowSlivers >= colSlivers;
         int parts = Math.Min(threads, splitRows ? rowSlivers : colSlivers);
-        if (threads <= 1 || parts <= 1 || 2.0 * p.M * p.N * p.K < ParallelThresholdFlops)
+        if (threads <= 1 || parts <= 1 || 2.0 * p.M * p.N * p.K < ParallelThresholdFlops || CpuTeam.InsideJob)
         {
             Blocked<TK>(p);
             return;
         }
         var job = new Job { Problem = p, Path = path, Parts = parts, SplitRows = splitRows, Slivers = splitRows ? rowSlivers : colSlivers };
-        if (!Team.TryRun(job)) Blocked<TK>(p); // another thread is using the workers: stay on this one
+        CpuTeam.Run(parts, job); // kernels/backend/CpuTeam.cs; a busy team runs the stripes here, one after the other
     }
 
     /// <summary>A whole call cut into Parts stripes of whole slivers.</summary>
-    struct Job
+    struct Job : ITeamJob
     {
         public Problem Problem;
         public SgemmPath Path;
@@ -301,111 +302,4 @@ public static unsafe partial class Sgemm
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
-
-    /// <summary>
-    /// A minimal fork-join team: ProcessorCount − 1 background worker threads. A call publishes its Job and
-    /// a new ticket (a generation number and how many workers should help), runs stripes itself, and waits
-    /// until every helper has reported back, so the Job is never touched after the call returns. Stripes
-    /// are claimed with an atomic counter, so a helper that starts late simply finds less to do. No
-    /// allocation per call.
-    ///
-    /// Waiting: after a job a worker keeps polling for the next ticket for SpinTime before it sleeps on its
-    /// event, and the caller polls for its helpers the same way. Waking a sleeping thread costs tens of
-    /// microseconds on bare metal and up to milliseconds in a VM whose idle vCPU was halted, more than a
-    /// whole 256² multiply, while back-to-back GEMMs (a training step issues dozens) find polling workers
-    /// awake. Polling calls Thread.Yield, so any other runnable thread on that core still gets it.
-    /// </summary>
-    static class Team
-    {
-        static readonly long SpinTime = Stopwatch.Frequency / 500; // 2 ms
-        static readonly object Gate = new();
-        static readonly ManualResetEventSlim AllDone = new(false);
-        static ManualResetEventSlim[]? _wake;
-        static Job _job;
-        static long _ticket; // (generation << 32) | helpers: read as one value, so the two always match
-        static int _nextPart, _running;
-        static Exception? _error;
-
-        /// <summary>Runs every part of the job; false (nothing done) when another call is using the team.</summary>
-        public static bool TryRun(in Job job)
-        {
-            if (!Monitor.TryEnter(Gate)) return false;
-            try
-            {
-                var wake = _wake ??= StartWorkers(Environment.ProcessorCount - 1);
-                int helpers = Math.Min(job.Parts - 1, wake.Length);
-                _job = job;
-                _error = null;
-                _nextPart = 0;
-                _running = helpers;
-                long generation = (_ticket >> 32) + 1;
-                Volatile.Write(ref _ticket, generation << 32 | (uint)helpers); // polling workers see this
-                for (int i = 0; i < helpers; i++) wake[i].Set();              // sleeping ones need this
-                RunParts();
-                if (!PollUntilHelpersDone())
-                    while (Volatile.Read(ref _running) != 0) { AllDone.Wait(); AllDone.Reset(); } // a stale Set costs a re-check
-                if (_error is not null) throw new AggregateException("Sgemm worker failed", _error);
-                return true;
-            }
-            finally { Monitor.Exit(Gate); }
-        }
-
-        static void RunParts()
-        {
-            int part;
-            while ((part = Interlocked.Increment(ref _nextPart) - 1) < _job.Parts)
-                _job.RunPart(part);
-        }
-
-        static ManualResetEventSlim[] StartWorkers(int count)
-        {
-            var wake = new ManualResetEventSlim[count];
-            for (int i = 0; i < count; i++)
-            {
-                int index = i;
-                var myWake = wake[i] = new ManualResetEventSlim(false);
-                new Thread(() => WorkerLoop(index, myWake)) { IsBackground = true, Name = $"sgemm-{index + 1}" }.Start();
-            }
-            return wake;
-        }
-
-        static void WorkerLoop(int index, ManualResetEventSlim wake)
-        {
-            long seen = 0; // the last ticket this worker looked at
-            while (true)
-            {
-                if (!PollUntilNewTicket(seen))
-                    while (Volatile.Read(ref _ticket) == seen) { wake.Wait(); wake.Reset(); } // a stale Set costs a re-check
-                seen = Volatile.Read(ref _ticket);
-                if (index >= (int)(uint)seen) continue; // not asked to help with this job
-                try { RunParts(); }
-                catch (Exception e) { _error = e; }
-                finally { if (Interlocked.Decrement(ref _running) == 0) AllDone.Set(); }
-            }
-        }
-
-        /// <summary>Polls for up to SpinTime, yielding the core between polls; false if the helpers are still running.</summary>
-        static bool PollUntilHelpersDone()
-        {
-            long deadline = Stopwatch.GetTimestamp() + SpinTime;
-            while (Volatile.Read(ref _running) != 0)
-            {
-                if (Stopwatch.GetTimestamp() > deadline) return false;
-                Thread.Yield();
-            }
-            return true;
-        }
-
-        /// <summary>Polls for up to SpinTime, yielding the core between polls; false if no ticket newer than `seen` came.</summary>
-        static bool PollUntilNewTicket(long seen)
-        {
-            long deadline = Stopwatch.GetTimestamp() + SpinTime;
-            while (Volatile.Read(ref _ticket) == seen)
-            {
-                if (Stopwatch.GetTimestamp() > deadline) return false;
-                Thread.Yield();
-            }
-            return true;
-        }
-    }
 }
