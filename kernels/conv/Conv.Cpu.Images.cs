@@ -15,7 +15,8 @@ namespace ScratchNet.Kernels;
 //   backward weights col = im2col(x[n]);   dWpart += dy[n] · colᵀ           (K = OHW: one image's pixels)
 // For the weight gradient each part sums its images, in order, into a partial dW of its own; the partials are
 // then added to dw in part order. Parts are fixed ranges of images, whichever thread runs them, so the result
-// does not depend on the timing of the threads: runs are bit-reproducible.
+// does not depend on the timing of the threads: runs on one machine are bit-reproducible (the number of
+// parts is the number of cores, so another machine may round differently in the last bits).
 //
 // The GEMMs are the same Sgemm (packed, AVX-512 micro-kernel) that Conv2dDriver calls, each on one thread;
 // only the granularity differs. It pays for large convolutions too (AlexNet's: no swap, the col of one image
@@ -28,7 +29,7 @@ public static unsafe class ConvImages
     public static int MaxColElements { get; set; } = Conv2dDriver.DefaultMaxColElements;
 
     /// <summary>True when the image-parallel path is expected to beat the chunked im2col + one GEMM: whenever every
-    /// team thread gets an image. Measured on 2 Zen 5 cores (scratchnet bench, conv section), GFLOP/s chunked →
+    /// team thread gets an image. Measured side by side on 2 Zen 5 cores at batch 64, GFLOP/s chunked →
     /// image-parallel: seed CNN conv2 fwd 37 → 75, AlexNet-CIFAR conv1 fwd 97 → 202, conv2 fwd 242 → 343,
     /// conv4 bwd-weights 259 → 304. With fewer images than threads the chunked path threads the GEMM instead.</summary>
     public static bool Prefers(in ConvGeometry g) =>
@@ -153,8 +154,10 @@ public static unsafe class ConvImages
     static void Check(in ConvGeometry g, float[] images, float[] w, float[] outputs, float[] colBuffer, string op)
     {
         long need = (long)Parts(g) * g.ColRows * g.ColCols;
-        if ((long)g.N * g.InputImage > images.Length && (long)g.N * g.OutputImage > images.Length)
-            throw new ArgumentException($"{op}: a buffer is too short for {g}");
+        if ((long)g.N * g.InputImage > images.Length)
+            throw new ArgumentException($"{op}: the image buffer holds {images.Length} floats, [{g.N}, {g.C}, {g.H}, {g.W}] needs {(long)g.N * g.InputImage} ({g})");
+        if ((long)g.N * g.OutputImage > outputs.Length)
+            throw new ArgumentException($"{op}: the output buffer holds {outputs.Length} floats, [{g.N}, {g.O}, {g.OH}, {g.OW}] needs {(long)g.N * g.OutputImage} ({g})");
         if ((long)g.O * g.ColRows > w.Length)
             throw new ArgumentException($"{op}: weight holds {w.Length} floats, [{g.O}, {g.C}, {g.KH}, {g.KW}] needs {(long)g.O * g.ColRows} ({g})");
         if (colBuffer.Length < need)
