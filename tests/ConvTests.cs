@@ -314,6 +314,31 @@ public class ConvTests
         for (int i = 0; i < chunked.Length; i++) TestUtil.AssertClose(chunked[i], images[i], 1e-5f, 1e-5f, $"output {i}");
     }
 
+    [Theory]
+    [MemberData(nameof(SimdPathsAndImageGeometries))]
+    public void Im2ColOne_And_Col2ImOne_MatchTheChunkKernels(CpuSimdPath path, int gi)
+    {
+        var g = ImageGeometries[gi];
+        var gen = new Generator(500 + (ulong)gi);
+        var x = TestUtil.RandomArray(gen, g.N * g.InputImage);
+        int size = g.ColRows * g.ColCols, n = g.N - 1, colBase = 7;
+        var one = new float[colBase + size];
+        var chunk = new float[size];
+        ConvSimd.Im2ColOne(path, g, x, n, one, colBase);
+        ConvSimd.Im2Col(CpuSimdPath.Reference, g, x, n, 1, chunk);
+        Assert.Equal(chunk, one[colBase..]);
+
+        var dxOne = TestUtil.RandomArray(gen, x.Length);
+        var dxChunk = (float[])dxOne.Clone();
+        ConvSimd.Col2ImOne(path, g, one, colBase, n, dxOne);
+        ConvSimd.Col2Im(CpuSimdPath.Reference, g, chunk, n, 1, dxChunk);
+        Assert.Equal(dxChunk, dxOne);   // the same additions in the same order: the same bits
+
+        Assert.Throws<ArgumentException>(() => ConvSimd.Im2ColOne(path, g, x, g.N, one, colBase));             // no such image
+        Assert.Throws<ArgumentException>(() => ConvSimd.Im2ColOne(path, g, x, n, one, colBase + 1));           // col too short
+        Assert.Throws<ArgumentException>(() => ConvSimd.Col2ImOne(CpuSimdPath.Reference, g, one, colBase, n, dxOne));
+    }
+
     [Fact]
     public void ImageParallel_BadBuffers_NameTheOpAndShapes()
     {

@@ -201,9 +201,18 @@ public static class ConvSimd
         }
     }
 
-    /// <summary>im2col of image n alone into col[colBase ..] ([CKK, OHW]), on the calling thread (ConvImages).</summary>
-    internal static void Im2ColOne(CpuSimdPath path, in ConvGeometry g, float[] x, int n, float[] col, int colBase)
+    static void CheckOne(string op, CpuSimdPath path, in ConvGeometry g, float[] images, int n, float[] col, int colBase)
     {
+        if (path is not (CpuSimdPath.Avx512 or CpuSimdPath.Avx2 or CpuSimdPath.Vector))
+            throw new ArgumentException($"{op} of one image: path {path} is not a vector path (the scalar reference converts whole chunks: Im2Col / Col2Im)");
+        if (n < 0 || n >= g.N || (long)g.N * g.InputImage > images.Length || colBase < 0 || colBase + (long)g.ColRows * g.ColCols > col.Length)
+            throw new ArgumentException($"{op}: image {n} with col at offset {colBase} does not fit the buffers ({images.Length} and {col.Length} floats) of {g}");
+    }
+
+    /// <summary>im2col of image n alone into col[colBase ..] ([CKK, OHW]), on the calling thread (ConvImages).</summary>
+    public static void Im2ColOne(CpuSimdPath path, in ConvGeometry g, float[] x, int n, float[] col, int colBase)
+    {
+        CheckOne("im2col", path, g, x, n, col, colBase);
         switch (path)
         {
             case CpuSimdPath.Avx512: new Im2ColKernel<V512, V256, V128> { X = x, Col = col, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
@@ -212,9 +221,10 @@ public static class ConvSimd
         }
     }
 
-    /// <summary>dx[n] += col2im(col[colBase ..]) for image n alone, on the calling thread (ConvImages).</summary>
-    internal static void Col2ImOne(CpuSimdPath path, in ConvGeometry g, float[] col, int colBase, int n, float[] dx)
+    /// <summary>dx[n] += col2im(col[colBase ..]) for image n alone, on the calling thread (ConvImages); the reference's order.</summary>
+    public static void Col2ImOne(CpuSimdPath path, in ConvGeometry g, float[] col, int colBase, int n, float[] dx)
     {
+        CheckOne("col2im", path, g, dx, n, col, colBase);
         switch (path)
         {
             case CpuSimdPath.Avx512: new Col2ImKernel<V512, V256, V128> { Col = col, DX = dx, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
