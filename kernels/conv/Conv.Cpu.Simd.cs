@@ -8,9 +8,12 @@ namespace ScratchNet.Kernels;
 // Along it the input column iw = ow·SW − PW + kw is inside [0, W) exactly for ow in [owLo, owHi), where
 //     owLo = ⌈(PW − kw) / SW⌉ (at least 0),   owHi = ⌊(W − 1 + PW − kw) / SW⌋ + 1 (at most OW),
 // the same for every oh. So a row is: zeros (left padding), then the inside part, then zeros (right padding),
-// or all zeros when ih is outside [0, H). With stride 1 the inside part is a contiguous run of x, copied
-// (im2col) or added (col2im) with vector moves: 16 lanes, then 8, then 4 on the AVX-512 path (rows are short:
-// 4 to 64 floats). With a larger stride it is a strided loop without the per-element bounds test of the reference.
+// or all zeros when ih is outside [0, H); likewise ih is inside exactly for oh in [ohLo, ohHi) (InsideRows), so
+// the rows of the vertical padding are two contiguous zero blocks. With stride 1 the inside part is a contiguous
+// run of x, copied (im2col) or added (col2im) with vector moves: 16 lanes, then 8, then 4 on the AVX-512 path
+// (rows are short: 4 to 64 floats); a row exactly one vector wide (the seed CNN's conv2: 8) is one load and one
+// store, which halved the time of both kernels there. With a larger stride it is a strided loop without the
+// per-element bounds test of the reference.
 // col2im adds into each pixel in the reference's order (kh, kw, oh, ow ascending; within one row every ow
 // hits a different pixel), so both give the reference's bits.
 public static class ConvSimd
@@ -21,6 +24,15 @@ public static class ConvSimd
         int lo = Math.Clamp((g.PadW - kw + g.StrideW - 1) / g.StrideW, 0, g.OW);   // a numerator ≤ 0 gives 0 or less: clamped
         int top = g.W - 1 + g.PadW - kw;
         int hi = top < 0 ? 0 : Math.Min(g.OW, top / g.StrideW + 1);
+        return (lo, Math.Max(lo, hi));
+    }
+
+    /// <summary>[ohLo, ohHi): the output rows whose input row oh·SH − PH + kh is inside the image (the same for every kw).</summary>
+    static (int Lo, int Hi) InsideRows(in ConvGeometry g, int kh)
+    {
+        int lo = Math.Clamp((g.PadH - kh + g.StrideH - 1) / g.StrideH, 0, g.OH);
+        int top = g.H - 1 + g.PadH - kh;
+        int hi = top < 0 ? 0 : Math.Min(g.OH, top / g.StrideH + 1);
         return (lo, Math.Max(lo, hi));
     }
 
@@ -50,18 +62,48 @@ public static class ConvSimd
                 int l = lc / g.C, c = lc % g.C;
                 int plane = ((N0 + l) * g.C + c) * g.H * g.W;
                 for (int kh = 0; kh < g.KH; kh++)
+                {
+                    var (ohLo, ohHi) = InsideRows(g, kh);
                     for (int kw = 0; kw < g.KW; kw++)
                     {
                         var (lo, hi) = Inside(g, kw);
                         int r = (c * g.KH + kh) * g.KW + kw;
                         int dst = ColBase + (r * Count + l) * g.OH * g.OW;
-                        for (int oh = 0; oh < g.OH; oh++, dst += g.OW)
+                        // Rows whose input row is in the vertical padding: zeros, one contiguous block at each end.
+                        Col.AsSpan(dst, ohLo * g.OW).Clear();
+                        Col.AsSpan(dst + ohHi * g.OW, (g.OH - ohHi) * g.OW).Clear();
+                        if (hi == lo) { Col.AsSpan(dst, g.OH * g.OW).Clear(); continue; }
+                        int src = plane + (ohLo * g.StrideH - g.PadH + kh) * g.W + lo * g.StrideW - g.PadW + kw, n = hi - lo;
+                        int srcStep = g.StrideH * g.W;
+                        if (g.StrideW == 1 && lo == 0 && hi == g.OW)
                         {
-                            int ih = oh * g.StrideH - g.PadH + kh;
-                            if (ih < 0 || ih >= g.H || hi == lo) { Col.AsSpan(dst, g.OW).Clear(); continue; }
-                            for (int ow = 0; ow < lo; ow++) Col[dst + ow] = 0f;
-                            for (int ow = hi; ow < g.OW; ow++) Col[dst + ow] = 0f;
-                            int src = plane + ih * g.W + lo * g.StrideW - g.PadW + kw, d = dst + lo, n = hi - lo;
+                            // The common case (stride 1, this kw needs no horizontal padding): each row is one run of OW floats.
+                            // A row exactly one vector wide (the seed CNN's 8-wide rows) is one load and one store.
+                            int d0 = dst + ohLo * g.OW;
+                            if (n == T2.Count)
+                            {
+                                for (int oh = ohLo, d = d0; oh < ohHi; oh++, d += n, src += srcStep) T2.Store(T2.Load(ref x, src), ref col, d);
+                                continue;
+                            }
+                            if (n == TV.Count)
+                            {
+                                for (int oh = ohLo, d = d0; oh < ohHi; oh++, d += n, src += srcStep) TV.Store(TV.Load(ref x, src), ref col, d);
+                                continue;
+                            }
+                            for (int oh = ohLo, d = d0; oh < ohHi; oh++, d += g.OW, src += srcStep)
+                            {
+                                int i = CopyRun<TV>(ref col, ref x, d, src, 0, n);
+                                i = CopyRun<T2>(ref col, ref x, d, src, i, n);
+                                i = CopyRun<T3>(ref col, ref x, d, src, i, n);
+                                for (; i < n; i++) Unsafe.Add(ref col, d + i) = Unsafe.Add(ref x, src + i);
+                            }
+                            continue;
+                        }
+                        for (int oh = ohLo, row = dst + ohLo * g.OW; oh < ohHi; oh++, row += g.OW, src += srcStep)
+                        {
+                            for (int ow = 0; ow < lo; ow++) Col[row + ow] = 0f;
+                            for (int ow = hi; ow < g.OW; ow++) Col[row + ow] = 0f;
+                            int d = row + lo;
                             if (g.StrideW == 1)
                             {
                                 int i = CopyRun<TV>(ref col, ref x, d, src, 0, n);
@@ -69,9 +111,10 @@ public static class ConvSimd
                                 i = CopyRun<T3>(ref col, ref x, d, src, i, n);
                                 for (; i < n; i++) Col[d + i] = X[src + i];
                             }
-                            else for (int i = 0; i < n; i++, src += g.StrideW) Col[d + i] = X[src];
+                            else for (int i = 0, sc = src; i < n; i++, sc += g.StrideW) Col[d + i] = X[sc];
                         }
                     }
+                }
             }
         }
     }
@@ -102,15 +145,23 @@ public static class ConvSimd
                 int l = lc / g.C, c = lc % g.C;
                 int plane = ((N0 + l) * g.C + c) * g.H * g.W;
                 for (int kh = 0; kh < g.KH; kh++)
+                {
+                    var (ohLo, ohHi) = InsideRows(g, kh);
                     for (int kw = 0; kw < g.KW; kw++)
                     {
                         var (lo, hi) = Inside(g, kw);
-                        int src = ColBase + (((c * g.KH + kh) * g.KW + kw) * Count + l) * g.OH * g.OW;
-                        for (int oh = 0; oh < g.OH; oh++, src += g.OW)
+                        if (hi == lo) continue;
+                        int n = hi - lo, step = g.StrideH * g.W;
+                        int s = ColBase + (((c * g.KH + kh) * g.KW + kw) * Count + l) * g.OH * g.OW + ohLo * g.OW + lo;
+                        int d = plane + (ohLo * g.StrideH - g.PadH + kh) * g.W + lo * g.StrideW - g.PadW + kw;
+                        if (g.StrideW == 1 && n == T2.Count)   // rows exactly one vector wide (the seed CNN's): one add each
                         {
-                            int ih = oh * g.StrideH - g.PadH + kh;
-                            if (ih < 0 || ih >= g.H || hi == lo) continue;
-                            int d = plane + ih * g.W + lo * g.StrideW - g.PadW + kw, s = src + lo, n = hi - lo;
+                            for (int oh = ohLo; oh < ohHi; oh++, s += g.OW, d += step)
+                                T2.Store(T2.Load(ref dx, d) + T2.Load(ref col, s), ref dx, d);
+                            continue;
+                        }
+                        for (int oh = ohLo; oh < ohHi; oh++, s += g.OW, d += step)
+                        {
                             if (g.StrideW == 1)
                             {
                                 int i = AddRun<TV>(ref dx, ref col, d, s, 0, n);
@@ -118,9 +169,10 @@ public static class ConvSimd
                                 i = AddRun<T3>(ref dx, ref col, d, s, i, n);
                                 for (; i < n; i++) DX[d + i] += Col[s + i];
                             }
-                            else for (int i = 0; i < n; i++, d += g.StrideW) DX[d] += Col[s + i];
+                            else for (int i = 0, di = d; i < n; i++, di += g.StrideW) DX[di] += Col[s + i];
                         }
                     }
+                }
             }
         }
     }
