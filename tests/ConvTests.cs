@@ -231,6 +231,8 @@ public class ConvTests
         new(4, 8, 12, 12, 16, 5, 5),
         new(2, 2, 4, 4, 3, 7, 7, 1, 1, 2, 2),
         new(3, 3, 11, 10, 2, 5, 5, 3, 3, 2, 2),
+        new(2, 2, 20, 20, 3, 5, 5),                     // 16-wide rows: one AVX-512 vector
+        new(3, 2, 8, 8, 3, 5, 5),                       // 4-wide rows
     ];
 
     public static IEnumerable<object[]> SimdPathsAndImageGeometries()
@@ -287,9 +289,13 @@ public class ConvTests
     [Fact]
     public void ImageParallel_IsChosenWhenEveryThreadGetsAnImage_AndAgreesWithChunked()
     {
-        Assert.True(ConvImages.Prefers(new ConvGeometry(64, 1, 28, 28, 8, 5, 5)));          // seed CNN conv1
-        Assert.True(ConvImages.Prefers(new ConvGeometry(64, 64, 16, 16, 192, 5, 5, 1, 1, 2, 2))); // AlexNet-CIFAR conv2
-        Assert.False(ConvImages.Prefers(new ConvGeometry(64, 8, 12, 12, 16, 1, 1)));        // pointwise: no im2col at all
+        int batch = Math.Max(64, Environment.ProcessorCount);
+        Assert.True(ConvImages.Prefers(new ConvGeometry(batch, 1, 28, 28, 8, 5, 5)));        // seed CNN conv1
+        var alexConv2 = new ConvGeometry(batch, 64, 16, 16, 192, 5, 5, 1, 1, 2, 2);
+        Assert.Equal(ConvImages.Parts(alexConv2) * 1600L * 256, ConvImages.ColBufferElements(alexConv2));  // one [CKK, OHW] per part
+        Assert.Equal(ConvImages.ColBufferElements(alexConv2) <= ConvImages.MaxColElements, ConvImages.Prefers(alexConv2)); // yes up to 40 cores
+        Assert.False(ConvImages.Prefers(new ConvGeometry(batch, 8, 12, 12, 16, 1, 1)));     // pointwise: no im2col at all
+        Assert.False(ConvImages.Prefers(new ConvGeometry(batch, 64, 224, 224, 64, 3, 3)));  // col buffers above 64 MiB: chunked
         Assert.Equal(Environment.ProcessorCount <= 1, ConvImages.Prefers(new ConvGeometry(1, 3, 8, 8, 4, 3, 3))); // 1 image: the GEMM threads instead
 
         // Whole path through autograd (F.Conv2d → IBackend.Conv2d*): chunked and image-parallel agree.

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 
 namespace ScratchNet.Kernels;
 
@@ -24,7 +25,9 @@ namespace ScratchNet.Kernels;
 //
 // One job at a time: a Run that finds the team busy (another thread's job, or a kernel called from inside a
 // part) runs all its parts on the calling thread, in order. Parts must therefore not depend on running
-// concurrently; the worker that runs a part is identified by its slot (CurrentSlot) for per-thread buffers.
+// concurrently, and per-thread scratch belongs to a part (index buffers by part), not to a thread.
+// An exception in a part stops the claiming of further parts and is rethrown to the caller, whichever thread
+// ran it (original type and stack trace).
 
 /// <summary>A parallel job: RunPart is called once for every part in [0, parts), on some thread of the team.</summary>
 public interface ITeamJob
@@ -43,15 +46,10 @@ public static class CpuTeam
     static int _busy, _nextPart, _parts, _running;
     static Exception? _error;
 
-    [ThreadStatic] static int _slot;  // 0 on the caller (and on any thread outside the team), 1.. on the workers
     [ThreadStatic] static int _depth; // > 0 while this thread runs a part of some job
 
     /// <summary>Threads a job can use: the caller plus the workers.</summary>
     public static int Threads => Math.Max(1, Environment.ProcessorCount);
-
-    /// <summary>Which team thread runs the current part: 0 for the caller, 1 .. Threads − 1 for the workers.
-    /// Distinct among the threads of one job, so it can index per-thread buffers of Threads entries.</summary>
-    public static int CurrentSlot => _slot;
 
     /// <summary>True while the calling thread runs a part of a job: a kernel called from there should not try to
     /// parallelise (the team is busy, it would only cut its work into pieces to run them one after the other).</summary>
@@ -74,10 +72,8 @@ public static class CpuTeam
             finally { _depth--; }
             return;
         }
-        int callerSlot = _slot;
         try
         {
-            _slot = 0;
             var wake = _wake ??= StartWorkers(Threads - 1);
             helpers = Math.Min(helpers, wake.Length);
             Holder<TJob>.Job = job;
@@ -96,14 +92,9 @@ public static class CpuTeam
                 while (Volatile.Read(ref _running) != 0) { AllDone.Wait(); AllDone.Reset(); } // a stale Set costs a re-check
             Holder<TJob>.Job = default; // drop the job's array references
             _runPart = null;
-            if (mine is not null) throw mine;
-            if (_error is not null) throw new AggregateException("a cpu kernel failed on a worker thread", _error);
+            if ((mine ?? _error) is { } error) ExceptionDispatchInfo.Capture(error).Throw();
         }
-        finally
-        {
-            _slot = callerSlot;
-            Volatile.Write(ref _busy, 0);
-        }
+        finally { Volatile.Write(ref _busy, 0); }
     }
 
     static void RunParts()
@@ -133,7 +124,6 @@ public static class CpuTeam
 
     static void WorkerLoop(int index, ManualResetEventSlim wake)
     {
-        _slot = index + 1;
         long seen = 0; // the last ticket this worker looked at
         while (true)
         {

@@ -20,20 +20,29 @@ namespace ScratchNet.Kernels;
 //
 // The GEMMs are the same Sgemm (packed, AVX-512 micro-kernel) that Conv2dDriver calls, each on one thread;
 // only the granularity differs. It pays for large convolutions too (AlexNet's: no swap, the col of one image
-// is reused from L2 by the packing, and the col buffers take Parts·CKK·OHW floats instead of a whole chunk's).
+// is reused from L2 by the packing, and the col buffers take Parts·CKK·OHW floats, usually far less than a chunk).
 // CpuBackend picks this path when there are at least as many images as threads (ConvImages.Prefers);
 // pointwise convolutions and single images go through Conv2dDriver.
 public static unsafe class ConvImages
 {
-    /// <summary>Per-image col matrices up to this many floats (16M = 64 MiB, Conv2dDriver's bound) run image-parallel.</summary>
+    /// <summary>The col buffers of all parts together, in floats, up to which Auto runs image-parallel
+    /// (16M = 64 MiB: the bound Conv2dDriver puts on its chunk).</summary>
     public static int MaxColElements { get; set; } = Conv2dDriver.DefaultMaxColElements;
 
+    /// <summary>Floats of the col buffers: one [CKK, OHW] matrix per part.</summary>
+    public static long ColBufferElements(in ConvGeometry g) => (long)Parts(g) * g.ColRows * g.ColCols;
+
     /// <summary>True when the image-parallel path is expected to beat the chunked im2col + one GEMM: whenever every
-    /// team thread gets an image. Measured side by side on 2 Zen 5 cores at batch 64, GFLOP/s chunked →
-    /// image-parallel: seed CNN conv2 fwd 37 → 75, AlexNet-CIFAR conv1 fwd 97 → 202, conv2 fwd 242 → 343,
-    /// conv4 bwd-weights 259 → 304. With fewer images than threads the chunked path threads the GEMM instead.</summary>
+    /// team thread gets an image and the col buffers stay within MaxColElements. Measured side by side on 2 Zen 5
+    /// cores at batch 64, GFLOP/s chunked → image-parallel: seed CNN conv2 fwd 37 → 75, AlexNet-CIFAR conv1 fwd
+    /// 97 → 202, conv2 fwd 242 → 343, conv4 bwd-weights 259 → 304. With fewer images than threads the chunked path
+    /// threads the GEMM instead.</summary>
     public static bool Prefers(in ConvGeometry g) =>
-        !g.IsPointwise && g.N >= CpuTeam.Threads && (long)g.ColRows * g.ColCols <= MaxColElements;
+        !g.IsPointwise && g.N >= CpuTeam.Threads && ColBufferElements(g) <= MaxColElements && BuffersFit(g);
+
+    /// <summary>The col buffers and the dW partials (Parts·O·CKK floats) each fit one storage (at most int.MaxValue elements).</summary>
+    public static bool BuffersFit(in ConvGeometry g) =>
+        ColBufferElements(g) <= int.MaxValue && (long)Parts(g) * g.O * g.ColRows <= int.MaxValue;
 
     /// <summary>Parts: one contiguous range of images per team thread.</summary>
     public static int Parts(in ConvGeometry g) => Math.Min(g.N, CpuTeam.Threads);

@@ -160,6 +160,12 @@ public static class ConvSimd
                                 T2.Store(T2.Load(ref dx, d) + T2.Load(ref col, s), ref dx, d);
                             continue;
                         }
+                        if (g.StrideW == 1 && n == TV.Count)
+                        {
+                            for (int oh = ohLo; oh < ohHi; oh++, s += g.OW, d += step)
+                                TV.Store(TV.Load(ref dx, d) + TV.Load(ref col, s), ref dx, d);
+                            continue;
+                        }
                         for (int oh = ohLo; oh < ohHi; oh++, s += g.OW, d += step)
                         {
                             if (g.StrideW == 1)

@@ -86,8 +86,9 @@ public sealed partial class CpuBackend
     public void SwapAxes01(Storage src, int srcOffset, Storage dst, int dstOffset, int a, int b, int p) =>
         ConvSimd.SwapAxes01(CpuSimd.Resolve(), F(src), srcOffset, F(dst), dstOffset, a, b, p);
 
-    /// <summary>Conv algorithm of the cpu device: Auto (image-parallel for small convolutions, ConvImages.Prefers),
-    /// Chunked (always Conv2dDriver) or Images (image-parallel whenever the shape allows). For tests and benchmarks.</summary>
+    /// <summary>Conv algorithm of the cpu device: Auto (image-parallel when every core gets an image and the col
+    /// buffers fit ConvImages.MaxColElements: ConvImages.Prefers), Chunked (always Conv2dDriver) or Images
+    /// (image-parallel whenever the shape allows). For tests and benchmarks.</summary>
     public static CpuConvAlgorithm ConvAlgorithm { get; set; } = CpuConvAlgorithm.Auto;
 
     /// <summary>Whether a convolution runs image-parallel (Conv.Cpu.Images.cs). The reference paths (plain GEMM or
@@ -95,7 +96,7 @@ public sealed partial class CpuBackend
     public static bool RunsImageParallel(in ConvGeometry g) =>
         !UseReferenceGemm && CpuSimd.Resolve() != CpuSimdPath.Reference && !g.IsPointwise && g.N >= 2 && ConvAlgorithm switch
         {
-            CpuConvAlgorithm.Images => true,
+            CpuConvAlgorithm.Images => ConvImages.BuffersFit(g),
             CpuConvAlgorithm.Chunked => false,
             _ => ConvImages.Prefers(g),
         };
@@ -110,7 +111,7 @@ public sealed partial class CpuBackend
     {
         if (!RunsImageParallel(g)) { Conv2dDriver.Forward(this, g, x, w, bias, y); return; }
         CheckConv("conv2d", g, x, w, y);
-        using var cols = Allocate(ConvImages.Parts(g) * g.ColRows * g.ColCols, DType.Float32);
+        using var cols = Allocate((int)ConvImages.ColBufferElements(g), DType.Float32);
         ConvImages.Forward(g, F(x), F(w), F(y), F(cols));
         if (bias is not null) BiasAdd(y, bias, g.N, g.O, g.ColCols);
     }
@@ -119,7 +120,7 @@ public sealed partial class CpuBackend
     {
         if (!RunsImageParallel(g)) { Conv2dDriver.BackwardData(this, g, w, dy, dx); return; }
         CheckConv("conv2d backward (input)", g, dx, w, dy);
-        using var cols = Allocate(ConvImages.Parts(g) * g.ColRows * g.ColCols, DType.Float32);
+        using var cols = Allocate((int)ConvImages.ColBufferElements(g), DType.Float32);
         ConvImages.BackwardData(g, F(w), F(dy), F(dx), F(cols));
     }
 
@@ -128,8 +129,8 @@ public sealed partial class CpuBackend
         if (!RunsImageParallel(g)) { Conv2dDriver.BackwardWeights(this, g, x, dy, dw); return; }
         CheckConv("conv2d backward (weight)", g, x, dw, dy);
         int parts = ConvImages.Parts(g);
-        using var cols = Allocate(parts * g.ColRows * g.ColCols, DType.Float32);
-        using var partials = Allocate(parts * g.O * g.ColRows, DType.Float32);
+        using var cols = Allocate((int)ConvImages.ColBufferElements(g), DType.Float32);
+        using var partials = Allocate(parts * g.O * g.ColRows, DType.Float32); // BuffersFit: no overflow
         ConvImages.BackwardWeights(g, F(x), F(dy), F(dw), F(cols), F(partials));
     }
 }
