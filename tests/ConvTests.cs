@@ -233,6 +233,7 @@ public class ConvTests
         new(3, 3, 11, 10, 2, 5, 5, 3, 3, 2, 2),
         new(2, 2, 20, 20, 3, 5, 5),                     // 16-wide rows: one AVX-512 vector
         new(3, 2, 8, 8, 3, 5, 5),                       // 4-wide rows
+        new(3, 1, 20, 20, 4, 3, 3),                     // 324 pixels, 4 channels: dW as dot products on AVX-512 (Sgemm.DotNT)
     ];
 
     public static IEnumerable<object[]> SimdPathsAndImageGeometries()

@@ -160,6 +160,39 @@ public class SgemmTests
     }
 
     [Fact]
+    public unsafe void DotNT_MatchesDoubleReference_OnEdgeBlocksAndTails()
+    {
+        Assert.True(Sgemm.DotNTApplies(SgemmPath.Avx512, 8, 25, 576) == System.Runtime.Intrinsics.X86.Avx512F.IsSupported);
+        Assert.False(Sgemm.DotNTApplies(SgemmPath.Avx2, 8, 25, 576));      // the other paths keep the packed GEMM
+        Assert.False(Sgemm.DotNTApplies(SgemmPath.Avx512, 32, 25, 576));   // too many rows of C
+        Assert.False(Sgemm.DotNTApplies(SgemmPath.Avx512, 8, 25, 64));     // K too short
+        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) return;   // DotNT is an AVX-512 kernel
+        var rng = new Random(3);
+        // 4×4 blocks and edge blocks (M, N not multiples of 4), K below, at and around multiples of 16, padded rows.
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (3, 5, 17), (4, 4, 16), (8, 25, 576), (5, 7, 300), (16, 3, 257), (4, 9, 15) })
+            foreach (float beta in new[] { 0f, 1f, 0.5f })
+            {
+                int lda = k + 3, ldb = k + 1, ldc = n + 2;
+                float[] a = Enumerable.Range(0, m * lda).Select(_ => (float)rng.NextDouble() * 2 - 1).ToArray();
+                float[] b = Enumerable.Range(0, n * ldb).Select(_ => (float)rng.NextDouble() * 2 - 1).ToArray();
+                float[] c = Enumerable.Range(0, m * ldc).Select(_ => beta == 0f ? float.NaN : (float)rng.NextDouble()).ToArray();
+                var expected = new double[m * ldc];
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < ldc; j++)
+                    {
+                        if (j >= n) { expected[i * ldc + j] = c[i * ldc + j]; continue; }   // padding: untouched
+                        double dot = 0;
+                        for (int p = 0; p < k; p++) dot += (double)a[i * lda + p] * b[j * ldb + p];
+                        expected[i * ldc + j] = dot + (beta == 0f ? 0 : beta * (double)c[i * ldc + j]);
+                    }
+                fixed (float* pa = a, pb = b, pc = c) Sgemm.DotNT(m, n, k, pa, lda, pb, ldb, beta, pc, ldc);
+                for (int i = 0; i < c.Length; i++)
+                    if (!(float.IsNaN((float)expected[i]) && float.IsNaN(c[i])))
+                        Assert.True(Math.Abs(expected[i] - c[i]) <= 1e-4 + 1e-4 * Math.Abs(expected[i]), $"DotNT {m}x{n}x{k} beta {beta}: C[{i}] = {c[i]}, expected {expected[i]}");
+            }
+    }
+
+    [Fact]
     public void BadArguments_ThrowArgumentException()
     {
         var a = new float[12]; var b = new float[12]; var c = new float[12];

@@ -12,7 +12,8 @@ namespace ScratchNet.Kernels;
 // buffer of its own, [CKK, OHW], which stays in L1/L2 for small layers (seed CNN: 56 and 50 KB):
 //   forward          col = im2col(x[n]);   y[n] [O, OHW] = W · col          (written in place: no swap)
 //   backward data    dcol = Wᵀ · dy[n];    dx[n] += col2im(dcol)            (dy[n] is already [O, OHW])
-//   backward weights col = im2col(x[n]);   dWpart += dy[n] · colᵀ           (K = OHW: one image's pixels)
+//   backward weights col = im2col(x[n]);   dWpart += dy[n] · colᵀ           (K = OHW: one image's pixels; with
+//                                                                            few channels as dot products, Sgemm.DotNT.cs)
 // For the weight gradient each part sums its images, in order, into a partial dW of its own; the partials are
 // then added to dw in part order. Parts are fixed ranges of images, whichever thread runs them, so the result
 // does not depend on the timing of the threads: runs on one machine are bit-reproducible (the number of
@@ -112,11 +113,14 @@ public static unsafe class ConvImages
             {
                 float* col = cols + (long)p * ckk * ohw, dw = partials + (long)p * g.O * ckk;
                 int first = First(g, Parts, p);
+                bool dotNT = Sgemm.DotNTApplies(SgemmPath.Auto, g.O, ckk, ohw);
                 for (int n = first; n < First(g, Parts, p + 1); n++)
                 {
                     ConvSimd.Im2ColOne(path, g, X, n, Cols, p * ckk * ohw);
-                    // dWpart [O, CKK] (+)= dy[n] [O, OHW] · colᵀ: col is stored [CKK, OHW], op(B) = colᵀ.
-                    Sgemm.Gemm(false, true, g.O, ckk, ohw, 1f, dy + (long)n * g.OutputImage, ohw, col, ohw,
+                    // dWpart [O, CKK] (+)= dy[n] [O, OHW] · colᵀ: col is stored [CKK, OHW], op(B) = colᵀ. Few output
+                    // channels and many pixels: dot products of the rows (Sgemm.DotNT.cs), no transposing packs.
+                    if (dotNT) Sgemm.DotNT(g.O, ckk, ohw, dy + (long)n * g.OutputImage, ohw, col, ohw, n == first ? 0f : 1f, dw, ckk);
+                    else Sgemm.Gemm(false, true, g.O, ckk, ohw, 1f, dy + (long)n * g.OutputImage, ohw, col, ohw,
                         n == first ? 0f : 1f, dw, ckk);
                 }
             }
