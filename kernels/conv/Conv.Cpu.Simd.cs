@@ -19,20 +19,17 @@ namespace ScratchNet.Kernels;
 public static class ConvSimd
 {
     /// <summary>[owLo, owHi): the outputs of a row whose input column ow·SW − PW + kw is inside the image.</summary>
-    static (int Lo, int Hi) Inside(in ConvGeometry g, int kw)
-    {
-        int lo = Math.Clamp((g.PadW - kw + g.StrideW - 1) / g.StrideW, 0, g.OW);   // a numerator ≤ 0 gives 0 or less: clamped
-        int top = g.W - 1 + g.PadW - kw;
-        int hi = top < 0 ? 0 : Math.Min(g.OW, top / g.StrideW + 1);
-        return (lo, Math.Max(lo, hi));
-    }
+    static (int Lo, int Hi) Inside(in ConvGeometry g, int kw) => InsideRange(g.PadW, g.StrideW, g.W, g.OW, kw);
 
     /// <summary>[ohLo, ohHi): the output rows whose input row oh·SH − PH + kh is inside the image (the same for every kw).</summary>
-    static (int Lo, int Hi) InsideRows(in ConvGeometry g, int kh)
+    static (int Lo, int Hi) InsideRows(in ConvGeometry g, int kh) => InsideRange(g.PadH, g.StrideH, g.H, g.OH, kh);
+
+    /// <summary>Along one axis: the outputs o in [0, outSize) whose input o·stride − pad + k lies in [0, size).</summary>
+    static (int Lo, int Hi) InsideRange(int pad, int stride, int size, int outSize, int k)
     {
-        int lo = Math.Clamp((g.PadH - kh + g.StrideH - 1) / g.StrideH, 0, g.OH);
-        int top = g.H - 1 + g.PadH - kh;
-        int hi = top < 0 ? 0 : Math.Min(g.OH, top / g.StrideH + 1);
+        int lo = Math.Clamp((pad - k + stride - 1) / stride, 0, outSize);   // a numerator ≤ 0 gives 0 or less: clamped
+        int top = size - 1 + pad - k;
+        int hi = top < 0 ? 0 : Math.Min(outSize, top / stride + 1);
         return (lo, Math.Max(lo, hi));
     }
 
@@ -69,10 +66,10 @@ public static class ConvSimd
                         var (lo, hi) = Inside(g, kw);
                         int r = (c * g.KH + kh) * g.KW + kw;
                         int dst = ColBase + (r * Count + l) * g.OH * g.OW;
+                        if (hi == lo) { Col.AsSpan(dst, g.OH * g.OW).Clear(); continue; }   // every column in the padding
                         // Rows whose input row is in the vertical padding: zeros, one contiguous block at each end.
                         Col.AsSpan(dst, ohLo * g.OW).Clear();
                         Col.AsSpan(dst + ohHi * g.OW, (g.OH - ohHi) * g.OW).Clear();
-                        if (hi == lo) { Col.AsSpan(dst, g.OH * g.OW).Clear(); continue; }
                         int src = plane + (ohLo * g.StrideH - g.PadH + kh) * g.W + lo * g.StrideW - g.PadW + kw, n = hi - lo;
                         int srcStep = g.StrideH * g.W;
                         if (g.StrideW == 1 && lo == 0 && hi == g.OW)
