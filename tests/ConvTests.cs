@@ -219,6 +219,125 @@ public class ConvTests
         TestUtil.AssertClose(Grads(Conv2dDriver.DefaultMaxColElements, false), Grads(maxCol, false), Atol, Rtol, "dw chunked");
     }
 
+    // The ILGPU implicit-GEMM convolution (kernels/conv/Conv.Ilgpu.Implicit.cs) on top of Geometries: tile edges
+    // of the 128×128 GEMM tile (130 output channels, 130 input channels for backward data, 162 and 192 columns),
+    // pixel counts that are (64) and are not (81) multiples of 4 (the float4 and the scalar paths of ImageMatrix),
+    // and weight gradients long enough in K to be split.
+    public static readonly ConvGeometry[] ImplicitGeometries =
+    [
+        .. Geometries,
+        new(3, 5, 8, 8, 130, 3, 3, 1, 1, 1, 1),
+        new(2, 3, 9, 9, 7, 3, 3, 1, 1, 1, 1),
+        new(2, 130, 4, 4, 3, 3, 3, 1, 1, 1, 1),
+        new(2, 4, 10, 10, 6, 5, 5, 2, 2, 2, 2),
+        new(4, 2, 12, 12, 3, 3, 3, 1, 1, 1, 1),         // dW's K = N·OHW = 576: split over K (float4 rows of dy)
+        new(3, 2, 11, 11, 3, 3, 3, 1, 1, 1, 1),         // K = 363, 121 pixels: split, scalar rows of dy
+    ];
+
+    public static IEnumerable<object[]> IlgpuDevicesAndImplicitGeometries()
+    {
+        foreach (var d in TestUtil.Devices())
+            if (Device.Get((string)d[0]).Backend is IlgpuBackend)
+                for (int i = 0; i < ImplicitGeometries.Length; i++) yield return [d[0], i];
+    }
+
+    [Theory]
+    [MemberData(nameof(IlgpuDevicesAndImplicitGeometries))]
+    public void Implicit_ForwardAndBackward_MatchDirectLoops(string device, int gi)
+    {
+        var g = ImplicitGeometries[gi];
+        var il = (IlgpuBackend)Device.Get(device).Backend;
+        var (x, w, b, dy, dx0, dw0, _, yRef, dxRef, dwRef, _) = DirectLoops(g, 700 + (ulong)gi);
+        var (algorithm, target) = (il.ConvAlgorithm, il.SplitKTargetGroups);
+        try
+        {
+            il.ConvAlgorithm = IlgpuConvAlgorithm.Implicit;
+            string what = $"{device} {g}";
+            using var sx = Put(il, x); using var sw = Put(il, w); using var sb = Put(il, b); using var sdy = Put(il, dy);
+            using var sy = Put(il, Enumerable.Repeat(float.NaN, yRef.Length).ToArray());
+            il.Conv2dForward(g, sx, sw, sb, sy);
+            TestUtil.AssertClose(yRef, Get(il, sy, yRef.Length), Atol, Rtol, "implicit forward " + what);
+
+            using var sdx = Put(il, dx0);
+            il.Conv2dBackwardData(g, sw, sdy, sdx);
+            TestUtil.AssertClose(dxRef, Get(il, sdx, x.Length), Atol, Rtol, "implicit backward data " + what);
+
+            // Whole K in one group per tile, then K split over up to 64 groups (partials summed by the reduce kernel).
+            foreach (int groups in new[] { 1, 64 })
+            {
+                il.SplitKTargetGroups = groups;
+                if (groups > 1 && g.N * g.ColCols >= 256)
+                    Assert.True(il.SplitKFor(new GemmArgs(false, true, g.O, g.ColRows, g.N * g.ColCols)) > 1, $"dW of {g} should split K");
+                using var sdw = Put(il, dw0);
+                il.Conv2dBackwardWeights(g, sx, sdy, sdw);
+                TestUtil.AssertClose(dwRef, Get(il, sdw, w.Length), Atol, Rtol, $"implicit backward weights, {groups} groups wanted, {what}");
+            }
+        }
+        finally { (il.ConvAlgorithm, il.SplitKTargetGroups) = (algorithm, target); }
+    }
+
+    [Theory]
+    [MemberData(nameof(TestUtil.Devices), MemberType = typeof(TestUtil))]
+    public void ConvAlgorithms_AgreeThroughAutograd(string device)
+    {
+        // F.Conv2d → IBackend.Conv2d*: on an ILGPU device the chunked driver, the implicit GEMM and Auto agree.
+        if (Device.Get(device).Backend is not IlgpuBackend il) return;
+        var g = new ConvGeometry(3, 3, 10, 10, 5, 3, 3, 1, 1, 1, 1);
+        var c = DirectLoops(g, 78);
+        var d = Device.Get(device);
+        float[][] Run(IlgpuConvAlgorithm algorithm)
+        {
+            var saved = il.ConvAlgorithm;
+            try
+            {
+                il.ConvAlgorithm = algorithm;
+                var x = Tensor.FromArray(c.X, [g.N, g.C, g.H, g.W], d); x.RequiresGrad = true;
+                var w = Tensor.FromArray(c.W, [g.O, g.C, g.KH, g.KW], d); w.RequiresGrad = true;
+                var bias = Tensor.FromArray(c.B, [g.O], d); bias.RequiresGrad = true;
+                var y = F.Conv2d(x, w, bias, 1, 1);
+                F.Sum(y * Tensor.FromArray(c.Dy, [g.N, g.O, g.OH, g.OW], d)).Backward();
+                return [y.ToArray(), x.Grad!.ToArray(), w.Grad!.ToArray(), bias.Grad!.ToArray()];
+            }
+            finally { il.ConvAlgorithm = saved; }
+        }
+        var chunked = Run(IlgpuConvAlgorithm.Chunked);
+        var implicitGemm = Run(IlgpuConvAlgorithm.Implicit);
+        for (int i = 0; i < chunked.Length; i++) TestUtil.AssertClose(chunked[i], implicitGemm[i], 1e-5f, 1e-5f, $"implicit output {i}");
+
+        // Auto with measuring on (the default on a GPU): the first call of each pass times both algorithms on
+        // scratch buffers, so the gradients must still be accumulated exactly once.
+        bool tunes = il.AutoTunes;
+        try
+        {
+            il.AutoTunes = true;
+            il.ClearTuned();
+            var auto = Run(IlgpuConvAlgorithm.Auto);
+            for (int i = 0; i < chunked.Length; i++) TestUtil.AssertClose(chunked[i], auto[i], 1e-5f, 1e-5f, $"auto output {i}");
+            Assert.Equal(new[] { "backward data", "backward weights", "forward" }, il.Tuned.Select(t => t.Pass).Order());
+            Assert.All(il.Tuned, t => Assert.True(t.ChunkedMs > 0 && t.ImplicitMs > 0, $"{t}"));
+            var again = Run(IlgpuConvAlgorithm.Auto);                      // cached: no new measurements
+            Assert.Equal(3, il.Tuned.Count);
+            for (int i = 0; i < chunked.Length; i++) TestUtil.AssertClose(chunked[i], again[i], 1e-5f, 1e-5f, $"auto (cached) output {i}");
+        }
+        finally { il.AutoTunes = tunes; il.ClearTuned(); }
+    }
+
+    [Fact]
+    public void Implicit_BadBuffers_NameTheOpAndShapes()
+    {
+        var il = (IlgpuBackend)Device.Get("ilgpu-cpu").Backend;
+        var g = new ConvGeometry(2, 3, 6, 6, 4, 3, 3);
+        using var small = il.Allocate(10, DType.Float32);
+        using var x = il.Allocate(g.N * g.InputImage, DType.Float32);
+        using var w = il.Allocate(g.O * g.ColRows, DType.Float32);
+        using var y = il.Allocate(g.N * g.OutputImage, DType.Float32);
+        Assert.Contains("conv2d forward: the input storage holds 10", Assert.Throws<ArgumentException>(() => il.Conv2dForwardImplicit(g, small, w, null, y)).Message);
+        Assert.Contains("conv2d backward data: the weight storage holds 10", Assert.Throws<ArgumentException>(() => il.Conv2dBackwardDataImplicit(g, small, y, x)).Message);
+        var e = Assert.Throws<ArgumentException>(() => il.Conv2dBackwardWeightsImplicit(g, x, small, w)).Message;
+        Assert.Contains("conv2d backward weights: the output storage holds 10", e);
+        Assert.Contains("[2, 4, 4, 4]", e);
+    }
+
     // The cpu device's image-parallel convolution (kernels/conv/Conv.Cpu.Images.cs): 2 to 5 images over the team's
     // threads (uneven parts), strides, padding, rectangular kernels, one input channel (the seed CNN's conv1).
     public static readonly ConvGeometry[] ImageGeometries =

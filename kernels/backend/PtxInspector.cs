@@ -21,14 +21,20 @@ public sealed record PtxReport(string Kernel, int LocalBytes, int LocalLoadsStor
 ///     e.g. a register tile indexed by a loop variable that ILGPU could not keep in registers;
 ///   - `ld.global.v4.f32` / `ld.global.nc.v4.f32` versus scalar global loads: whether 128-bit loads were emitted;
 ///   - `ld.shared.v4`: vectorised shared-memory reads in the tiled GEMM.
-/// Kernels are found by reflection: static methods of IlgpuBackend whose name ends in "Kernel".
+/// Kernels are found by reflection: static methods of IlgpuBackend whose name ends in "Kernel", and the generic
+/// kernels instantiated with the operand types in use (IlgpuBackend.GenericKernelInstances).
 /// </summary>
 public static class PtxInspector
 {
     public static IEnumerable<MethodInfo> KernelMethods() =>
         typeof(IlgpuBackend).GetMethods(BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public)
             .Where(m => m.Name.EndsWith("Kernel", StringComparison.Ordinal) && !m.IsGenericMethodDefinition)
-            .OrderBy(m => m.Name);
+            .Concat(IlgpuBackend.GenericKernelInstances())
+            .OrderBy(KernelName, StringComparer.Ordinal);
+
+    /// <summary>The kernel's name; a generic kernel's with its operand types, e.g. GemmDoubleBufferKernel&lt;MatrixSource,Im2ColSource,ImageMatrix&gt;.</summary>
+    public static string KernelName(MethodInfo m) =>
+        m.IsGenericMethod ? $"{m.Name}<{string.Join(",", m.GetGenericArguments().Select(t => t.Name))}>" : m.Name;
 
     public static string CompilePtx(MethodInfo kernel, CudaArchitecture arch, CudaInstructionSet isa)
     {
@@ -62,12 +68,12 @@ public static class PtxInspector
             try
             {
                 string ptx = CompilePtx(k, a, i);
-                if (outDir is not null) File.WriteAllText(Path.Combine(outDir, k.Name + ".ptx"), ptx);
-                reports.Add(Analyze(k.Name, ptx));
+                if (outDir is not null) File.WriteAllText(Path.Combine(outDir, KernelName(k).Replace('<', '_').Replace('>', '_').Replace(',', '_') + ".ptx"), ptx);
+                reports.Add(Analyze(KernelName(k), ptx));
             }
             catch (Exception e)
             {
-                reports.Add(new PtxReport(k.Name, 0, 0, 0, 0, 0, 0, e.GetBaseException().Message));
+                reports.Add(new PtxReport(KernelName(k), 0, 0, 0, 0, 0, 0, e.GetBaseException().Message));
             }
         }
         return reports;

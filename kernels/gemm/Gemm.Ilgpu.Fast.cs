@@ -41,6 +41,13 @@ namespace ScratchNet.Kernels;
 // of 4, checked once per launch); at the matrix edge, or when it does not, with up to four guarded scalar
 // loads; outside the matrix it is 0 (and contributes nothing).
 //
+// Operands as type parameters. The kernels never index A, B or C themselves: a slice source (ISliceSource)
+// hands each thread its float4 of a K slice, and a tile sink (ITileSink) stores the finished C. MatrixSource and
+// MatrixSink read and write stored matrices (everything above); the implicit-GEMM convolution
+// (kernels/conv/Conv.Ilgpu.Implicit.cs) plugs in sources that gather im2col patches straight from the images and
+// a sink that writes NCHW, and runs the very same v5 loop. Sources and sinks are structs and ILGPU compiles one
+// kernel per combination, so the indirection costs nothing at run time.
+//
 // Split K. A 128×128 tile per group leaves an H100's 132 multiprocessors idle when M·N is small (a Linear
 // layer at batch 64: 64×4096 → 32 tiles). Gemm then splits K into S slices: one launch whose Grid.IdxZ = s
 // sums k in slice s into W[s] of a workspace [S, M, N], and a second kernel sums W into C with Alpha and Beta.
@@ -86,14 +93,91 @@ public sealed partial class IlgpuBackend
         }
     }
 
-    /// <summary>Kernel parameters of v3 … v5 and of the split-K reduction: GemmParams plus leading dimensions and the float4 permissions.</summary>
+    /// <summary>What the fast kernels need besides their operands: the product's sizes, the K split and the scalars.</summary>
     public struct FastGemmParams
     {
-        public int TransA, TransB, M, N, K, OffsetA, OffsetB, OffsetC, StrideA, StrideB, StrideC;
-        public int LdA, LdB, LdC;        // row strides of A, B, C as stored (A [M,K]: LdA ≥ K; A [K,M]: LdA ≥ M)
-        public int VecA, VecB, VecC;     // 1 when 128-bit accesses are aligned for every row and batch item
+        public int M, N, K;
         public int KSplit;               // 0: Grid.IdxZ is the batch item; > 0: split K, Grid.IdxZ = z sums k in [z·KSplit, (z+1)·KSplit)
         public float Alpha, Beta;
+    }
+
+    /// <summary>
+    /// One operand of the tiled kernels, seen as op(A) (i = row, the M axis) or op(B) (i = column, the N axis),
+    /// both indexed (i, k). Per K slice of 8, thread t of 256 supplies one float4 of the group's 128 × 8 block:
+    /// along i (AlongI: i = i0 + 4(t%32) … +3 at k = k0 + t/32) or along k (i = i0 + t/2, k = k0 + 4(t%2) … +3).
+    /// Values outside the operand (i past its extent, k ≥ kEnd) must read as 0.
+    /// </summary>
+    public interface ISliceSource<TSelf> where TSelf : struct, ISliceSource<TSelf>
+    {
+        /// <summary>True when a thread's float4 runs along i (one float4 shared store), false when along k (four scalar stores).</summary>
+        bool AlongI { get; }
+
+        /// <summary>A copy prepared for thread t of the group whose tile starts at i0, for batch item `item`: the per-thread index math, done once.</summary>
+        TSelf ForThread(int item, int i0, int t);
+
+        /// <summary>Thread t's float4 of the slice that starts at k0 (k ≥ kEnd reads 0).</summary>
+        Float4 Load(ArrayView<float> v, int k0, int kEnd, int t);
+    }
+
+    /// <summary>Where the finished C goes: C(row, col … col+3) = Alpha·v + Beta·C for the elements inside M × N (col is a multiple of 4).</summary>
+    public interface ITileSink
+    {
+        void Store4(ArrayView<float> c, in FastGemmParams p, int item, int row, int col, Float4 v);
+    }
+
+    /// <summary>
+    /// A stored row-major matrix as a slice source. Stored [K, I] (i contiguous: op(A) = Aᵀ, or B not transposed)
+    /// it is read along i, stored [I, K] along k, so that consecutive threads read consecutive addresses.
+    /// </summary>
+    public struct MatrixSource : ISliceSource<MatrixSource>
+    {
+        public int StoredKI;            // 1: stored [K, I]; 0: stored [I, K]
+        public int Extent;              // I: M for op(A), N for op(B)
+        public int Ld, Offset, Stride;  // leading dimension as stored, first element, distance between batch items
+        public int Vec;                 // 1 when every in-bounds float4 is 16-byte aligned
+        public int Start, Rest;         // set by ForThread: where the tile's (i0, 0) is, and Extent − i0
+
+        public MatrixSource(bool storedKI, int extent, int k, int offset, int stride, int batch)
+        {
+            StoredKI = storedKI ? 1 : 0; Extent = extent; Ld = storedKI ? extent : k;
+            Offset = offset; Stride = stride; Start = offset; Rest = extent;
+            Vec = Ld % 4 == 0 && offset % 4 == 0 && (batch == 1 || stride % 4 == 0) ? 1 : 0;
+        }
+
+        public readonly bool AlongI => StoredKI != 0;
+
+        public readonly MatrixSource ForThread(int item, int i0, int t)
+        {
+            var s = this;
+            s.Start = Offset + item * Stride + (StoredKI != 0 ? i0 : i0 * Ld);
+            s.Rest = Extent - i0;
+            return s;
+        }
+
+        public readonly Float4 Load(ArrayView<float> v, int k0, int kEnd, int t) =>
+            StoredKI != 0
+                ? Load4(v, Start, Ld, kEnd, Rest, k0 + (t >> 5), 4 * (t & 31), Vec)
+                : Load4(v, Start, Ld, Rest, kEnd, t >> 1, k0 + 4 * (t & 1), Vec);
+    }
+
+    /// <summary>A stored row-major matrix C [M, N] with leading dimension Ld as the sink; batch item z at Offset + z·Stride.</summary>
+    public struct MatrixSink : ITileSink
+    {
+        public int Ld, Offset, Stride, Vec;
+
+        public MatrixSink(int ld, int offset, int stride, int batch)
+        {
+            Ld = ld; Offset = offset; Stride = stride;
+            Vec = ld % 4 == 0 && offset % 4 == 0 && (batch == 1 || stride % 4 == 0) ? 1 : 0;
+        }
+
+        public readonly void Store4(ArrayView<float> c, in FastGemmParams p, int item, int row, int col, Float4 v)
+        {
+            if (row >= p.M) return;
+            int idx = Offset + item * Stride + row * Ld + col;
+            if (Vec != 0 && col + 4 <= p.N) StoreVec4(c, p, idx, v);
+            else StoreScalars(c, p, idx, col, v);
+        }
     }
 
     const int FT = 128;              // C tile edge
@@ -102,15 +186,18 @@ public sealed partial class IlgpuBackend
     const int FPad4 = FPad / 4;      // … in float4
     const int FThreads = 256;
 
-    // ------------------------------------------------------------------ slice loads (shared by v3 … v5)
+    // ------------------------------------------------------------------ helpers shared by v3 … v5 and the conv operands
 
-    /// <summary>Where group z's A and B start and which k it sums: the whole K of batch item z, or split z of K.</summary>
+    /// <summary>
+    /// The batch item the sources read and the K range group z sums: all of K of batch item z, or split z of K
+    /// (batch item 0). The sink is always indexed by z: with split K it is the workspace W [S, M, N].
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static (int AStart, int BStart, int KBegin, int KEnd) SliceRange(in FastGemmParams p, int z)
+    static (int Item, int KBegin, int KEnd) SliceRange(in FastGemmParams p, int z)
     {
-        if (p.KSplit == 0) return (p.OffsetA + z * p.StrideA, p.OffsetB + z * p.StrideB, 0, p.K);
+        if (p.KSplit == 0) return (z, 0, p.K);
         int kBegin = z * p.KSplit;
-        return (p.OffsetA, p.OffsetB, kBegin, Math.Min(p.K, kBegin + p.KSplit));
+        return (0, kBegin, Math.Min(p.K, kBegin + p.KSplit));
     }
 
     /// <summary>
@@ -129,26 +216,9 @@ public sealed partial class IlgpuBackend
     }
 
     /// <summary>
-    /// Thread t's float4 of the op(A) slice rows row0 … +127, k0 … +7 (k ≥ kEnd reads 0), in the stored layout:
-    /// A [M, K]: row row0 + t/2, k = k0 + 4(t%2) … +3.   A [K, M]: k = k0 + t/32, rows row0 + 4(t%32) … +3.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Float4 LoadSliceA(ArrayView<float> a, in FastGemmParams p, int start, int row0, int k0, int kEnd, int t) =>
-        p.TransA == 0
-            ? Load4(a, start, p.LdA, p.M, kEnd, row0 + (t >> 1), k0 + 4 * (t & 1), p.VecA)
-            : Load4(a, start, p.LdA, kEnd, p.M, k0 + (t >> 5), row0 + 4 * (t & 31), p.VecA);
-
-    /// <summary>Thread t's float4 of the op(B) slice k0 … +7, columns col0 … +127 (B [K, N] or B [N, K], as for A).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Float4 LoadSliceB(ArrayView<float> b, in FastGemmParams p, int start, int k0, int kEnd, int col0, int t) =>
-        p.TransB == 0
-            ? Load4(b, start, p.LdB, kEnd, p.N, k0 + (t >> 5), col0 + 4 * (t & 31), p.VecB)
-            : Load4(b, start, p.LdB, p.N, kEnd, col0 + (t >> 1), k0 + 4 * (t & 1), p.VecB);
-
-    /// <summary>
-    /// Stores thread t's float4 (from LoadSliceA/B with the same `trans`) into a k-major slice S[k][i] (row stride
-    /// FPad, starting at float4 `base4`). Loaded along i (trans = 1 for A, 0 for B) it is one float4 store;
-    /// loaded along k it is four scalar stores down a column (the transpose). alongI: A stored [K, M], B stored [K, N].
+    /// Stores thread t's float4 (from a source's Load) into a k-major slice S[k][i] (row stride FPad, starting at
+    /// float4 `base4`). Loaded along i it is one float4 store; loaded along k it is four scalar stores down a
+    /// column (the transpose), at i = t/2, k = 4(t%2) … +3.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void StoreSliceKMajor(ArrayView<Float4> s4, int base4, Float4 v, bool alongI, int t)
@@ -166,75 +236,82 @@ public sealed partial class IlgpuBackend
         }
     }
 
-    /// <summary>C rows row … at columns col … col+3 and col+64 … col+67: C = Alpha·acc + Beta·C, inside the matrix only.</summary>
+    /// <summary>C[idx … idx+3] = Alpha·v + Beta·C as one 128-bit load and store (C is not read when Beta = 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreRow(ArrayView<float> c, in FastGemmParams p, int cStart, int row, int col, Row8 r)
+    internal static void StoreVec4(ArrayView<float> c, in FastGemmParams p, int idx, Float4 v)
     {
-        if (row >= p.M) return;
-        Store4(c, p, cStart + row * p.LdC + col, col, new Float4(r.C0, r.C1, r.C2, r.C3));
-        Store4(c, p, cStart + row * p.LdC + col + 64, col + 64, new Float4(r.C4, r.C5, r.C6, r.C7));
+        var c4 = c.Cast<Float4>();
+        if (p.Beta != 0f)
+        {
+            var o = c4[idx >> 2];
+            v = new Float4(p.Alpha * v.X + p.Beta * o.X, p.Alpha * v.Y + p.Beta * o.Y,
+                           p.Alpha * v.Z + p.Beta * o.Z, p.Alpha * v.W + p.Beta * o.W);
+        }
+        else v = new Float4(p.Alpha * v.X, p.Alpha * v.Y, p.Alpha * v.Z, p.Alpha * v.W);
+        c4[idx >> 2] = v;
     }
 
+    /// <summary>C[idx + e] = Alpha·v.e + Beta·C[idx + e] for the e with col + e &lt; N.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Store4(ArrayView<float> c, in FastGemmParams p, int idx, int col, Float4 v)
+    static void StoreScalars(ArrayView<float> c, in FastGemmParams p, int idx, int col, Float4 v)
     {
-        if (p.VecC != 0 && col + 4 <= p.N)
-        {
-            var c4 = c.Cast<Float4>();
-            if (p.Beta != 0f)
-            {
-                var o = c4[idx >> 2];
-                v = new Float4(p.Alpha * v.X + p.Beta * o.X, p.Alpha * v.Y + p.Beta * o.Y,
-                               p.Alpha * v.Z + p.Beta * o.Z, p.Alpha * v.W + p.Beta * o.W);
-            }
-            else v = new Float4(p.Alpha * v.X, p.Alpha * v.Y, p.Alpha * v.Z, p.Alpha * v.W);
-            c4[idx >> 2] = v;
-            return;
-        }
         Store1(c, p, idx, col, v.X); Store1(c, p, idx + 1, col + 1, v.Y);
         Store1(c, p, idx + 2, col + 2, v.Z); Store1(c, p, idx + 3, col + 3, v.W);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Store1(ArrayView<float> c, in FastGemmParams p, int idx, int col, float v)
+    internal static void Store1(ArrayView<float> c, in FastGemmParams p, int idx, int col, float v)
     {
         if (col >= p.N) return;
         c[idx] = p.Beta == 0f ? p.Alpha * v : p.Alpha * v + p.Beta * c[idx];
     }
 
+    /// <summary>Thread (tx, ty)'s 8×8 block: rows r, r+1, r+2, r+3, r+64 … at columns q … q+3 and q+64 … q+67.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreTile(ArrayView<float> c, in FastGemmParams p, int cStart, int row0, int col0, int tx, int ty, Acc8x8 acc)
+    static void StoreTile<TC>(ArrayView<float> c, in FastGemmParams p, TC sink, int item, int row0, int col0, int tx, int ty, Acc8x8 acc)
+        where TC : struct, ITileSink
     {
         int r = row0 + 4 * ty, q = col0 + 4 * tx;
-        StoreRow(c, p, cStart, r, q, acc.R0); StoreRow(c, p, cStart, r + 1, q, acc.R1);
-        StoreRow(c, p, cStart, r + 2, q, acc.R2); StoreRow(c, p, cStart, r + 3, q, acc.R3);
-        StoreRow(c, p, cStart, r + 64, q, acc.R4); StoreRow(c, p, cStart, r + 65, q, acc.R5);
-        StoreRow(c, p, cStart, r + 66, q, acc.R6); StoreRow(c, p, cStart, r + 67, q, acc.R7);
+        StoreRow(c, p, sink, item, r, q, acc.R0); StoreRow(c, p, sink, item, r + 1, q, acc.R1);
+        StoreRow(c, p, sink, item, r + 2, q, acc.R2); StoreRow(c, p, sink, item, r + 3, q, acc.R3);
+        StoreRow(c, p, sink, item, r + 64, q, acc.R4); StoreRow(c, p, sink, item, r + 65, q, acc.R5);
+        StoreRow(c, p, sink, item, r + 66, q, acc.R6); StoreRow(c, p, sink, item, r + 67, q, acc.R7);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreRow<TC>(ArrayView<float> c, in FastGemmParams p, TC sink, int item, int row, int col, Row8 r)
+        where TC : struct, ITileSink
+    {
+        sink.Store4(c, p, item, row, col, new Float4(r.C0, r.C1, r.C2, r.C3));
+        sink.Store4(c, p, item, row, col + 64, new Float4(r.C4, r.C5, r.C6, r.C7));
     }
 
     // ------------------------------------------------------------------ v3: 128-bit loads, 8×8 per thread
 
-    static void GemmVec4Kernel(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, FastGemmParams p)
+    static void GemmVec4Kernel(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, FastGemmParams p,
+        MatrixSource srcA, MatrixSource srcB, MatrixSink sink)
     {
         // As[m][k]: k contiguous, 8 floats per row (= 2 float4); Bs[k][j]: k-major, padded rows.
         var As4 = SharedMemory.Allocate<Float4>(FT * FK / 4);
         var Bs4 = SharedMemory.Allocate<Float4>(FK * FPad4);
         var As = As4.Cast<float>();
         int t = Group.IdxX, tx = t & 15, ty = t >> 4;
-        int row0 = Grid.IdxY * FT, col0 = Grid.IdxX * FT, z = Grid.IdxZ;
-        var (aStart, bStart, kBegin, kEnd) = SliceRange(p, z);
+        int row0 = Grid.IdxY * FT, col0 = Grid.IdxX * FT;
+        var (item, kBegin, kEnd) = SliceRange(p, Grid.IdxZ);
+        var sa = srcA.ForThread(item, row0, t);
+        var sb = srcB.ForThread(item, col0, t);
         var acc = default(Acc8x8);
 
         for (int k0 = kBegin; k0 < kEnd; k0 += FK)
         {
-            var va = LoadSliceA(a, p, aStart, row0, k0, kEnd, t);
-            if (p.TransA == 0) As4[t] = va;       // row t/2, k 4(t%2) … : exactly float4 number t of As[m][k]
+            var va = sa.Load(a, k0, kEnd, t);
+            if (!sa.AlongI) As4[t] = va;       // row t/2, k 4(t%2) … : exactly float4 number t of As[m][k]
             else
             {
                 int k = t >> 5, m = 4 * (t & 31);
                 As[m * FK + k] = va.X; As[(m + 1) * FK + k] = va.Y; As[(m + 2) * FK + k] = va.Z; As[(m + 3) * FK + k] = va.W;
             }
-            StoreSliceKMajor(Bs4, 0, LoadSliceB(b, p, bStart, k0, kEnd, col0, t), p.TransB == 0, t);
+            StoreSliceKMajor(Bs4, 0, sb.Load(b, k0, kEnd, t), sb.AlongI, t);
             Group.Barrier();
 
             for (int k = 0; k < FK; k++)
@@ -247,24 +324,27 @@ public sealed partial class IlgpuBackend
             }
             Group.Barrier();
         }
-        StoreTile(c, p, p.OffsetC + z * p.StrideC, row0, col0, tx, ty, acc);
+        StoreTile(c, p, sink, Grid.IdxZ, row0, col0, tx, ty, acc);   // split K: partial z into W[z]
     }
 
     // ------------------------------------------------------------------ v4: + transposed A tile
 
-    static void GemmTransposedATileKernel(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, FastGemmParams p)
+    static void GemmTransposedATileKernel(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, FastGemmParams p,
+        MatrixSource srcA, MatrixSource srcB, MatrixSink sink)
     {
         var As4 = SharedMemory.Allocate<Float4>(FK * FPad4);   // As[k][m], k-major
         var Bs4 = SharedMemory.Allocate<Float4>(FK * FPad4);   // Bs[k][j]
         int t = Group.IdxX, tx = t & 15, ty = t >> 4;
-        int row0 = Grid.IdxY * FT, col0 = Grid.IdxX * FT, z = Grid.IdxZ;
-        var (aStart, bStart, kBegin, kEnd) = SliceRange(p, z);
+        int row0 = Grid.IdxY * FT, col0 = Grid.IdxX * FT;
+        var (item, kBegin, kEnd) = SliceRange(p, Grid.IdxZ);
+        var sa = srcA.ForThread(item, row0, t);
+        var sb = srcB.ForThread(item, col0, t);
         var acc = default(Acc8x8);
 
         for (int k0 = kBegin; k0 < kEnd; k0 += FK)
         {
-            StoreSliceKMajor(As4, 0, LoadSliceA(a, p, aStart, row0, k0, kEnd, t), p.TransA != 0, t);
-            StoreSliceKMajor(Bs4, 0, LoadSliceB(b, p, bStart, k0, kEnd, col0, t), p.TransB == 0, t);
+            StoreSliceKMajor(As4, 0, sa.Load(a, k0, kEnd, t), sa.AlongI, t);
+            StoreSliceKMajor(Bs4, 0, sb.Load(b, k0, kEnd, t), sb.AlongI, t);
             Group.Barrier();
 
             for (int k = 0; k < FK; k++)
@@ -274,24 +354,28 @@ public sealed partial class IlgpuBackend
             }
             Group.Barrier();
         }
-        StoreTile(c, p, p.OffsetC + z * p.StrideC, row0, col0, tx, ty, acc);
+        StoreTile(c, p, sink, Grid.IdxZ, row0, col0, tx, ty, acc);   // split K: partial z into W[z]
     }
 
     // ------------------------------------------------------------------ v5: + double buffering
 
-    static void GemmDoubleBufferKernel(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, FastGemmParams p)
+    /// <summary>v5, generic over its operands: the GEMM runs it with MatrixSource/MatrixSink, the implicit conv with its gathers.</summary>
+    static void GemmDoubleBufferKernel<TA, TB, TC>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, FastGemmParams p,
+        TA srcA, TB srcB, TC sink)
+        where TA : struct, ISliceSource<TA> where TB : struct, ISliceSource<TB> where TC : struct, ITileSink
     {
         const int Slice4 = FK * FPad4;                            // one k-major slice, in float4
         var As4 = SharedMemory.Allocate<Float4>(2 * Slice4);     // two copies: [buffer][k][m]
         var Bs4 = SharedMemory.Allocate<Float4>(2 * Slice4);
         int t = Group.IdxX, tx = t & 15, ty = t >> 4;
-        int row0 = Grid.IdxY * FT, col0 = Grid.IdxX * FT, z = Grid.IdxZ;
-        var (aStart, bStart, kBegin, kEnd) = SliceRange(p, z);
-        bool aAlongI = p.TransA != 0, bAlongI = p.TransB == 0;
+        int row0 = Grid.IdxY * FT, col0 = Grid.IdxX * FT;
+        var (item, kBegin, kEnd) = SliceRange(p, Grid.IdxZ);
+        var sa = srcA.ForThread(item, row0, t);
+        var sb = srcB.ForThread(item, col0, t);
         var acc = default(Acc8x8);
 
-        StoreSliceKMajor(As4, 0, LoadSliceA(a, p, aStart, row0, kBegin, kEnd, t), aAlongI, t);
-        StoreSliceKMajor(Bs4, 0, LoadSliceB(b, p, bStart, kBegin, kEnd, col0, t), bAlongI, t);
+        StoreSliceKMajor(As4, 0, sa.Load(a, kBegin, kEnd, t), sa.AlongI, t);
+        StoreSliceKMajor(Bs4, 0, sb.Load(b, kBegin, kEnd, t), sb.AlongI, t);
         Group.Barrier();
 
         int cur = 0;
@@ -302,8 +386,8 @@ public sealed partial class IlgpuBackend
             Float4 na = default, nb = default;
             if (more)
             {
-                na = LoadSliceA(a, p, aStart, row0, k0 + FK, kEnd, t);
-                nb = LoadSliceB(b, p, bStart, k0 + FK, kEnd, col0, t);
+                na = sa.Load(a, k0 + FK, kEnd, t);
+                nb = sb.Load(b, k0 + FK, kEnd, t);
             }
 
             // Two k-steps per iteration, read through views that start at the thread's values, so every
@@ -311,43 +395,51 @@ public sealed partial class IlgpuBackend
             for (int k = 0; k < FK; k += 2)
             {
                 int o = cur + k * FPad4;
-                var sa = As4.SubView(o + ty, FPad4 + 17);
-                var sb = Bs4.SubView(o + tx, FPad4 + 17);
-                acc = Acc8x8.Outer(acc, sa[0], sa[16], sb[0], sb[16]);
-                acc = Acc8x8.Outer(acc, sa[FPad4], sa[FPad4 + 16], sb[FPad4], sb[FPad4 + 16]);
+                var va = As4.SubView(o + ty, FPad4 + 17);
+                var vb = Bs4.SubView(o + tx, FPad4 + 17);
+                acc = Acc8x8.Outer(acc, va[0], va[16], vb[0], vb[16]);
+                acc = Acc8x8.Outer(acc, va[FPad4], va[FPad4 + 16], vb[FPad4], vb[FPad4 + 16]);
             }
 
             // The other copy was last read before the previous barrier, so it can be overwritten now.
             cur = Slice4 - cur;
             if (more)
             {
-                StoreSliceKMajor(As4, cur, na, aAlongI, t);
-                StoreSliceKMajor(Bs4, cur, nb, bAlongI, t);
+                StoreSliceKMajor(As4, cur, na, sa.AlongI, t);
+                StoreSliceKMajor(Bs4, cur, nb, sb.AlongI, t);
             }
             Group.Barrier();
         }
-        StoreTile(c, p, p.OffsetC + z * p.StrideC, row0, col0, tx, ty, acc);
+        StoreTile(c, p, sink, Grid.IdxZ, row0, col0, tx, ty, acc);   // split K: partial z into W[z]
     }
 
     // ------------------------------------------------------------------ split-K reduction
 
-    /// <summary>C[i] = Alpha·Σ_s W[s·MN + i] + Beta·C[i] over the M×N matrix (W: S partial products [S, M, N]).</summary>
-    static void GemmSplitKReduceKernel(ArrayView<float> w, ArrayView<float> c, FastGemmParams p, int splits)
+    /// <summary>C = Alpha·Σ_s W[s] + Beta·C over the M×N matrix, C a stored matrix (W: S partial products [S, M, N]).</summary>
+    static void GemmSplitKReduceKernel(ArrayView<float> w, ArrayView<float> c, FastGemmParams p, MatrixSink sink, int splits)
     {
         int mn = p.M * p.N;
         for (int i = Grid.GlobalIndex.X; i < mn; i += Grid.DimX * Group.DimX)
         {
             float s = 0f;
             for (int k = 0; k < splits; k++) s += w[k * mn + i];
-            int idx = p.OffsetC + (i / p.N) * p.LdC + i % p.N;
-            c[idx] = p.Beta == 0f ? p.Alpha * s : p.Alpha * s + p.Beta * c[idx];
+            int col = i % p.N;
+            Store1(c, p, sink.Offset + (i / p.N) * sink.Ld + col, col, s);
         }
     }
 
     // ------------------------------------------------------------------ launch
 
-    Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, FastGemmParams>? _gemm3, _gemm4, _gemm5;
-    Action<KernelConfig, ArrayView<float>, ArrayView<float>, FastGemmParams, int>? _splitKReduce;
+    Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, FastGemmParams, MatrixSource, MatrixSource, MatrixSink>? _gemm3, _gemm4, _gemm5;
+    Action<KernelConfig, ArrayView<float>, ArrayView<float>, FastGemmParams, MatrixSink, int>? _splitKReduce;
+
+    /// <summary>The generic kernels instantiated for the operand types in use (for `scratchnet ptx` and the tests).</summary>
+    public static IEnumerable<System.Reflection.MethodInfo> GenericKernelInstances()
+    {
+        var v5 = typeof(IlgpuBackend).GetMethod(nameof(GemmDoubleBufferKernel), System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic)!;
+        yield return v5.MakeGenericMethod(typeof(MatrixSource), typeof(MatrixSource), typeof(MatrixSink));
+        foreach (var (a, b, c) in ImplicitConvOperandTypes) yield return v5.MakeGenericMethod(a, b, c);
+    }
 
     /// <summary>Groups wanted in flight before K is split: two 256-thread groups per multiprocessor (CPU simulator: 1, never split).</summary>
     public int SplitKTargetGroups
@@ -361,66 +453,66 @@ public sealed partial class IlgpuBackend
     /// How many K slices a Batch = 1 GEMM is split into (1 = none): enough groups to fill the device, slices of at
     /// least 128. Conv1's weight gradient (64×27 outputs, K = 65,536 at batch 64) becomes ~264 groups instead of 1.
     /// </summary>
-    public int SplitKFor(in GemmArgs g)
+    public int SplitKFor(in GemmArgs g) => SplitKFor(g.M, g.N, g.K, g.Batch);
+
+    int SplitKFor(int m, int n, int k, int batch)
     {
-        if (g.Batch != 1) return 1;
-        long tiles = (long)((g.M + FT - 1) / FT) * ((g.N + FT - 1) / FT);
+        if (batch != 1) return 1;
+        long tiles = (long)((m + FT - 1) / FT) * ((n + FT - 1) / FT);
         if (2 * tiles > SplitKTargetGroups) return 1;
         // Round down: groups beyond one full wave would start a second, nearly empty wave (a 1.09-wave grid
         // measured on an H100 took as long as two).
         int byFill = (int)(SplitKTargetGroups / tiles);
-        int byDepth = Math.Max(1, g.K / 128);
+        int byDepth = Math.Max(1, k / 128);
         return Math.Min(byFill, byDepth);
     }
 
     void GemmFast(in GemmArgs g, Storage a, Storage b, Storage c, int version)
     {
-        static int Vec(int ld, int offset, int stride, int batch) => ld % 4 == 0 && offset % 4 == 0 && (batch == 1 || stride % 4 == 0) ? 1 : 0;
-        int ldA = g.TransA ? g.M : g.K, ldB = g.TransB ? g.K : g.N, ldC = g.N;
-        var p = new FastGemmParams
-        {
-            TransA = g.TransA ? 1 : 0, TransB = g.TransB ? 1 : 0, M = g.M, N = g.N, K = g.K,
-            OffsetA = g.OffsetA, OffsetB = g.OffsetB, OffsetC = g.OffsetC,
-            StrideA = g.StrideA, StrideB = g.StrideB, StrideC = g.StrideC,
-            LdA = ldA, LdB = ldB, LdC = ldC,
-            VecA = Vec(ldA, g.OffsetA, g.StrideA, g.Batch), VecB = Vec(ldB, g.OffsetB, g.StrideB, g.Batch),
-            VecC = Vec(ldC, g.OffsetC, g.StrideC, g.Batch), Alpha = g.Alpha, Beta = g.Beta,
-        };
+        var p = new FastGemmParams { M = g.M, N = g.N, K = g.K, Alpha = g.Alpha, Beta = g.Beta };
         var kernel = version switch
         {
-            3 => _gemm3 ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, FastGemmParams>(GemmVec4Kernel),
-            4 => _gemm4 ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, FastGemmParams>(GemmTransposedATileKernel),
-            _ => _gemm5 ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, FastGemmParams>(GemmDoubleBufferKernel),
+            3 => _gemm3 ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, FastGemmParams, MatrixSource, MatrixSource, MatrixSink>(GemmVec4Kernel),
+            4 => _gemm4 ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, FastGemmParams, MatrixSource, MatrixSource, MatrixSink>(GemmTransposedATileKernel),
+            _ => _gemm5 ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, FastGemmParams, MatrixSource, MatrixSource, MatrixSink>(GemmDoubleBufferKernel),
         };
-        int tilesX = (g.N + FT - 1) / FT, tilesY = (g.M + FT - 1) / FT;
-        var group = new Index3D(FThreads, 1, 1);
-
         int splits = SplitKFor(g);
         if (splits > 1)
         {
-            // Partial products into a workspace W [S, M, N], then C = Alpha·ΣW + Beta·C.
-            int kSplit = ((g.K + splits - 1) / splits + FK - 1) / FK * FK;
-            splits = (g.K + kSplit - 1) / kSplit;
-            using var w = Allocate(splits * g.M * g.N, DType.Float32);
-            var q = p;
-            q.KSplit = kSplit; q.OffsetC = 0; q.StrideC = g.M * g.N; q.LdC = g.N;
-            q.VecC = g.N % 4 == 0 ? 1 : 0; q.Alpha = 1f; q.Beta = 0f;
-            kernel(new KernelConfig(new Index3D(tilesX, tilesY, splits), group), F(a), F(b), F(w), q);
-            var reduce = _splitKReduce ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, FastGemmParams, int>(GemmSplitKReduceKernel);
-            reduce(Grid1D((long)g.M * g.N), F(w), F(c), p, splits);
+            var srcA = new MatrixSource(g.TransA, g.M, g.K, g.OffsetA, 0, 1);
+            var srcB = new MatrixSource(!g.TransB, g.N, g.K, g.OffsetB, 0, 1);
+            var sink = new MatrixSink(g.N, g.OffsetC, 0, 1);
+            GemmSplitK(kernel, p, splits, F(a), F(b), F(c), srcA, srcB, sink);
             return;
         }
         for (int b0 = 0; b0 < g.Batch; b0 += 65535)
         {
             int nb = Math.Min(65535, g.Batch - b0);
-            var q = p;
-            q.OffsetA += b0 * g.StrideA; q.OffsetB += b0 * g.StrideB; q.OffsetC += b0 * g.StrideC;
-            if (b0 > 0)
-            {
-                q.VecA = Vec(ldA, q.OffsetA, g.StrideA, g.Batch); q.VecB = Vec(ldB, q.OffsetB, g.StrideB, g.Batch);
-                q.VecC = Vec(ldC, q.OffsetC, g.StrideC, g.Batch);
-            }
-            kernel(new KernelConfig(new Index3D(tilesX, tilesY, nb), group), F(a), F(b), F(c), q);
+            var srcA = new MatrixSource(g.TransA, g.M, g.K, g.OffsetA + b0 * g.StrideA, g.StrideA, g.Batch);
+            var srcB = new MatrixSource(!g.TransB, g.N, g.K, g.OffsetB + b0 * g.StrideB, g.StrideB, g.Batch);
+            var sink = new MatrixSink(g.N, g.OffsetC + b0 * g.StrideC, g.StrideC, g.Batch);
+            kernel(TileGrid(g.M, g.N, nb), F(a), F(b), F(c), p, srcA, srcB, sink);
         }
+    }
+
+    static KernelConfig TileGrid(int m, int n, int z) =>
+        new(new Index3D((n + FT - 1) / FT, (m + FT - 1) / FT, z), new Index3D(FThreads, 1, 1));
+
+    /// <summary>
+    /// Split K into `splits` slices (multiples of FK): partial products of the tiles into a workspace W [S, M, N],
+    /// then C = Alpha·ΣW + Beta·C into the stored matrix described by `sink`.
+    /// </summary>
+    void GemmSplitK<TA, TB>(Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, FastGemmParams, TA, TB, MatrixSink> kernel,
+        FastGemmParams p, int splits, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, TA srcA, TB srcB, MatrixSink sink)
+        where TA : struct, ISliceSource<TA> where TB : struct, ISliceSource<TB>
+    {
+        int kSplit = ((p.K + splits - 1) / splits + FK - 1) / FK * FK;
+        splits = (p.K + kSplit - 1) / kSplit;
+        using var w = Allocate(splits * p.M * p.N, DType.Float32);
+        var q = p;
+        q.KSplit = kSplit; q.Alpha = 1f; q.Beta = 0f;
+        kernel(TileGrid(p.M, p.N, splits), a, b, F(w), q, srcA, srcB, new MatrixSink(p.N, 0, p.M * p.N, 2));
+        var reduce = _splitKReduce ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, FastGemmParams, MatrixSink, int>(GemmSplitKReduceKernel);
+        reduce(Grid1D((long)p.M * p.N), F(w), c, p, sink, splits);
     }
 }
