@@ -219,6 +219,16 @@ public class ConvTests
         TestUtil.AssertClose(Grads(Conv2dDriver.DefaultMaxColElements, false), Grads(maxCol, false), Atol, Rtol, "dw chunked");
     }
 
+    [Fact]
+    public void Driver_SpreadsImagesEvenlyOverChunks()
+    {
+        var conv2 = new ConvGeometry(256, 64, 16, 16, 192, 5, 5, 1, 1, 2, 2);    // 1600·256 floats per image: 40 fit in 16M
+        Assert.Equal(37, Conv2dDriver.ImagesPerChunk(conv2));                    // 7 chunks: 37 × 6 + 34
+        Assert.Equal(256, Conv2dDriver.ImagesPerChunk(new ConvGeometry(256, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1)));  // all fit
+        Assert.Equal(1, Conv2dDriver.ImagesPerChunk(conv2, 1000));              // not even one fits: one at a time
+        Assert.Equal(3, Conv2dDriver.ImagesPerChunk(new ConvGeometry(9, 1, 4, 4, 1, 1, 1, 2, 2), 4 * 4));  // 4 fit: 3 chunks of 3
+    }
+
     // The ILGPU implicit-GEMM convolution (kernels/conv/Conv.Ilgpu.Implicit.cs) on top of Geometries: tile edges
     // of the 128×128 GEMM tile (130 output channels, 130 input channels for backward data, 162 and 192 columns),
     // pixel counts that are (64) and are not (81) multiples of 4 (the float4 and the scalar paths of ImageMatrix),

@@ -221,6 +221,24 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log)
             Add(new BenchItem("conv", shape + " bwd-data", be.Name, "GFLOP/s", flops / d.Best / 1e9, d.Warm));
             var wt = Time(() => be.Conv2dBackwardWeights(geo, x, dy, dw), be.Synchronize);
             Add(new BenchItem("conv", shape + " bwd-weights", be.Name, "GFLOP/s", flops / wt.Best / 1e9, wt.Warm));
+
+            // ILGPU: both conv algorithms side by side (the lines above are Auto's pick, as in training).
+            if (be is not IlgpuBackend ic) continue;
+            var saved = ic.ConvAlgorithm;
+            try
+            {
+                foreach (var (algorithm, label) in new[] { (IlgpuConvAlgorithm.Chunked, "chunked"), (IlgpuConvAlgorithm.Implicit, "implicit") })
+                {
+                    ic.ConvAlgorithm = algorithm;
+                    var fa = Time(() => be.Conv2dForward(geo, x, w, bias, y), be.Synchronize);
+                    Add(new BenchItem("conv-alg", $"{shape} fwd {label}", be.Name, "GFLOP/s", flops / fa.Best / 1e9, fa.Warm));
+                    var da = Time(() => be.Conv2dBackwardData(geo, w, dy, dx), be.Synchronize);
+                    Add(new BenchItem("conv-alg", $"{shape} bwd-data {label}", be.Name, "GFLOP/s", flops / da.Best / 1e9, da.Warm));
+                    var wa = Time(() => be.Conv2dBackwardWeights(geo, x, dy, dw), be.Synchronize);
+                    Add(new BenchItem("conv-alg", $"{shape} bwd-weights {label}", be.Name, "GFLOP/s", flops / wa.Best / 1e9, wa.Warm));
+                }
+            }
+            finally { ic.ConvAlgorithm = saved; }
         }
 
         // Memory-bound kernels on conv1's output [batch, 64, 32, 32]: bytes moved / time.

@@ -156,6 +156,8 @@ public sealed class KernelCheck(IBackend dev, IBackend reference, ulong seed = 1
             (3, 5, 6, 5, 6, 1, 1, 0),   // pointwise: the GEMMs read x directly
             (2, 3, 7, 7, 2, 1, 2, 1),
             (1, 3, 10, 8, 4, 5, 1, 2),
+            (3, 5, 8, 8, 130, 3, 1, 1), // 130 output channels: two row tiles of the GEMM; 64 pixels: float4 paths of the implicit conv
+            (4, 2, 12, 12, 3, 3, 1, 1), // the implicit weight gradient's K = 576 may be split
         ];
         foreach (var (n, c, h, w, o, k, s, p) in shapes)
         {
@@ -173,6 +175,15 @@ public sealed class KernelCheck(IBackend dev, IBackend reference, ulong seed = 1
             Compare("conv2d", "conv2d backward data", shape, dx, 2e-6 * Math.Sqrt(o * k * k));
             Both((be, v) => Conv2dDriver.BackwardWeights(be, g, v(x), v(dy), v(dw), maxCol));
             Compare("conv2d", "conv2d backward weights", shape, dw, 2e-6 * Math.Sqrt(n * g.ColCols));
+            if (dev is not IlgpuBackend il) continue;
+
+            // The implicit-GEMM conv of the ILGPU devices (Conv.Ilgpu.Implicit.cs) against the reference's driver.
+            Both((be, v) => { if (be == dev) il.Conv2dForwardImplicit(g, v(x), v(wt), v(bias), v(y)); else Conv2dDriver.Forward(be, g, v(x), v(wt), v(bias), v(y)); });
+            Compare("conv2d", "conv2d forward (implicit GEMM)", shape, y, tol);
+            Both((be, v) => { if (be == dev) il.Conv2dBackwardDataImplicit(g, v(wt), v(dy), v(dx)); else Conv2dDriver.BackwardData(be, g, v(wt), v(dy), v(dx)); });
+            Compare("conv2d", "conv2d backward data (implicit GEMM)", shape, dx, 2e-6 * Math.Sqrt(o * k * k));
+            Both((be, v) => { if (be == dev) il.Conv2dBackwardWeightsImplicit(g, v(x), v(dy), v(dw)); else Conv2dDriver.BackwardWeights(be, g, v(x), v(dy), v(dw)); });
+            Compare("conv2d", "conv2d backward weights (implicit GEMM)", shape, dw, 2e-6 * Math.Sqrt(n * g.ColCols));
         }
     }
 

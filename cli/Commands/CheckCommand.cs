@@ -30,10 +30,10 @@ public sealed class CheckCommand : ICliCommand
             var reference = Backends.Get("cpu");
             var inv = CultureInfo.InvariantCulture;
             output.WriteLine($"scratchnet check: {dev.Name} ({dev.Description}) against cpu");
-            output.WriteLine($"{"family",-11} {"op",-34} {"shape",-32} {"max abs err",11} {"tolerance",10}  result");
+            output.WriteLine($"{"family",-11} {"op",-40} {"shape",-32} {"max abs err",11} {"tolerance",10}  result");
             var sw = Stopwatch.StartNew();
             var results = new KernelCheck(dev, reference, parse.GetValue(seed)).RunAll(r =>
-                output.WriteLine($"{r.Family,-11} {r.Op,-34} {r.Shape,-32} {r.MaxAbsError.ToString("0.0e+0", inv),11} {r.Tolerance.ToString("0.0e+0", inv),10}  {(r.Pass ? "PASS" : "FAIL")}"));
+                output.WriteLine($"{r.Family,-11} {r.Op,-40} {r.Shape,-32} {r.MaxAbsError.ToString("0.0e+0", inv),11} {r.Tolerance.ToString("0.0e+0", inv),10}  {(r.Pass ? "PASS" : "FAIL")}"));
             int failed = results.Count(r => !r.Pass);
             output.WriteLine($"{results.Count - failed}/{results.Count} passed on {dev.Name} in {sw.Elapsed.TotalSeconds.ToString("F1", inv)} s");
             if (failed > 0) error.WriteLine($"check: {failed} of {results.Count} checks failed on {dev.Name}");

@@ -1,3 +1,4 @@
+using ScratchNet.Kernels;
 using System.CommandLine;
 using System.Globalization;
 using ScratchNet.Models;
@@ -56,9 +57,18 @@ public sealed class ProfileCommand : ICliCommand
             output.WriteLine($"unprofiled: {(plain * 1e3).ToString("F2", inv)} ms/step = {(b / plain).ToString("F0", inv)} img/s; " +
                              $"profiled (a sync around every op): {(total * 1e3).ToString("F2", inv)} ms/step");
             output.WriteLine();
-            output.WriteLine($"{"op",-48} {"ms/step",9} {"share",7}");
+            int w = Math.Max(48, rows.Max(r => r.Name.Length));
+            output.WriteLine($"{"op".PadRight(w)} {"ms/step",9} {"share",7}");
             foreach (var (name, s, calls) in rows)
-                output.WriteLine($"{name,-48} {(s / n * 1e3).ToString("F3", inv),9} {(s / n / total * 100).ToString("F1", inv),6}%");
+                output.WriteLine($"{name.PadRight(w)} {(s / n * 1e3).ToString("F3", inv),9} {(s / n / total * 100).ToString("F1", inv),6}%");
+            if (dev.Backend is IlgpuBackend il && il.Tuned.Count > 0)
+            {
+                // What ConvAlgorithm = Auto measured in the warm-up step, per conv pass and shape.
+                output.WriteLine();
+                output.WriteLine($"conv algorithms chosen by Auto (best of 3 runs each, ms):");
+                foreach (var t in il.Tuned)
+                    output.WriteLine($"  {t.Pass,-17} {t.Geometry}: chunked {t.ChunkedMs.ToString("F3", inv)}, implicit {t.ImplicitMs.ToString("F3", inv)} -> {t.Algorithm}");
+            }
             return 0;
         });
         return cmd;

@@ -109,7 +109,8 @@ public sealed partial class Tensor
             var node = order[i];
             if (node.BackwardFn is null || node._grad is null) continue;
             node.Grad!.Storage.ThrowIfDisposed($"Backward through {node.Op}");
-            if (Profiler.Enabled) Profiler.Time($"bwd {node.Op} {node.ShapeString}", Device, node.BackwardFn);
+            // Named by the output's and the inputs' shapes: conv4 and conv5 of AlexNet-CIFAR share their output shape.
+            if (Profiler.Enabled) Profiler.Time($"bwd {node.Op} {node.ShapeString} <- {string.Join(" ", node.Parents.Select(p => p.ShapeString))}", Device, node.BackwardFn);
             else node.BackwardFn();
         }
     }

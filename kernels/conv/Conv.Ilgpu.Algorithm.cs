@@ -6,7 +6,7 @@ namespace ScratchNet.Kernels;
 /// <summary>How an ILGPU device runs a convolution; see IlgpuBackend.ConvAlgorithm.</summary>
 public enum IlgpuConvAlgorithm
 {
-    /// <summary>Time Chunked and Implicit once per shape and pass and keep the faster, like cudnn.benchmark (when AutoTunes; otherwise Implicit).</summary>
+    /// <summary>Time Chunked and Implicit once per shape and pass and keep the faster, like cudnn.benchmark (when AutoTunes; otherwise Chunked).</summary>
     Auto,
     /// <summary>Conv2dDriver: im2col of a chunk of images into a col buffer, one GEMM, a swap (Conv.cs).</summary>
     Chunked,
@@ -29,7 +29,11 @@ public sealed partial class IlgpuBackend
     /// <summary>One tuned (pass, shape): the winner and both times in milliseconds.</summary>
     public readonly record struct ConvChoice(string Pass, ConvGeometry Geometry, IlgpuConvAlgorithm Algorithm, double ChunkedMs, double ImplicitMs);
 
-    /// <summary>Whether Auto measures (default: on GPUs; on ILGPU's CPU simulator timings mean nothing and Auto is Implicit).</summary>
+    /// <summary>
+    /// Whether Auto measures (default: on GPUs). On ILGPU's CPU simulator timings say nothing about a GPU, and Auto
+    /// runs Chunked: there every group of the implicit GEMM costs a round of OS threads, and with few channels (conv1's
+    /// backward data: 3 rows of a 128-row tile, K = 576) it is several times slower.
+    /// </summary>
     public bool AutoTunes
     {
         get => _autoTunes ??= Accelerator.AcceleratorType != AcceleratorType.CPU;
@@ -80,7 +84,8 @@ public sealed partial class IlgpuBackend
     bool? KnownChoice(int pass, in ConvGeometry g)
     {
         if (g.IsPointwise || ConvAlgorithm == IlgpuConvAlgorithm.Chunked) return false;
-        if (ConvAlgorithm == IlgpuConvAlgorithm.Implicit || !AutoTunes) return true;
+        if (ConvAlgorithm == IlgpuConvAlgorithm.Implicit) return true;
+        if (!AutoTunes) return false;
         return _convChoices.TryGetValue((pass, new ConvKey(g)), out var c) ? c.Algorithm == IlgpuConvAlgorithm.Implicit : null;
     }
 
