@@ -18,9 +18,10 @@ public enum IlgpuConvAlgorithm
 // saves the col traffic and runs the whole batch in one grid, but pays integer index math and bounds checks
 // per gathered element; with few input channels (K = C·KH·KW of 27 for RGB) or few output channels a plain
 // GEMM over a materialised col can be faster. Rather than guess, Auto measures: the first call of each
-// (pass, shape) runs both algorithms three times on the real buffers (backward passes into scratch buffers,
-// since they accumulate), synchronising around each, and caches the faster. This happens in the first
-// training step only; later steps launch without any host synchronisation. `Tuned` lists the choices and times.
+// (pass, shape) runs both algorithms once to warm up and three times timed, on the real inputs (backward passes
+// into scratch buffers, since they accumulate), synchronising around each, and caches the faster. In training
+// that is the first step (and the first step of a new batch size, e.g. a last partial batch or evaluation);
+// later steps launch without any host synchronisation. `Tuned` lists the choices and times.
 public sealed partial class IlgpuBackend
 {
     /// <summary>The conv algorithm of this device (default Auto). Pointwise convolutions (1×1, stride 1, no padding) always run as a plain GEMM.</summary>

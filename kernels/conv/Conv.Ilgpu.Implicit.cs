@@ -13,7 +13,7 @@ namespace ScratchNet.Kernels;
 //
 // Column index j of the image-shaped matrices runs over (n, pixel): j = n·P + q, where P is OH·OW (or H·W)
 // and q the pixel's row-major index; row index ch is the channel. So y[n, o, q] is C(o, n·P + q) and the sink
-// (ImageSink) writes C straight into NCHW: no swap kernel, no col buffer, and the whole batch is one launch.
+// (ImageMatrix) writes C straight into NCHW: no swap kernel, no col buffer, and the whole batch is one launch.
 //
 // What the gathers compute (K index k, the thread's fixed index j or r, see ISliceSource for which is which):
 //   col(r, j)  r = (c, kh, kw), j = (n, oh, ow):  x[n, c, oh·SH − PH + kh, ow·SW − PW + kw], 0 in the padding
@@ -23,11 +23,12 @@ namespace ScratchNet.Kernels;
 //   Wt(c, (o, kh, kw)) = W[o, c, kh, kw]: the weights with their first two axes swapped (SwapAxes01, tiny).
 // Every source loads along k (a thread's four values share its fixed j or r): the index math of the fixed
 // index is done once per thread (ForThread), and per slice the thread splits one k into its parts with two
-// divisions and then steps through its four k by increments. Neighbouring threads (t, t+2) hold neighbouring
+// divisions and then steps through its four k by increments (DyPatchSource also divides by a stride > 1,
+// per element). Neighbouring threads (t, t+2) hold neighbouring
 // j, so a warp's loads touch runs of adjacent pixels; each pixel is read KH·KW times, mostly from L1/L2.
 //
-// Compared with the chunked im2col path on the same GEMM: no col buffer (the peak memory of a big layer
-// drops by up to 64 MiB), no im2col/swap traffic, and one grid over the whole batch instead of one per
+// Compared with the chunked im2col path on the same GEMM: no col buffer (up to 64 MiB) and no swap buffer
+// (a chunk's output), no im2col/swap traffic, and one grid over the whole batch instead of one per
 // chunk (AlexNet-CIFAR conv2 at batch 256 was 7 chunks of ≤ 40 images, 160 groups each on a 264-slot H100).
 // The price is the gather's integer work and the bounds checks per loaded element. IlgpuBackend.ConvAlgorithm
 // picks per layer: Auto times both once per shape on a GPU (like cudnn.benchmark) and keeps the faster.
@@ -229,6 +230,7 @@ public sealed partial class IlgpuBackend
         {
             if (Valid == 0) return default;
             int j = k0 + 4 * (t & 1);
+            // j is a multiple of 4 (k0 and every K split are multiples of FK = 8): with P % 4 == 0 the float4 is aligned.
             if (Vec != 0 && j + 4 <= kEnd) return v.Cast<Float4>()[Index(j, RowOff) >> 2];
             return new Float4(At(v, j, kEnd), At(v, j + 1, kEnd), At(v, j + 2, kEnd), At(v, j + 3, kEnd));
         }
@@ -237,7 +239,8 @@ public sealed partial class IlgpuBackend
         {
             if (row >= p.M || col >= p.N) return;
             int rowOff = row * P;
-            if (Vec != 0) { StoreVec4(c, p, Index(col, rowOff), v); return; }   // N = Count·P: col + 4 ≤ N
+            // col is a multiple of 4 and N = Count·P: with P % 4 == 0 the four columns lie in one image and col + 4 ≤ N.
+            if (Vec != 0) { StoreVec4(c, p, Index(col, rowOff), v); return; }
             Store1(c, p, Index(col, rowOff), col, v.X);
             if (col + 1 < p.N) Store1(c, p, Index(col + 1, rowOff), col + 1, v.Y);
             if (col + 2 < p.N) Store1(c, p, Index(col + 2, rowOff), col + 2, v.Z);
@@ -284,7 +287,8 @@ public sealed partial class IlgpuBackend
             new MatrixSource(false, g.C, okk, 0, 0, 1), new DyPatchSource(g), new ImageMatrix(g.C, g.H * g.W, g.N));
     }
 
-    /// <summary>dw += ∂L/∂w: one v5 launch (split over K = N·OHW when the O × CKK tiles alone would leave the device idle).</summary>
+    /// <summary>dw += ∂L/∂w: one v5 launch, or, when the O × CKK tiles alone would leave the device idle, v5 over slices of
+    /// K = N·OHW into a workspace and a reduce kernel (GemmSplitK).</summary>
     public void Conv2dBackwardWeightsImplicit(in ConvGeometry g, Storage x, Storage dy, Storage dw)
     {
         ValidateConv("conv2d backward weights", g, x, dw, dy);

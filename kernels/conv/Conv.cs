@@ -27,7 +27,9 @@ namespace ScratchNet.Kernels;
 //                                                       pixel it was copied from: the adjoint of im2col)
 //   dW  += dYt · colᵀ         one GEMM whose K = count·OHW sums over the images (col recomputed by im2col)
 //   dbias += Σ_{n, oh, ow} dy[n, :, oh, ow]
-// CPU kernels: Conv.Cpu.cs. ILGPU kernels: Conv.Ilgpu.cs. The composition: Conv2dDriver.cs.
+// CPU kernels: Conv.Cpu.cs. ILGPU kernels: Conv.Ilgpu.cs. The composition: Conv2dDriver.cs. Two other plans
+// run the same math: the cpu device's image-parallel conv (Conv.Cpu.Images.cs) and the ILGPU devices' implicit
+// GEMM, which gathers col inside the GEMM kernel instead of materialising it (Conv.Ilgpu.Implicit.cs).
 
 /// <summary>
 /// The sizes of one 2-D convolution: input [N, C, H, W], weight [O, C, KH, KW], output [N, O, OH, OW] with
@@ -106,7 +108,8 @@ public partial interface IBackend
 
     // The three conv entry points autograd calls (engine/autograd/Ops.Conv.cs). Every device runs Conv2dDriver
     // (chunked im2col + one GEMM) unless it has a better plan for some shapes: the cpu device runs small
-    // convolutions image-parallel (Conv.Cpu.Images.cs).
+    // convolutions image-parallel (Conv.Cpu.Images.cs), the ILGPU devices choose per shape between the driver and
+    // the implicit GEMM (Conv.Ilgpu.Algorithm.cs).
 
     /// <summary>y = conv2d(x, w) + bias: x [N, C, H, W], w [O, C, KH, KW], bias [O] or null, y [N, O, OH, OW] (overwritten).</summary>
     void Conv2dForward(in ConvGeometry g, Storage x, Storage w, Storage? bias, Storage y) =>
