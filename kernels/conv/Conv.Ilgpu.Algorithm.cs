@@ -57,28 +57,38 @@ public sealed partial class IlgpuBackend
 
     public void Conv2dForward(in ConvGeometry g, Storage x, Storage w, Storage? bias, Storage y)
     {
-        var gg = g;
-        if (KnownChoice(0, g) ?? Tune(0, "forward", g, () => Conv2dDriver.Forward(this, gg, x, w, bias, y), () => Conv2dForwardImplicit(gg, x, w, bias, y)))
-            Conv2dForwardImplicit(g, x, w, bias, y);
+        if (KnownChoice(0, g) ?? TuneForward(g, x, w, bias, y)) Conv2dForwardImplicit(g, x, w, bias, y);
         else Conv2dDriver.Forward(this, g, x, w, bias, y);
     }
 
     public void Conv2dBackwardData(in ConvGeometry g, Storage w, Storage dy, Storage dx)
     {
-        var gg = g;
-        if (KnownChoice(1, g) ?? TuneAccumulating(1, "backward data", g, dx.Length,
-                s => Conv2dDriver.BackwardData(this, gg, w, dy, s), s => Conv2dBackwardDataImplicit(gg, w, dy, s)))
-            Conv2dBackwardDataImplicit(g, w, dy, dx);
+        if (KnownChoice(1, g) ?? TuneBackwardData(g, w, dy, dx)) Conv2dBackwardDataImplicit(g, w, dy, dx);
         else Conv2dDriver.BackwardData(this, g, w, dy, dx);
     }
 
     public void Conv2dBackwardWeights(in ConvGeometry g, Storage x, Storage dy, Storage dw)
     {
-        var gg = g;
-        if (KnownChoice(2, g) ?? TuneAccumulating(2, "backward weights", g, dw.Length,
-                s => Conv2dDriver.BackwardWeights(this, gg, x, dy, s), s => Conv2dBackwardWeightsImplicit(gg, x, dy, s)))
-            Conv2dBackwardWeightsImplicit(g, x, dy, dw);
+        if (KnownChoice(2, g) ?? TuneBackwardWeights(g, x, dy, dw)) Conv2dBackwardWeightsImplicit(g, x, dy, dw);
         else Conv2dDriver.BackwardWeights(this, g, x, dy, dw);
+    }
+
+    // The trial runs of each pass (only called while tuning, so a known shape allocates no closures). The forward
+    // trials write y, which the real run then overwrites; the backward passes accumulate, so their trials write a
+    // scratch buffer of the output's size.
+    bool TuneForward(ConvGeometry g, Storage x, Storage w, Storage? bias, Storage y) =>
+        Tune(0, "forward", g, () => Conv2dDriver.Forward(this, g, x, w, bias, y), () => Conv2dForwardImplicit(g, x, w, bias, y));
+
+    bool TuneBackwardData(ConvGeometry g, Storage w, Storage dy, Storage dx)
+    {
+        using var s = Allocate(dx.Length, DType.Float32);
+        return Tune(1, "backward data", g, () => Conv2dDriver.BackwardData(this, g, w, dy, s), () => Conv2dBackwardDataImplicit(g, w, dy, s));
+    }
+
+    bool TuneBackwardWeights(ConvGeometry g, Storage x, Storage dy, Storage dw)
+    {
+        using var s = Allocate(dw.Length, DType.Float32);
+        return Tune(2, "backward weights", g, () => Conv2dDriver.BackwardWeights(this, g, x, dy, s), () => Conv2dBackwardWeightsImplicit(g, x, dy, s));
     }
 
     /// <summary>True: the implicit GEMM; false: the chunked driver; null: Auto has not measured this (pass, shape) yet.</summary>
@@ -97,13 +107,6 @@ public sealed partial class IlgpuBackend
         var choice = new ConvChoice(name, g, ti <= tc ? IlgpuConvAlgorithm.Implicit : IlgpuConvAlgorithm.Chunked, tc, ti);
         _convChoices[(pass, new ConvKey(g))] = choice;
         return choice.Algorithm == IlgpuConvAlgorithm.Implicit;
-    }
-
-    /// <summary>Tune for a pass that accumulates into its output: the trial runs write a scratch buffer of `outputLength` floats.</summary>
-    bool TuneAccumulating(int pass, string name, in ConvGeometry g, int outputLength, Action<Storage> chunked, Action<Storage> implicitGemm)
-    {
-        using var scratch = Allocate(outputLength, DType.Float32);
-        return Tune(pass, name, g, () => chunked(scratch), () => implicitGemm(scratch));
     }
 
     /// <summary>Milliseconds of the fastest of three runs after one warm-up run (kernel compilation and module load).</summary>
