@@ -166,13 +166,8 @@ public static unsafe class ConvImages
 
     static void Check(in ConvGeometry g, float[] images, float[] w, float[] outputs, float[] colBuffer, string op)
     {
+        g.ValidateBuffers(op, "buffer", images.Length, w.Length, outputs.Length);
         long need = (long)Parts(g) * g.ColRows * g.ColCols;
-        if ((long)g.N * g.InputImage > images.Length)
-            throw new ArgumentException($"{op}: the image buffer holds {images.Length} floats, [{g.N}, {g.C}, {g.H}, {g.W}] needs {(long)g.N * g.InputImage} ({g})");
-        if ((long)g.N * g.OutputImage > outputs.Length)
-            throw new ArgumentException($"{op}: the output buffer holds {outputs.Length} floats, [{g.N}, {g.O}, {g.OH}, {g.OW}] needs {(long)g.N * g.OutputImage} ({g})");
-        if ((long)g.O * g.ColRows > w.Length)
-            throw new ArgumentException($"{op}: weight holds {w.Length} floats, [{g.O}, {g.C}, {g.KH}, {g.KW}] needs {(long)g.O * g.ColRows} ({g})");
         if (colBuffer.Length < need)
             throw new ArgumentException($"{op}: col buffer holds {colBuffer.Length} floats, {Parts(g)} parts of [{g.ColRows}, {g.ColCols}] need {need} ({g})");
     }

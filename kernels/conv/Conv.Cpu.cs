@@ -101,16 +101,10 @@ public sealed partial class CpuBackend
             _ => ConvImages.Prefers(g),
         };
 
-    static void CheckConv(string op, in ConvGeometry g, Storage images, Storage w, Storage outputs)
-    {
-        if (images.Length < (long)g.N * g.InputImage || w.Length < (long)g.O * g.ColRows || outputs.Length < (long)g.N * g.OutputImage)
-            throw new ArgumentException($"{op}: storages of {images.Length}, {w.Length} and {outputs.Length} elements do not fit {g}");
-    }
-
     public void Conv2dForward(in ConvGeometry g, Storage x, Storage w, Storage? bias, Storage y)
     {
         if (!RunsImageParallel(g)) { Conv2dDriver.Forward(this, g, x, w, bias, y); return; }
-        CheckConv("conv2d", g, x, w, y);
+        g.ValidateBuffers("conv2d", "storage", x.Length, w.Length, y.Length);
         using var cols = Allocate((int)ConvImages.ColBufferElements(g), DType.Float32);
         ConvImages.Forward(g, F(x), F(w), F(y), F(cols));
         if (bias is not null) BiasAdd(y, bias, g.N, g.O, g.ColCols);
@@ -119,7 +113,7 @@ public sealed partial class CpuBackend
     public void Conv2dBackwardData(in ConvGeometry g, Storage w, Storage dy, Storage dx)
     {
         if (!RunsImageParallel(g)) { Conv2dDriver.BackwardData(this, g, w, dy, dx); return; }
-        CheckConv("conv2d backward (input)", g, dx, w, dy);
+        g.ValidateBuffers("conv2d backward (input)", "storage", dx.Length, w.Length, dy.Length);
         using var cols = Allocate((int)ConvImages.ColBufferElements(g), DType.Float32);
         ConvImages.BackwardData(g, F(w), F(dy), F(dx), F(cols));
     }
@@ -127,7 +121,7 @@ public sealed partial class CpuBackend
     public void Conv2dBackwardWeights(in ConvGeometry g, Storage x, Storage dy, Storage dw)
     {
         if (!RunsImageParallel(g)) { Conv2dDriver.BackwardWeights(this, g, x, dy, dw); return; }
-        CheckConv("conv2d backward (weight)", g, x, dw, dy);
+        g.ValidateBuffers("conv2d backward (weight)", "storage", x.Length, dw.Length, dy.Length);
         int parts = ConvImages.Parts(g);
         using var cols = Allocate((int)ConvImages.ColBufferElements(g), DType.Float32);
         using var partials = Allocate(parts * g.O * g.ColRows, DType.Float32); // BuffersFit: no overflow

@@ -263,7 +263,7 @@ public sealed partial class IlgpuBackend
     /// <summary>y = conv2d(x, w) (+ bias): one v5 launch over the whole batch, y written in NCHW.</summary>
     public void Conv2dForwardImplicit(in ConvGeometry g, Storage x, Storage w, Storage? bias, Storage y)
     {
-        ValidateConv("conv2d forward", g, x, w, y);
+        g.ValidateBuffers("conv2d forward", "storage", x.Length, w.Length, y.Length);
         int ckk = g.ColRows, cols = g.N * g.ColCols;
         var p = new FastGemmParams { M = g.O, N = cols, K = ckk, Alpha = 1f, Beta = 0f };
         var kernel = _convFwdImplicit ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, FastGemmParams, MatrixSource, Im2ColSource, ImageMatrix>(
@@ -276,7 +276,7 @@ public sealed partial class IlgpuBackend
     /// <summary>dx += ∂L/∂x: Wt = W with axes 0, 1 swapped, then one v5 launch that gathers dy and accumulates into dx.</summary>
     public void Conv2dBackwardDataImplicit(in ConvGeometry g, Storage w, Storage dy, Storage dx)
     {
-        ValidateConv("conv2d backward data", g, dx, w, dy);
+        g.ValidateBuffers("conv2d backward data", "storage", dx.Length, w.Length, dy.Length);
         int kk = g.KH * g.KW, okk = g.O * kk, cols = g.N * g.H * g.W;
         using var wt = Allocate(g.O * g.C * kk, DType.Float32);
         SwapAxes01(w, 0, wt, 0, g.O, g.C, kk);                          // [O, C, KK] → [C, O, KK]
@@ -291,7 +291,7 @@ public sealed partial class IlgpuBackend
     /// K = N·OHW into a workspace and a reduce kernel (GemmSplitK).</summary>
     public void Conv2dBackwardWeightsImplicit(in ConvGeometry g, Storage x, Storage dy, Storage dw)
     {
-        ValidateConv("conv2d backward weights", g, x, dw, dy);
+        g.ValidateBuffers("conv2d backward weights", "storage", x.Length, dw.Length, dy.Length);
         int ckk = g.ColRows, k = g.N * g.ColCols;
         var p = new FastGemmParams { M = g.O, N = ckk, K = k, Alpha = 1f, Beta = 1f };
         var kernel = _convWeightsImplicit ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, FastGemmParams, ImageMatrix, Im2ColTSource, MatrixSink>(
@@ -302,16 +302,5 @@ public sealed partial class IlgpuBackend
         int splits = SplitKFor(g.O, ckk, k, 1);
         if (splits > 1) GemmSplitK(kernel, p, splits, F(dy), F(x), F(dw), srcA, srcB, sink);
         else kernel(TileGrid(g.O, ckk, 1), F(dy), F(x), F(dw), p, srcA, srcB, sink);
-    }
-
-    /// <summary>Checks the three buffers of a conv call: images [N, C, H, W], weights [O, C, KH, KW], outputs [N, O, OH, OW].</summary>
-    static void ValidateConv(string op, in ConvGeometry g, Storage images, Storage weights, Storage outputs)
-    {
-        if ((long)g.N * g.InputImage > images.Length)
-            throw new ArgumentException($"{op}: the input storage holds {images.Length} elements, [{g.N}, {g.C}, {g.H}, {g.W}] needs {(long)g.N * g.InputImage} ({g})");
-        if ((long)g.O * g.ColRows > weights.Length)
-            throw new ArgumentException($"{op}: the weight storage holds {weights.Length} elements, [{g.O}, {g.C}, {g.KH}, {g.KW}] needs {(long)g.O * g.ColRows} ({g})");
-        if ((long)g.N * g.OutputImage > outputs.Length)
-            throw new ArgumentException($"{op}: the output storage holds {outputs.Length} elements, [{g.N}, {g.O}, {g.OH}, {g.OW}] needs {(long)g.N * g.OutputImage} ({g})");
     }
 }

@@ -74,6 +74,20 @@ public readonly struct ConvGeometry
     public override string ToString() =>
         $"input [{N}, {C}, {H}, {W}], weight [{O}, {C}, {KH}, {KW}], stride ({StrideH}, {StrideW}), padding ({PadH}, {PadW}) → output [{N}, {O}, {OH}, {OW}]";
 
+    /// <summary>
+    /// Checks that images [N, C, H, W], weights [O, C, KH, KW] and outputs [N, O, OH, OW] fit buffers of the given
+    /// lengths (ArgumentException naming the op, the buffer and the shapes). `noun` is "storage" or "buffer".
+    /// </summary>
+    internal void ValidateBuffers(string op, string noun, long images, long weights, long outputs)
+    {
+        if ((long)N * InputImage > images)
+            throw new ArgumentException($"{op}: the input {noun} holds {images} elements, [{N}, {C}, {H}, {W}] needs {(long)N * InputImage} ({this})");
+        if ((long)O * ColRows > weights)
+            throw new ArgumentException($"{op}: the weight {noun} holds {weights} elements, [{O}, {C}, {KH}, {KW}] needs {(long)O * ColRows} ({this})");
+        if ((long)N * OutputImage > outputs)
+            throw new ArgumentException($"{op}: the output {noun} holds {outputs} elements, [{N}, {O}, {OH}, {OW}] needs {(long)N * OutputImage} ({this})");
+    }
+
     /// <summary>Checks an image range and the sizes of the image and col buffers (ArgumentException).</summary>
     internal void ValidateCols(string op, Storage images, int n0, int count, Storage col)
     {
