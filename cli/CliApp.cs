@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Reflection;
+using System.Globalization;
 
 namespace ScratchNet.Cli;
 
@@ -19,9 +20,18 @@ public interface ICliCommand
 /// <summary>Builds the root command from every <see cref="ICliCommand"/> and runs it.</summary>
 public static class CliApp
 {
+    /// <summary>`--verbose`, on every command: stack traces with errors. SCRATCHNET_VERBOSE=1 does the same.</summary>
+    public static readonly Option<bool> Verbose = new("--verbose")
+    {
+        Description = "On an error, also print the stack trace (as SCRATCHNET_VERBOSE=1 does)",
+        Recursive = true,
+    };
+
+    /// <summary>The root command with every subcommand and the recursive --verbose.</summary>
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand("ScratchNet: a deep learning engine written from scratch in C# (tensors, autograd, CPU and ILGPU kernels).");
+        root.Add(Verbose);
         var commands = typeof(CliApp).Assembly.GetTypes()
             .Where(t => typeof(ICliCommand).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
             .Select(t => (ICliCommand)Activator.CreateInstance(t)!)
@@ -30,22 +40,57 @@ public static class CliApp
         return root;
     }
 
-    /// <summary>Parses and runs <paramref name="args"/>; output and error default to the console. Returns the exit code.</summary>
+    /// <summary>
+    /// Parses and runs <paramref name="args"/>; output and error default to the console. Returns the exit code:
+    /// 0 success, 1 a failure the user can fix (bad option, bad file, missing device...), 2 an internal error.
+    /// A command line that does not parse (unknown option, bad value, missing argument) gets one line per problem
+    /// naming the command and the option, and a pointer to --help; the help itself appears only when asked for.
+    /// </summary>
     public static int Run(string[] args, TextWriter? output = null, TextWriter? error = null)
     {
+        output ??= Console.Out;
+        error ??= Console.Error;
+        var parse = BuildRoot().Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            string command = CommandPath(parse.CommandResult);
+            var problems = parse.Errors.Select(e => OneLine(e.Message)).Distinct().ToList();
+            for (int i = 0; i < problems.Count; i++)
+                error.WriteLine($"error: {command}: {problems[i]}{(i == problems.Count - 1 ? $" (`{command} --help` lists the options)" : "")}");
+            return 1;
+        }
         var config = new InvocationConfiguration
         {
-            Output = output ?? Console.Out,
-            Error = error ?? Console.Error,
+            Output = output,
+            Error = error,
             EnableDefaultExceptionHandler = false,
         };
-        return BuildRoot().Parse(args).Invoke(config);
+        return parse.Invoke(config);
+    }
+
+    /// <summary>"scratchnet train": the command that was run, as the user typed it.</summary>
+    public static string CommandPath(System.CommandLine.Parsing.CommandResult? result)
+    {
+        var names = new List<string>();
+        for (var r = result; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Add(r.Command is RootCommand ? "scratchnet" : r.Command.Name);
+        names.Reverse();
+        return names.Count > 0 ? string.Join(' ', names) : "scratchnet";
+    }
+
+    /// <summary>Whether stack traces were asked for: --verbose, or SCRATCHNET_VERBOSE set to anything but 0/false/empty.</summary>
+    public static bool IsVerbose(ParseResult parse)
+    {
+        string? env = Environment.GetEnvironmentVariable("SCRATCHNET_VERBOSE");
+        return parse.GetValue(Verbose) || (!string.IsNullOrEmpty(env) && env != "0" && !env.Equals("false", StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>
     /// Sets a command's action: <paramref name="body"/> gets the parse result, the output writer and the error writer
-    /// and returns the exit code. Errors a user can fix (bad arguments, missing files, missing devices) print one line
-    /// "error: ..." to the error writer and exit with 1; anything else also prints its stack trace.
+    /// and returns the exit code. Every exception becomes one line "error: ..." on the error writer (newlines and
+    /// control characters folded into spaces): exit code 1 for failures the user can fix (<see cref="IsUserError"/>),
+    /// 2 for internal errors, which also say how to get the stack trace. The stack trace is printed only with
+    /// --verbose or SCRATCHNET_VERBOSE=1.
     /// </summary>
     public static void SetAction(Command command, Func<ParseResult, TextWriter, TextWriter, int> body)
     {
@@ -57,25 +102,140 @@ public static class CliApp
             {
                 return body(parse, output, error);
             }
-            catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or NotImplementedException or ObjectDisposedException)
-            {
-                error.WriteLine($"error: {e.Message}");
-                return 1;
-            }
             catch (Exception e)
             {
-                var inner = e is TargetInvocationException { InnerException: { } ie } ? ie : e;
-                error.WriteLine($"error: {inner.GetType().Name}: {inner.Message}");
-                error.WriteLine(inner.StackTrace);
-                return 2;
+                var inner = Unwrap(e);
+                bool verbose = IsVerbose(parse);
+                int code;
+                if (IsUserError(inner))
+                {
+                    error.WriteLine($"error: {OneLine(UserMessage(inner))}");
+                    code = 1;
+                }
+                else
+                {
+                    error.WriteLine($"error: internal error ({inner.GetType().Name}): {OneLine(inner.Message)}" +
+                                    (verbose ? "" : " (run again with --verbose or SCRATCHNET_VERBOSE=1 for the stack trace)"));
+                    code = 2;
+                }
+                if (verbose) error.WriteLine(inner.ToString());
+                return code;
             }
         });
     }
+
+    /// <summary>The exception that says what went wrong: TargetInvocationException and single-exception AggregateExceptions unwrapped.</summary>
+    public static Exception Unwrap(Exception e)
+    {
+        while (true)
+        {
+            if (e is TargetInvocationException { InnerException: { } ti }) e = ti;
+            else if (e is AggregateException { InnerExceptions.Count: 1 } ae) e = ae.InnerExceptions[0];
+            else return e;
+        }
+    }
+
+    /// <summary>
+    /// Failures that come from what the user gave or from the machine, not from a bug: bad arguments, files that are
+    /// missing, unreadable or malformed (data, checkpoints, JSON), a diverged training, no memory, a device error.
+    /// </summary>
+    public static bool IsUserError(Exception e) =>
+        e is ArgumentException or IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException
+          or FormatException or NotImplementedException or OutOfMemoryException or OperationCanceledException
+          or Models.Training.TrainingDivergedException
+        || (e.GetType().Namespace?.StartsWith("ILGPU", StringComparison.Ordinal) ?? false);
+
+    private static string UserMessage(Exception e) => e switch
+    {
+        OutOfMemoryException => $"out of memory ({e.Message}); try a smaller --batch-size, or a smaller model or image",
+        OperationCanceledException => "cancelled",
+        _ when e.GetType().Namespace?.StartsWith("ILGPU", StringComparison.Ordinal) ?? false => $"device error ({e.GetType().Name}): {e.Message}",
+        _ => e.Message,
+    };
+
+    /// <summary>The message on one printable line: line breaks, tabs and other control characters become single spaces.</summary>
+    public static string OneLine(string message)
+    {
+        var sb = new System.Text.StringBuilder(message.Length);
+        bool space = false;
+        foreach (char c in message)
+        {
+            if (char.IsControl(c) || c == '\u2028' || c == '\u2029')
+            {
+                if (!space && sb.Length > 0) sb.Append(' ');
+                space = true;
+                continue;
+            }
+            sb.Append(c);
+            space = c == ' ';
+        }
+        return sb.ToString().Trim();
+    }
 }
 
-/// <summary>Options several commands share.</summary>
+/// <summary>Options several commands share, and the parse-time checks of option values.</summary>
 public static class CommonOptions
 {
+    /// <summary>
+    /// Adds a parse-time check to <paramref name="option"/>: <paramref name="problem"/> returns null for an allowed value, else the
+    /// allowed range as a phrase, and the parse fails with "OPTION must be PHRASE, got VALUE" before any work starts.
+    /// </summary>
+    public static Option<T> Check<T>(this Option<T> option, Func<T, string?> problem)
+    {
+        option.Validators.Add(result =>
+        {
+            T value = result.GetValueOrDefault<T>();
+            if (value is not null && problem(value) is { } allowed)
+                result.AddError($"{option.Name} must be {allowed}, got {(value is string text ? $"\"{text}\"" : Convert.ToString(value, CultureInfo.InvariantCulture))}");
+        });
+        return option;
+    }
+
+    /// <summary>Checks a numeric option with <see cref="Models.Training.TrainOptions.Problem"/>'s rule for its name.</summary>
+    public static Option<T> TrainRule<T>(this Option<T> option) =>
+        option.Check(v => Models.Training.TrainOptions.Problem(option.Name, Convert.ToDouble(v, CultureInfo.InvariantCulture)));
+
+    /// <summary>Checks that an integer option lies in [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    public static Option<int> InRange(this Option<int> option, int min, int max) =>
+        option.Check(v => v >= min && v <= max ? null : $"an integer in [{min}, {max}]");
+
+    /// <summary>Checks that a path option is not empty.</summary>
+    public static Option<string?> NonEmptyPath(this Option<string?> option) =>
+        option.Check(v => string.IsNullOrWhiteSpace(v) ? "a path (it is empty)" : v.IndexOfAny(Path.GetInvalidPathChars()) >= 0 ? "a valid path" : null);
+
+    /// <summary>
+    /// `--data KIND [PATH]`, the same on every command that reads a data set: fashion-mnist [PATH], mnist PATH, cifar10 PATH or
+    /// folder PATH. Checked at parse time (the kind, and a PATH where the kind needs one).
+    /// </summary>
+    public static Option<string[]> Data(string description)
+    {
+        var option = new Option<string[]>("--data")
+        {
+            Description = description,
+            Arity = new ArgumentArity(1, 2),
+            AllowMultipleArgumentsPerToken = true,
+        };
+        option.Validators.Add(result =>
+        {
+            var v = result.GetValueOrDefault<string[]>() ?? [];
+            if (v.Length == 0) return;
+            if (!Models.Training.TrainOptions.DataKinds.Contains(v[0]))
+                result.AddError($"--data must be fashion-mnist [PATH], mnist PATH, cifar10 PATH or folder PATH, got \"{v[0]}\"");
+            else if (v[0] != "fashion-mnist" && v.Length < 2)
+                result.AddError($"--data {v[0]} needs the folder of the files: --data {v[0]} PATH{Models.Training.TrainOptions.DownloadHint(v[0])}");
+            else if (v.Length == 2 && string.IsNullOrWhiteSpace(v[1]))
+                result.AddError($"--data {v[0]} PATH: the path is empty");
+        });
+        return option;
+    }
+
+    /// <summary>Whether the user typed <paramref name="option"/> (not just its default).</summary>
+    public static bool Given(this ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
+
+    /// <summary>Whether the user typed a value for <paramref name="argument"/>.</summary>
+    public static bool Given(this ParseResult parse, Argument argument) => parse.GetResult(argument) is { Tokens.Count: > 0 };
+
+    /// <summary>`--device`/`-d`: which device to run on.</summary>
     public static Option<string> Device(string defaultDevice = "cpu") => new("--device", "-d")
     {
         Description = "Device to run on: cpu, ilgpu-cpu, cuda, opencl, or auto (cuda, then opencl, then cpu)",

@@ -27,29 +27,25 @@ public sealed class TrainCommand : ICliCommand
     public Command Build()
     {
         var model = new Argument<string>("model") { Description = "Model to train: alexnet, seedcnn or mlp", DefaultValueFactory = _ => "alexnet" };
-        model.AcceptOnlyFromAmong("alexnet", "seedcnn", "mlp");
-        var data = new Option<string[]>("--data")
-        {
-            Description = "Training data: fashion-mnist [PATH] (default: the full set if installed, else the embedded subset), mnist PATH, cifar10 PATH, or folder PATH (one subfolder per class)",
-            Arity = new ArgumentArity(1, 2), AllowMultipleArgumentsPerToken = true,
-        };
-        var epochs = new Option<int?>("--epochs") { Description = "Epochs (default: 10 on a GPU; on a CPU as many steps as fit in 8.5 minutes)" };
-        var batch = new Option<int>("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 64 };
-        var lr = new Option<float>("--lr") { Description = "Learning rate of SGD", DefaultValueFactory = _ => 0.01f };
-        var momentum = new Option<float>("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => 0.9f };
-        var wd = new Option<float>("--weight-decay") { Description = "SGD weight decay (L2)", DefaultValueFactory = _ => 5e-4f };
-        var lrStep = new Option<int>("--lr-step") { Description = "StepLR: multiply the learning rate by --lr-gamma every N epochs (0: constant)", DefaultValueFactory = _ => 0 };
-        var lrGamma = new Option<float>("--lr-gamma") { Description = "StepLR factor", DefaultValueFactory = _ => 0.1f };
+        model.AcceptOnlyFromAmong([.. TrainOptions.Models]);
+        var data = CommonOptions.Data("Training data: fashion-mnist [PATH] (default: the full set if installed, else the embedded subset), mnist PATH, cifar10 PATH, or folder PATH (one subfolder per class)");
+        var epochs = new Option<int?>("--epochs") { Description = "Epochs (default: 10 on a GPU; on a CPU as many steps as fit in 8.5 minutes)" }.TrainRule();
+        var batch = new Option<int>("--batch-size") { Description = $"Batch size (1 to {TrainOptions.MaxBatchSize})", DefaultValueFactory = _ => 64 }.TrainRule();
+        var lr = new Option<float>("--lr") { Description = "Learning rate of SGD", DefaultValueFactory = _ => 0.01f }.TrainRule();
+        var momentum = new Option<float>("--momentum") { Description = "SGD momentum, in [0, 1)", DefaultValueFactory = _ => 0.9f }.TrainRule();
+        var wd = new Option<float>("--weight-decay") { Description = "SGD weight decay (L2)", DefaultValueFactory = _ => 5e-4f }.TrainRule();
+        var lrStep = new Option<int>("--lr-step") { Description = "StepLR: multiply the learning rate by --lr-gamma every N epochs (0: constant)", DefaultValueFactory = _ => 0 }.TrainRule();
+        var lrGamma = new Option<float>("--lr-gamma") { Description = "StepLR factor, > 0", DefaultValueFactory = _ => 0.1f }.TrainRule();
         var device = CommonOptions.Device("auto");
         var seed = CommonOptions.Seed();
-        var maxSteps = new Option<int?>("--max-steps") { Description = "Stop after this many steps in total" };
-        var timeLimit = new Option<double?>("--time-limit") { Description = "Stop training after this many minutes (then evaluate and save)" };
+        var maxSteps = new Option<int?>("--max-steps") { Description = "Stop after this many steps in total" }.TrainRule();
+        var timeLimit = new Option<double?>("--time-limit") { Description = "Stop training after this many minutes (then evaluate and save)" }.TrainRule();
         var noAugment = new Option<bool>("--no-augment") { Description = "Train without the random flip/rotation/translation" };
         var augment = new Option<bool>("--augment") { Description = "Keep the augmentation in the CPU budget run too (it is off there by default: it slows the first epochs)" };
-        var trainLimit = new Option<int?>("--train-limit") { Description = "Use only the first N training images" };
-        var testLimit = new Option<int?>("--test-limit") { Description = "Use only the first N test images" };
-        var outDir = new Option<string?>("--out") { Description = "Run folder (default: runs/<model>-<data>)" };
-        var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in the run folder" };
+        var trainLimit = new Option<int?>("--train-limit") { Description = "Use only the first N training images" }.TrainRule();
+        var testLimit = new Option<int?>("--test-limit") { Description = "Use only the first N test images" }.TrainRule();
+        var outDir = new Option<string?>("--out") { Description = "Run folder (default: runs/<model>-<data>)" }.NonEmptyPath();
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in the run folder from its last checkpoint, with its options (options given here override them)" };
         var cmd = new Command("train", "Train a model with the lecture's recipe (SGD lr 0.01, momentum 0.9, weight decay 5e-4, batch 64, augmentation) and write runs/<name>/ with metrics, plots, Grad-CAM, checkpoints and report.html")
         {
             model, data, epochs, batch, lr, momentum, wd, lrStep, lrGamma, device, seed, maxSteps, timeLimit, noAugment, augment, trainLimit, testLimit, outDir, resume,
@@ -57,24 +53,53 @@ public sealed class TrainCommand : ICliCommand
         CliApp.SetAction(cmd, (parse, output, error) =>
         {
             var dataArgs = parse.GetValue(data) ?? [];
-            string dataKind = dataArgs.Length > 0 ? dataArgs[0] : "fashion-mnist";
-            string? dataPath = dataArgs.Length > 1 ? dataArgs[1] : null;
             var dev = Device.Get(parse.GetValue(device)!);
-            int? epochsArg = parse.GetValue(epochs);
-            bool budget = epochsArg is null && !dev.IsGpu;
             string name = parse.GetValue(model)!;
-            var o = new TrainOptions
+            bool budget = !parse.Given(epochs) && !dev.IsGpu;
+            TrainOptions o;
+            if (parse.GetValue(resume))
             {
-                Model = name, Data = dataKind, DataPath = dataPath,
-                Epochs = epochsArg ?? 10, BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr),
-                Momentum = parse.GetValue(momentum), WeightDecay = parse.GetValue(wd), LrStep = parse.GetValue(lrStep), LrGamma = parse.GetValue(lrGamma),
-                Device = dev.Name, Seed = parse.GetValue(seed),
+                // A resumed run keeps its own options (data, recipe, seed, augmentation); what is typed here overrides them.
+                string dir = parse.GetValue(outDir) ?? Path.Combine("runs", $"{name}-{(dataArgs.Length > 0 ? dataArgs[0] : "fashion-mnist")}");
+                o = Checkpoint.ReadState(dir).Options with { OutDir = dir, Resume = true };
+                if (parse.Given(model)) o = o with { Model = name };
+                if (dataArgs.Length > 0) o = o with { Data = dataArgs[0], DataPath = dataArgs.Length > 1 ? dataArgs[1] : null };
+                if (parse.Given(epochs)) o = o with { Epochs = parse.GetValue(epochs)!.Value };
+                if (parse.Given(batch)) o = o with { BatchSize = parse.GetValue(batch) };
+                if (parse.Given(lr)) o = o with { LearningRate = parse.GetValue(lr) };
+                if (parse.Given(momentum)) o = o with { Momentum = parse.GetValue(momentum) };
+                if (parse.Given(wd)) o = o with { WeightDecay = parse.GetValue(wd) };
+                if (parse.Given(lrStep)) o = o with { LrStep = parse.GetValue(lrStep) };
+                if (parse.Given(lrGamma)) o = o with { LrGamma = parse.GetValue(lrGamma) };
+                if (parse.Given(seed)) o = o with { Seed = parse.GetValue(seed) };
+                if (parse.Given(trainLimit)) o = o with { TrainLimit = parse.GetValue(trainLimit) };
+                if (parse.Given(testLimit)) o = o with { TestLimit = parse.GetValue(testLimit) };
+                if (parse.Given(augment)) o = o with { Augment = true };
+                if (parse.Given(noAugment)) o = o with { Augment = false };
+                if (o.DataPath is { } saved && !parse.Given(data) && !Directory.Exists(saved))
+                    throw new ArgumentException($"train --resume: the run's data folder {saved} no longer exists; pass --data {o.Data} PATH");
+            }
+            else
+            {
+                string dataKind = dataArgs.Length > 0 ? dataArgs[0] : "fashion-mnist";
+                o = new TrainOptions
+                {
+                    Model = name, Data = dataKind, DataPath = dataArgs.Length > 1 ? dataArgs[1] : null,
+                    Epochs = parse.GetValue(epochs) ?? 10, BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr),
+                    Momentum = parse.GetValue(momentum), WeightDecay = parse.GetValue(wd), LrStep = parse.GetValue(lrStep), LrGamma = parse.GetValue(lrGamma),
+                    Seed = parse.GetValue(seed),
+                    Augment = !parse.GetValue(noAugment) && (parse.GetValue(augment) || !budget), TrainLimit = parse.GetValue(trainLimit), TestLimit = parse.GetValue(testLimit),
+                    OutDir = parse.GetValue(outDir) ?? Path.Combine("runs", $"{name}-{dataKind}"),
+                };
+            }
+            // The budget belongs to this invocation, not to the run: a resumed run gets the CPU budget again unless --epochs is given.
+            o = o with
+            {
+                Device = dev.Name,
                 MaxSteps = parse.GetValue(maxSteps),
                 TimeLimit = parse.GetValue(timeLimit) is double min ? TimeSpan.FromMinutes(min) : budget ? CpuTimeLimit : null,
-                Augment = !parse.GetValue(noAugment) && (parse.GetValue(augment) || !budget), TrainLimit = parse.GetValue(trainLimit), TestLimit = parse.GetValue(testLimit),
-                OutDir = parse.GetValue(outDir) ?? Path.Combine("runs", $"{name}-{dataKind}"),
-                Resume = parse.GetValue(resume),
             };
+            o.Validate("train");
             return Run(o, output, budget);
         });
         return cmd;
@@ -140,7 +165,7 @@ public sealed class TrainCommand : ICliCommand
             output.WriteLine("This was the CPU budget run. The full recipe (10 epochs over the training set, with augmentation) is:");
             output.WriteLine($"  scratchnet train {o.Model} --epochs 10 --device cuda        # on a GPU");
             output.WriteLine($"  scratchnet train {o.Model} --epochs 10 --device cpu         # here: hours on 2 cores");
-            output.WriteLine($"  scratchnet train {o.Model} --epochs 10 --out {o.OutDir} --resume   # continue this run to 10 epochs");
+            output.WriteLine($"  scratchnet train {o.Model} --epochs 10 --augment --out {o.OutDir} --resume   # continue this run to 10 epochs");
         }
         return 0;
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using ScratchNet.io;
 using ScratchNet.data;
 using ScratchNet.Models.Training;
 using ScratchNet.nn;

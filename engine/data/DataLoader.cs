@@ -86,8 +86,15 @@ public sealed class DataLoader
     public int Height { get; }
     public int Width { get; }
 
-    /// <summary>Batches per epoch: N / B rounded down with dropLast, up without.</summary>
-    public int BatchesPerEpoch => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
+    /// <summary>Batches per epoch: N / B rounded down with dropLast, up without (in long: N + B − 1 overflows int for a huge B).</summary>
+    public int BatchesPerEpoch => BatchesFrom(0);
+
+    /// <summary>Batches left in an epoch from image <paramref name="startSample"/> of its order on.</summary>
+    public int BatchesFrom(int startSample)
+    {
+        long left = Dataset.Count - (long)startSample;
+        return (int)(DropLast ? left / BatchSize : (left + BatchSize - 1) / BatchSize);
+    }
 
     /// <summary>The order in which epoch <paramref name="epoch"/> visits the dataset.</summary>
     public int[] Order(int epoch)
@@ -102,7 +109,7 @@ public sealed class DataLoader
     }
 
     /// <summary>Builds batch <paramref name="index"/> of epoch <paramref name="epoch"/> on the calling thread.</summary>
-    public Batch GetBatch(int epoch, int index) => Build(Order(epoch), epoch, index);
+    public Batch GetBatch(int epoch, int index) => Build(Order(epoch), epoch, 0, index);
 
     /// <summary>
     /// The batches of one epoch, from <paramref name="startBatch"/> on (to resume from a checkpoint taken
@@ -114,16 +121,30 @@ public sealed class DataLoader
         Check.NonNegative("DataLoader.Epoch", "epoch", epoch);
         if (startBatch < 0 || startBatch > BatchesPerEpoch)
             throw new ArgumentException($"DataLoader.Epoch: startBatch {startBatch} out of range [0, {BatchesPerEpoch}]");
-        return Prefetch == 0 ? Synchronous(epoch, startBatch) : Prefetched(epoch, startBatch);
+        return EpochFrom(epoch, (int)Math.Min((long)startBatch * BatchSize, Dataset.Count));
     }
 
-    private IEnumerable<Batch> Synchronous(int epoch, int startBatch)
+    /// <summary>
+    /// The batches of one epoch from image <paramref name="startSample"/> of its order on: batch k holds the images
+    /// at positions startSample + k·B … of <see cref="Order"/>. The order and each image's augmentation depend on
+    /// (seed, epoch, image) only, so a run resumed at the image where it stopped sees the same images, augmented
+    /// alike, whatever the batch size before and after.
+    /// </summary>
+    public IEnumerable<Batch> EpochFrom(int epoch, int startSample)
+    {
+        Check.NonNegative("DataLoader.EpochFrom", "epoch", epoch);
+        if (startSample < 0 || startSample > Dataset.Count)
+            throw new ArgumentException($"DataLoader.EpochFrom: startSample {startSample} out of range [0, {Dataset.Count}]");
+        return Prefetch == 0 ? Synchronous(epoch, startSample) : Prefetched(epoch, startSample);
+    }
+
+    private IEnumerable<Batch> Synchronous(int epoch, int startSample)
     {
         var order = Order(epoch);
-        for (int b = startBatch; b < BatchesPerEpoch; b++) yield return Build(order, epoch, b);
+        for (int b = 0, n = BatchesFrom(startSample); b < n; b++) yield return Build(order, epoch, startSample, b);
     }
 
-    private IEnumerable<Batch> Prefetched(int epoch, int startBatch)
+    private IEnumerable<Batch> Prefetched(int epoch, int startSample)
     {
         using var queue = new BlockingCollection<Batch>(Prefetch);
         using var stop = new CancellationTokenSource();
@@ -133,8 +154,8 @@ public sealed class DataLoader
             try
             {
                 var order = Order(epoch);
-                for (int b = startBatch; b < BatchesPerEpoch && !stop.IsCancellationRequested; b++)
-                    queue.Add(Build(order, epoch, b), stop.Token);
+                for (int b = 0, n = BatchesFrom(startSample); b < n && !stop.IsCancellationRequested; b++)
+                    queue.Add(Build(order, epoch, startSample, b), stop.Token);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
             catch (Exception e) { failure = e; }
@@ -145,8 +166,8 @@ public sealed class DataLoader
         {
             foreach (var batch in queue.GetConsumingEnumerable()) yield return batch;
             worker.Join();
-            if (failure is not null)
-                throw new InvalidOperationException($"DataLoader: preparing a batch of epoch {epoch} failed: {failure.Message}", failure);
+            // The worker's exception, with its own type and stack: a bad image stays a DataFormatException.
+            if (failure is not null) ExceptionDispatchInfo.Capture(failure).Throw();
         }
         finally
         {
@@ -157,10 +178,12 @@ public sealed class DataLoader
         }
     }
 
-    private Batch Build(int[] order, int epoch, int index)
+    // Batch k of an epoch that starts at image startSample: positions startSample + k·B … of the order.
+    private Batch Build(int[] order, int epoch, int startSample, int k)
     {
-        int start = index * BatchSize;
-        int size = Math.Min(BatchSize, Dataset.Count - start);
+        int start = (int)(startSample + (long)k * BatchSize);
+        int size = (int)Math.Min(BatchSize, (long)Dataset.Count - start);
+        int index = (int)(((long)start + BatchSize - 1) / BatchSize);
         int sample = Channels * Height * Width;
         var images = new float[(long)size * sample];
         var labels = new int[size];

@@ -87,8 +87,8 @@ public sealed class SafetensorsFile(IReadOnlyDictionary<string, SafeTensor> tens
 /// As the reference writer does, tensors are laid out by descending dtype alignment, then by name (byte
 /// order), with no gaps, and the header lists __metadata__ first and then the tensors in data order.
 ///
-/// Writing never loses an existing checkpoint: the file is written to a temporary file in the same folder,
-/// flushed to disk, and then renamed over the old one (an atomic replace on one file system).
+/// Writing never loses an existing checkpoint: the file is written through <see cref="AtomicFile"/> (a temporary
+/// file in the same folder, flushed to disk, then renamed over the old one).
 /// </summary>
 public static class Safetensors
 {
@@ -107,16 +107,18 @@ public static class Safetensors
     // ---------------------------------------------------------------- writing
 
     /// <summary>Writes host tensors by name, with optional string metadata.</summary>
-    public static void Save(string path, IReadOnlyDictionary<string, SafeTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
-        => Write(path, tensors.Select(kv => (kv.Key, kv.Value.DType, kv.Value.Shape, (Func<byte[]>)(() => kv.Value.Data))).ToList(), metadata);
+    public static void Save(string path, IReadOnlyDictionary<string, SafeTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null,
+                            Action<FileEvent>? onEvent = null)
+        => Write(path, tensors.Select(kv => (kv.Key, kv.Value.DType, kv.Value.Shape, (Func<byte[]>)(() => kv.Value.Data))).ToList(), metadata, onEvent);
 
     /// <summary>
     /// Writes device tensors under their names (Float32 → F32, Int32 → I32). Each tensor is downloaded only
     /// when its turn comes, so a large model is never held twice in host memory.
     /// </summary>
-    public static void Save(string path, IEnumerable<(string Name, Tensor Tensor)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Save(string path, IEnumerable<(string Name, Tensor Tensor)> tensors, IReadOnlyDictionary<string, string>? metadata = null,
+                            Action<FileEvent>? onEvent = null)
         => Write(path, tensors.Select(nt => (nt.Name, nt.Tensor.DType == Kernels.DType.Float32 ? "F32" : "I32",
-                                             nt.Tensor.Shape.Select(d => (long)d).ToArray(), (Func<byte[]>)(() => TensorBytes(nt.Tensor)))).ToList(), metadata);
+                                             nt.Tensor.Shape.Select(d => (long)d).ToArray(), (Func<byte[]>)(() => TensorBytes(nt.Tensor)))).ToList(), metadata, onEvent);
 
     /// <summary>Writes tensors under their <see cref="Tensor.Name"/> (parameters carry their module path).</summary>
     public static void Save(string path, IEnumerable<Tensor> namedTensors, IReadOnlyDictionary<string, string>? metadata = null)
@@ -125,7 +127,8 @@ public static class Safetensors
     private static byte[] TensorBytes(Tensor t)
         => t.DType == Kernels.DType.Float32 ? ToLittleEndian<float>(t.ToArray()) : ToLittleEndian<int>(t.ToIntArray());
 
-    private static void Write(string path, List<(string Name, string DType, long[] Shape, Func<byte[]> Data)> entries, IReadOnlyDictionary<string, string>? metadata)
+    private static void Write(string path, List<(string Name, string DType, long[] Shape, Func<byte[]> Data)> entries, IReadOnlyDictionary<string, string>? metadata,
+                              Action<FileEvent>? onEvent)
     {
         const string op = "Safetensors.Save";
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -149,34 +152,21 @@ public static class Safetensors
 
         byte[] header = BuildHeader(order.Select((e, i) => (e.Name, e.DType, e.Shape, offsets[i])).ToList(), metadata);
 
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.tmp-{Guid.NewGuid():N}");
-        try
+        AtomicFile.Write(path, f =>
         {
-            using (var f = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            Span<byte> len = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
+            f.Write(len);
+            f.Write(header);
+            for (int i = 0; i < order.Count; i++)
             {
-                Span<byte> len = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
-                f.Write(len);
-                f.Write(header);
-                for (int i = 0; i < order.Count; i++)
-                {
-                    byte[] data = order[i].Data();
-                    long expected = offsets[i].End - offsets[i].Begin;
-                    if (data.LongLength != expected)
-                        throw new InvalidOperationException($"{op}: tensor '{order[i].Name}' gave {data.LongLength} bytes, expected {expected}");
-                    f.Write(data);
-                }
-                f.Flush(flushToDisk: true);
+                byte[] data = order[i].Data();
+                long expected = offsets[i].End - offsets[i].Begin;
+                if (data.LongLength != expected)
+                    throw new InvalidOperationException($"{op}: tensor '{order[i].Name}' gave {data.LongLength} bytes, expected {expected}");
+                f.Write(data);
             }
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        }, onEvent);
     }
 
     private static byte[] BuildHeader(List<(string Name, string DType, long[] Shape, (long Begin, long End) Offsets)> entries, IReadOnlyDictionary<string, string>? metadata)
@@ -213,11 +203,18 @@ public static class Safetensors
 
     // ---------------------------------------------------------------- reading
 
-    /// <summary>Reads and validates a whole safetensors file.</summary>
-    public static SafetensorsFile Load(string path)
+    /// <summary>Reads and validates only the header of a safetensors file and returns its __metadata__ (no tensor data is read).</summary>
+    public static IReadOnlyDictionary<string, string> LoadMetadata(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
         using var f = File.OpenRead(path);
+        var (header, _) = ReadHeaderBytes(path, f);
+        return ParseHeader(path, header).Item2;
+    }
+
+    // The 8-byte length and the JSON header, checked against the file's size; returns the header and where the data starts.
+    private static (byte[] Header, long DataStart) ReadHeaderBytes(string path, FileStream f)
+    {
         long fileLength = f.Length;
         if (fileLength < 8)
             throw new DataFormatException(path, $"truncated safetensors file: {fileLength} bytes, the header length alone needs 8", offset: fileLength);
@@ -229,7 +226,16 @@ public static class Safetensors
             throw new DataFormatException(path, $"truncated safetensors file: the header claims {n} bytes but the file has only {fileLength - 8} after the length", offset: fileLength);
         var header = new byte[n];
         f.ReadExactly(header);
-        long dataStart = 8 + (long)n;
+        return (header, 8 + (long)n);
+    }
+
+    /// <summary>Reads and validates a whole safetensors file.</summary>
+    public static SafetensorsFile Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
+        using var f = File.OpenRead(path);
+        long fileLength = f.Length;
+        var (header, dataStart) = ReadHeaderBytes(path, f);
         long dataLength = fileLength - dataStart;
 
         var (infos, metadata) = ParseHeader(path, header);
@@ -337,11 +343,21 @@ public static class Safetensors
     /// file tensor with no counterpart is an error.
     /// </summary>
     public static void LoadInto(string path, IEnumerable<(string Name, Tensor Tensor)> targets, bool strict = true)
+        => LoadInto(Load(path), path, targets, strict);
+
+    /// <summary>
+    /// <see cref="LoadInto(string, IEnumerable{ValueTuple{string, Tensor}}, bool)"/> from a file already read: target
+    /// <c>name</c> takes the file's tensor <c>prefix + name</c>, and <paramref name="strict"/> looks only at the file's
+    /// tensors under that prefix (a training state holds "model.*" weights next to the optimizer's "state.*").
+    /// With <paramref name="requireFinite"/>, a Float32 tensor holding NaN or ±Inf is refused, naming it.
+    /// </summary>
+    public static void LoadInto(SafetensorsFile file, string path, IEnumerable<(string Name, Tensor Tensor)> targets, bool strict = true,
+                                string prefix = "", bool requireFinite = false)
     {
-        var file = Load(path);
         var used = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (name, t) in targets)
+        foreach (var (shortName, t) in targets)
         {
+            string name = prefix + shortName;
             if (!file.Tensors.TryGetValue(name, out var st))
             {
                 if (strict) throw new DataFormatException(path, $"has no tensor '{name}' (expected {t.DType} {t.ShapeString})");
@@ -353,7 +369,9 @@ public static class Safetensors
             if (t.DType == Kernels.DType.Float32)
             {
                 if (st.DType != "F32") throw new DataFormatException(path, $"tensor '{name}' is {st.DType}, the model expects F32");
-                t.CopyFrom(st.ToFloatArray());
+                var values = st.ToFloatArray();
+                if (requireFinite) RequireFinite(path, name, st.Shape, values);
+                t.CopyFrom(values);
             }
             else
             {
@@ -363,8 +381,24 @@ public static class Safetensors
         }
         if (strict)
         {
-            var extra = file.Tensors.Keys.Where(k => !used.Contains(k)).ToArray();
+            var extra = file.Tensors.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && !used.Contains(k)).ToArray();
             if (extra.Length > 0) throw new DataFormatException(path, $"has tensors the model does not: {string.Join(", ", extra)}");
+        }
+    }
+
+    /// <summary>Throws a DataFormatException naming the file, the tensor and the first element that is NaN or ±Inf.</summary>
+    public static void RequireFinite(string path, string name, long[] shape, ReadOnlySpan<float> values)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (float.IsFinite(values[i])) continue;
+            // Row-major index of element i: the last dimension varies fastest.
+            var index = new long[shape.Length];
+            long rest = i;
+            for (int d = shape.Length - 1; d >= 0; d--) { if (shape[d] > 0) { index[d] = rest % shape[d]; rest /= shape[d]; } }
+            int bad = 0;
+            foreach (float v in values) if (!float.IsFinite(v)) bad++;
+            throw new DataFormatException(path, $"tensor '{name}' holds {values[i]} at [{string.Join(", ", index)}] ({bad} of {values.Length} values are NaN or infinite): these weights are broken (did the training diverge?)");
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ScratchNet.data;
+using ScratchNet.io;
 using ScratchNet.nn;
 using ScratchNet.optim;
 
@@ -35,9 +36,10 @@ public sealed record TrainResult(Module Model, TrainingData Data, IReadOnlyList<
 /// caching allocator when the step ends: device memory stays flat. Loss and accuracy are summed per sample
 /// (loss × batch size) and divided by the number of samples, so a short last batch weighs what it should.
 ///
-/// After every epoch the run folder receives metrics.csv / metrics.json and a checkpoint (model.safetensors,
-/// with PyTorch's parameter names, and train_state.safetensors with the optimizer, dropout and progress state),
-/// each written atomically, so --resume continues exactly where the last epoch ended.
+/// After every epoch the run folder receives a checkpoint (model.safetensors, with PyTorch's parameter names, and
+/// train_state.safetensors with the weights, the optimizer, dropout and progress state; see <see cref="Checkpoint"/>)
+/// and then metrics.csv / metrics.json, each written atomically, so --resume continues exactly where the last save
+/// ended, even after a kill in the middle of a save.
 /// </summary>
 public sealed class Trainer
 {
@@ -54,12 +56,23 @@ public sealed class Trainer
         _ => ModelRegistry.Create(name, classes, gen, device),
     };
 
+    /// <summary>Hears every file event of every checkpoint save (tests inject crashes with it).</summary>
+    public event Action<FileEvent>? OnFileEvent;
+
+    /// <summary>
+    /// Trains as <paramref name="o"/> says, writing metrics and a checkpoint to o.OutDir after every epoch (and when a budget
+    /// stops it). Holds the run folder's lock meanwhile. Throws <see cref="TrainingDivergedException"/> at the first step whose
+    /// loss is NaN or infinite, keeping the last good checkpoint.
+    /// </summary>
     public TrainResult Run(TrainOptions o, CancellationToken cancel = default)
     {
         o.Validate();
+        if (o.DataPath is { } dp) o = o with { DataPath = Path.GetFullPath(dp) };
         var device = Device.Get(o.Device);
+        using var folderLock = FolderLock.Acquire(o.OutDir, "train");
+        var stale = AtomicFile.RemoveStale(o.OutDir);
+        if (stale.Count > 0) OnMessage?.Invoke($"removed {stale.Count} temporary file(s) an interrupted save left in {o.OutDir}: {string.Join(", ", stale)}");
         var data = TrainingData.Load(o);
-        Directory.CreateDirectory(o.OutDir);
 
         var gen = new Generator(o.Seed);
         var model = CreateModel(o.Model, data.Classes.Count, data.InputShape, gen, device);
@@ -70,18 +83,31 @@ public sealed class Trainer
 
         var history = new List<EpochMetrics>();
         var stepLog = new List<StepMetrics>();
-        int startEpoch = 0, startBatch = 0;
+        int startEpoch = 0, startSample = 0, startBatchSize = o.BatchSize;
         long globalStep = 0;
+        long? lastSave = null;
         if (o.Resume)
         {
-            var state = Checkpoint.Load(o.OutDir, model, optimizer, o);
-            (startEpoch, startBatch, globalStep) = (state.Epoch, state.Batch, state.GlobalStep);
+            var state = Checkpoint.Load(o.OutDir, model, optimizer, o, out long? modelFileStep);
+            (startEpoch, startSample, globalStep, startBatchSize) = (state.Epoch, state.Sample, state.GlobalStep, state.Options.BatchSize);
+            if (startSample > data.Train.Count)
+                throw new ArgumentException($"resume: the checkpoint in {o.OutDir} stopped after image {startSample} of epoch {startEpoch + 1}, but the training set now has {data.Train.Count} images (was --train-limit changed?)");
             history.AddRange(state.History);
-            OnMessage?.Invoke($"resumed from {o.OutDir} at epoch {startEpoch + 1}, batch {startBatch}, step {globalStep}");
+            lastSave = globalStep;
+            string where = startSample == 0 ? $"the start of epoch {startEpoch + 1}" : $"image {startSample} of {data.Train.Count} in epoch {startEpoch + 1}";
+            OnMessage?.Invoke($"resumed from {o.OutDir} at {where}, step {globalStep}");
+            if (startSample > 0 && state.Options.BatchSize != o.BatchSize)
+                OnMessage?.Invoke($"batch size changed from {state.Options.BatchSize} to {o.BatchSize}: the rest of epoch {startEpoch + 1} continues at image {startSample} in batches of {o.BatchSize}");
+            if (modelFileStep is long fs)
+            {
+                Checkpoint.SaveModel(o.OutDir, o, model, data.Classes, globalStep, OnFileEvent);
+                OnMessage?.Invoke($"{Checkpoint.ModelFile} was {(fs < 0 ? "missing or unreadable" : $"from step {fs}")} (an interrupted save); rewritten from {Checkpoint.StateFile} (step {globalStep})");
+            }
         }
 
         int perEpoch = trainLoader.BatchesPerEpoch;
-        long totalSteps = Math.Min((long)o.Epochs * perEpoch, o.MaxSteps ?? long.MaxValue);
+        long plannedSteps = startEpoch < o.Epochs ? trainLoader.BatchesFrom(startSample) + (long)(o.Epochs - startEpoch - 1) * perEpoch : 0;
+        long totalSteps = Math.Min(globalStep + plannedSteps, o.MaxSteps ?? long.MaxValue);
         var clock = Stopwatch.StartNew();
         bool budgetHit = false;
         long stepsThisRun = 0;
@@ -92,8 +118,12 @@ public sealed class Trainer
             model.Train();
             var epochClock = Stopwatch.StartNew();
             double lossSum = 0; long correct = 0, seen = 0;
-            int batchIndex = epoch == startEpoch ? startBatch : 0;
-            foreach (var batch in trainLoader.Epoch(epoch, batchIndex))
+            int sample = epoch == startEpoch ? startSample : 0;
+            // Steps of this epoch for the progress line: the ones before a resume (at the batch size of then) count too.
+            int sizeBefore = epoch == startEpoch ? startBatchSize : o.BatchSize;
+            int stepsBefore = (int)(((long)sample + sizeBefore - 1) / sizeBefore), batchIndex = stepsBefore;
+            int stepsInEpoch = stepsBefore + trainLoader.BatchesFrom(sample);
+            foreach (var batch in trainLoader.EpochFrom(epoch, sample))
             {
                 cancel.ThrowIfCancellationRequested();
                 using (var scope = new TensorScope())
@@ -104,20 +134,23 @@ public sealed class Trainer
                     var loss = F.CrossEntropy(logits, y);
                     loss.Backward();
                     optimizer.Step();
-                    // The one host read of the step: the loss and the number of correct predictions.
+                    // The one host read of the step: the loss and the number of correct predictions. A NaN or
+                    // infinite loss is caught here, where the value is on the host anyway: no extra synchronisation.
                     double batchLoss = loss.Item();
+                    if (!double.IsFinite(batchLoss))
+                        throw Diverged(o, batchLoss, globalStep + 1, epoch, batchIndex + 1, stepsInEpoch, optimizer.LearningRate, lastSave);
                     int batchCorrect = F.CountCorrect(logits, y);
                     lossSum += batchLoss * batch.Size;
                     correct += batchCorrect;
                     seen += batch.Size;
                     stepLog.Add(new StepMetrics(globalStep + 1, batchLoss, (double)batchCorrect / batch.Size));
                 }
-                batchIndex++; globalStep++; stepsThisRun++;
+                sample += batch.Size; batchIndex++; globalStep++; stepsThisRun++;
                 var elapsed = clock.Elapsed;
                 double ips = stepsThisRun * (double)o.BatchSize / Math.Max(1e-9, elapsed.TotalSeconds);
-                var eta = TimeSpan.FromSeconds((totalSteps - globalStep) * o.BatchSize / Math.Max(1e-9, ips));
+                var eta = TimeSpan.FromSeconds(Math.Min((totalSteps - globalStep) * o.BatchSize / Math.Max(1e-9, ips), TimeSpan.MaxValue.TotalSeconds / 2));
                 if (o.TimeLimit is { } budget && budget - elapsed < eta) eta = budget > elapsed ? budget - elapsed : TimeSpan.Zero;
-                OnStep?.Invoke(new StepProgress(epoch + 1, o.Epochs, batchIndex, perEpoch, globalStep, totalSteps,
+                OnStep?.Invoke(new StepProgress(epoch + 1, o.Epochs, batchIndex, stepsInEpoch, globalStep, totalSteps,
                     lossSum / seen, (double)correct / seen, ips, elapsed, eta));
                 if (globalStep >= (o.MaxSteps ?? long.MaxValue) || (o.TimeLimit is { } limit && elapsed >= limit))
                 {
@@ -125,7 +158,7 @@ public sealed class Trainer
                     break;
                 }
             }
-            bool epochDone = batchIndex >= perEpoch;
+            bool epochDone = sample >= data.Train.Count;
             var evalClock = Stopwatch.StartNew();
             var (valLoss, valAcc) = Evaluate(model, testLoader, device);
             // A time budget that has less left than this evaluation took ends here: another epoch would get a
@@ -135,11 +168,26 @@ public sealed class Trainer
                 valLoss, valAcc, optimizer.LearningRate, epochClock.Elapsed.TotalSeconds, seen / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds), globalStep);
             history.Add(m);
             OnEpoch?.Invoke(m);
+            Checkpoint.Save(o.OutDir, o, model, optimizer, epochDone ? epoch + 1 : epoch, epochDone ? 0 : sample, globalStep, history, data.Classes, OnFileEvent);
+            lastSave = globalStep;
             MetricsFiles.Write(o.OutDir, history);
-            Checkpoint.Save(o.OutDir, o, model, optimizer, epochDone ? epoch + 1 : epoch, epochDone ? 0 : batchIndex, globalStep, history, data.Classes);
         }
         var last = history.Count > 0 ? history[^1] : null;
         return new TrainResult(model, data, history, globalStep, last?.ValAccuracy ?? double.NaN, last?.ValLoss ?? double.NaN, budgetHit, device, stepLog);
+    }
+
+    private static TrainingDivergedException Diverged(TrainOptions o, double loss, long step, int epoch, int batch, int batches, float lr, long? lastSave)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        string kept = lastSave is long s
+            ? $"The last good checkpoint (step {s}) is kept in {o.OutDir}; --resume continues from it."
+            : File.Exists(Path.Combine(o.OutDir, Checkpoint.StateFile))
+                ? $"The checkpoint already in {o.OutDir} is untouched."
+                : "No checkpoint was saved yet.";
+        return new TrainingDivergedException(
+            $"train: the loss became {loss.ToString(inv)} at step {step} (epoch {epoch + 1}, batch {batch} of {batches}) with learning rate {lr.ToString("G6", inv)}: the training diverged and stopped. {kept} " +
+            $"Try a smaller --lr (for example {(lr / 10).ToString("G3", inv)}){(o.Momentum > 0 ? " or a smaller --momentum" : "")}.",
+            step, loss, lr);
     }
 
     /// <summary>StepLR: lr · γ^⌊epoch / step⌋.</summary>
