@@ -46,15 +46,25 @@ public static class CliApp
     /// A command line that does not parse (unknown option, bad value, missing argument) gets one line per problem
     /// naming the command and the option, and a pointer to --help; the help itself appears only when asked for.
     /// </summary>
-    public static int Run(string[] args, TextWriter? output = null, TextWriter? error = null)
+    public static int Run(IReadOnlyList<string> args, TextWriter? output = null, TextWriter? error = null)
     {
         output ??= Console.Out;
         error ??= Console.Error;
         var parse = BuildRoot().Parse(args);
-        if (parse.Errors.Count > 0)
+        // An unknown "--name" is often taken for a positional value ("Argument '--bogus' not recognized. Must be one of:
+        // 'alexnet' ...", or an image file name for predict): name it as what it is, an option the command does not have.
+        var unknown = UnknownOptions(parse.CommandResult.Command, args).ToList();
+        if (parse.Errors.Count > 0 || unknown.Count > 0)
         {
             string command = CommandPath(parse.CommandResult);
-            var problems = parse.Errors.Select(e => OneLine(e.Message)).Distinct().ToList();
+            var problems = unknown.Count > 0
+                ? unknown.Select(u => $"unknown option '{u}'").ToList()
+                : parse.Errors.Select(e => Rephrase(e.Message)).Distinct().ToList();
+            if (parse.CommandResult.Command is RootCommand)
+            {
+                if (args.Count == 0) return BuildRoot().Parse(["--help"]).Invoke(new InvocationConfiguration { Output = output, Error = error });
+                if (unknown.Count == 0 && !args[0].StartsWith('-')) problems = [$"unknown command '{args[0]}'"];
+            }
             for (int i = 0; i < problems.Count; i++)
                 error.WriteLine($"error: {command}: {problems[i]}{(i == problems.Count - 1 ? $" (`{command} --help` lists the options)" : "")}");
             return 1;
@@ -66,6 +76,43 @@ public static class CliApp
             EnableDefaultExceptionHandler = false,
         };
         return parse.Invoke(config);
+    }
+
+    // The tokens that look like options ("-x", "--name", "--name=value") but are none of the command's, its parents' recursive
+    // ones or help's. Negative numbers ("-1") are values.
+    private static IEnumerable<string> UnknownOptions(Command command, IReadOnlyList<string> args)
+    {
+        var known = new HashSet<string>(StringComparer.Ordinal) { "--help", "-h", "-?", "/?", "/h" };
+        foreach (var o in command.Options) { known.Add(o.Name); foreach (var a in o.Aliases) known.Add(a); }
+        foreach (var parent in AllParents(command))
+            foreach (var o in parent.Options.Where(o => o.Recursive)) { known.Add(o.Name); foreach (var a in o.Aliases) known.Add(a); }
+        foreach (var arg in args)
+        {
+            if (arg == "--") yield break;
+            if (arg.Length < 2 || arg[0] != '-' || char.IsDigit(arg[1]) || arg[1] == '.') continue;
+            string name = arg.Split('=', ':')[0];
+            if (!known.Contains(name)) yield return name;
+        }
+    }
+
+    private static IEnumerable<Command> AllParents(Command command)
+    {
+        foreach (var p in command.Parents.OfType<Command>())
+        {
+            yield return p;
+            foreach (var q in AllParents(p)) yield return q;
+        }
+    }
+
+    // System.CommandLine's conversion error names the CLR type ("System.Nullable`1[System.Int32]"); say it in words.
+    private static string Rephrase(string message)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(message, @"^Cannot parse argument '(.*)' for option '(.*)' as expected type '(.*)'\.?$");
+        if (!m.Success) return OneLine(message);
+        string type = m.Groups[3].Value;
+        string what = type.Contains("UInt") ? "a non-negative integer" : type.Contains("Int32") || type.Contains("Int64") ? "an integer"
+                    : type.Contains("Single") || type.Contains("Double") ? "a number" : type.Contains("Boolean") ? "true or false" : "a valid value";
+        return OneLine($"{m.Groups[2].Value} must be {what}, got '{m.Groups[1].Value}'");
     }
 
     /// <summary>"scratchnet train": the command that was run, as the user typed it.</summary>
@@ -184,7 +231,9 @@ public static class CommonOptions
     {
         option.Validators.Add(result =>
         {
-            T value = result.GetValueOrDefault<T>();
+            T value;
+            try { value = result.GetValueOrDefault<T>(); }
+            catch (InvalidOperationException) { return; }   // not a T at all: the parser reports that itself
             if (value is not null && problem(value) is { } allowed)
                 result.AddError($"{option.Name} must be {allowed}, got {(value is string text ? $"\"{text}\"" : Convert.ToString(value, CultureInfo.InvariantCulture))}");
         });
