@@ -130,6 +130,62 @@ public class DataTests
     }
 
     [Fact]
+    public void IdxSizesWhoseProductOverflowsAreRefused()
+    {
+        // [16, 2^30, 2^30] is 2^64 elements, which wraps to 0 in a 64-bit product and used to pass as an
+        // empty, complete file.
+        using var dir = new TempDir();
+        var header = new byte[16];
+        header[2] = 0x08;
+        header[3] = 3;
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), 16);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(8), 1 << 30);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(12), 1 << 30);
+        foreach (bool gzip in new[] { false, true })
+        {
+            string path = dir[gzip ? "i.gz" : "i"];
+            WriteMaybeGzip(path, header, gzip);
+            var e = Throws<DataFormatException>(() => Idx.ReadImages(path), path, "sizes [16, 1073741824, 1073741824]", "18,446,744,073,709,551,616", "more than one array can hold");
+            Assert.Equal(4, e.Offset);
+        }
+        // A claim that fits an array but not the file is truncation, reported without allocating the claim.
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), 1000);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(8), 1000);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(12), 2000);
+        foreach (bool gzip in new[] { false, true })
+        {
+            string path = dir[gzip ? "j.gz" : "j"];
+            WriteMaybeGzip(path, [.. header, 1, 2, 3], gzip);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Throws<DataFormatException>(() => Idx.ReadImages(path), path, "truncated", "need 2000000016 bytes", "record 0");
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(allocated < 10_000_000, $"the 2 GB claim should not be allocated ({allocated} bytes allocated)");
+        }
+    }
+
+    [Fact]
+    public void IdxGzipBombStopsShortlyAfterTheDeclaredSize()
+    {
+        // A valid [2] label file followed by 64 MiB of zeros: ~64 KB compressed. Reading stops 1 MiB past
+        // the last label instead of inflating it all.
+        using var dir = new TempDir();
+        string path = dir["bomb.gz"];
+        using (var f = File.Create(path))
+        using (var gz = new GZipStream(f, CompressionLevel.SmallestSize))
+        {
+            gz.Write([0, 0, 8, 1, 0, 0, 0, 2, 1, 2]);
+            var zeros = new byte[1 << 20];
+            for (int i = 0; i < 64; i++) gz.Write(zeros);
+        }
+        Assert.True(new FileInfo(path).Length < 200_000, $"{new FileInfo(path).Length} bytes");
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Throws<DataFormatException>(() => Idx.ReadLabels(path, 10), path, "more than 1 MiB of unexpected bytes after the last of 2 records");
+        Assert.Equal(10, e.Offset);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 10_000_000, $"the bomb should not be inflated into memory ({allocated} bytes allocated)");
+    }
+
+    [Fact]
     public void IdxExtraBytesAreAnError()
     {
         using var dir = new TempDir();
