@@ -127,17 +127,24 @@ public static class ImageFile
     internal static Image ReadOnThisThread(string path, int channels, int height, int width, ImageReadOptions options, CancellationToken token)
     {
         byte[] bytes = ReadBytes(path, options.MaxFileBytes);
+        IImageFormat? format = null;
         try
         {
-            return Decode(path, bytes, channels, height, width, options, token);
+            format = SharpImage.DetectFormat(Config, bytes)
+                ?? throw new DataFormatException(path, $"not a PNG, JPEG or BMP image (it starts with {Hex(bytes, 8)})", offset: 0);
+            return Decode(path, bytes, format, channels, height, width, options, token);
         }
         catch (DataFormatException) { throw; }
         catch (OperationCanceledException) { throw TimedOut(path, options.Timeout); }
+        catch (Exception e) when (e is InvalidImageContentException or ImageFormatException)
+        {
+            throw new DataFormatException(path, $"cannot decode the {format?.Name} image: {OneLine(e.Message)}", inner: e);
+        }
         catch (Exception e)
         {
-            // ImageSharp reports bad content as InvalidImageContentException / ImageFormatException, but also,
-            // on some corrupt inputs, as IndexOutOfRange, Argument, Overflow, NotSupported or OutOfMemory.
-            throw new DataFormatException(path, $"cannot decode the image: {OneLine(e.Message)} ({e.GetType().Name})", inner: e);
+            // On some malformed inputs ImageSharp fails with IndexOutOfRange, NullReference, Argument,
+            // Overflow, NotSupported, InvalidOperation or OutOfMemory instead of its own exceptions.
+            throw new DataFormatException(path, $"cannot decode the {format?.Name} image: the decoder failed on its content ({e.GetType().Name}: {OneLine(e.Message)}); the file is probably corrupt", inner: e);
         }
     }
 
@@ -159,10 +166,8 @@ public static class ImageFile
         }
     }
 
-    private static Image Decode(string path, byte[] bytes, int channels, int height, int width, ImageReadOptions options, CancellationToken token)
+    private static Image Decode(string path, byte[] bytes, IImageFormat format, int channels, int height, int width, ImageReadOptions options, CancellationToken token)
     {
-        IImageFormat format = SharpImage.DetectFormat(Config, bytes)
-            ?? throw new DataFormatException(path, $"not a PNG, JPEG or BMP image (it starts with {Hex(bytes, 8)})", offset: 0);
         var problem = format == PngFormat.Instance ? ImageStructure.CheckPng(bytes)
                     : format == JpegFormat.Instance ? ImageStructure.CheckJpeg(bytes)
                     : ImageStructure.CheckBmp(bytes);
