@@ -600,6 +600,34 @@ public class DataTests
             Throws<DataFormatException>(() => ImageFolder.Load(dir.Path, 3, 4, 4), Path.Combine(dir["a"], "17.png"));
     }
 
+    [Fact]
+    public void ConcurrentReadsAndFolderLoadsAgree()
+    {
+        // Callers on many threads (thread-pool ones included) share the decode threads; every result must be
+        // the one a lone sequential read gives.
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir["k"]);
+        var paths = new List<string>();
+        for (int i = 0; i < 12; i++)
+        {
+            string p = Path.Combine(dir["k"], $"{i:D2}{ImageExtensions[i % 3]}");
+            WriteImage(p, Pattern(8 + i, 6 + i), 8 + i, 6 + i);
+            paths.Add(p);
+        }
+        var expected = paths.Select(p => ImageFile.Read(p, 3, 7, 9).Data).ToArray();
+        var folder = ImageFolder.Load(dir.Path, 3, 7, 9).Images;
+        Parallel.For(0, 16, new ParallelOptions { MaxDegreeOfParallelism = 8 }, t =>
+        {
+            if (t % 4 == 0) Assert.Equal(folder, ImageFolder.Load(dir.Path, 3, 7, 9).Images);
+            else
+                for (int r = 0; r < 20; r++)
+                {
+                    int k = (t * 7 + r) % paths.Count;
+                    Assert.Equal(expected[k], ImageFile.Read(paths[k], 3, 7, 9).Data);
+                }
+        });
+    }
+
     // ------------------------------------------------------------------ ImageDataset
 
     [Fact]
