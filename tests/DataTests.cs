@@ -1,6 +1,13 @@
 using System.IO.Compression;
+using System.Buffers.Binary;
+using System.Diagnostics;
 using ScratchNet.data;
-using StbImageWriteSharp;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Bmp;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.PixelFormats;
+using Image = ScratchNet.data.Image;
 
 namespace ScratchNet.Tests;
 
@@ -26,7 +33,7 @@ public class DataTests
     private static T Throws<T>(Action a, params string[] mustContain) where T : Exception
     {
         var e = Assert.Throws<T>(a);
-        foreach (var s in mustContain) Assert.Contains(s, e.Message);
+        foreach (var s in mustContain) Assert.True(e.Message.Contains(s), $"\"{s}\" is not in the message: {e.Message}");
         return e;
     }
 
@@ -120,6 +127,62 @@ public class DataTests
         var e = Assert.Throws<DataFormatException>(() => Idx.ReadImages(dir["b.gz"]));
         Assert.Contains(dir["b.gz"], e.Message);
         Assert.True(e.Message.Contains("truncated") || e.Message.Contains("gzip"), e.Message);
+    }
+
+    [Fact]
+    public void IdxSizesWhoseProductOverflowsAreRefused()
+    {
+        // [16, 2^30, 2^30] is 2^64 elements, which wraps to 0 in a 64-bit product and used to pass as an
+        // empty, complete file.
+        using var dir = new TempDir();
+        var header = new byte[16];
+        header[2] = 0x08;
+        header[3] = 3;
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), 16);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(8), 1 << 30);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(12), 1 << 30);
+        foreach (bool gzip in new[] { false, true })
+        {
+            string path = dir[gzip ? "i.gz" : "i"];
+            WriteMaybeGzip(path, header, gzip);
+            var e = Throws<DataFormatException>(() => Idx.ReadImages(path), path, "sizes [16, 1073741824, 1073741824]", "18,446,744,073,709,551,616", "more than one array can hold");
+            Assert.Equal(4, e.Offset);
+        }
+        // A claim that fits an array but not the file is truncation, reported without allocating the claim.
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), 1000);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(8), 1000);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(12), 2000);
+        foreach (bool gzip in new[] { false, true })
+        {
+            string path = dir[gzip ? "j.gz" : "j"];
+            WriteMaybeGzip(path, [.. header, 1, 2, 3], gzip);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Throws<DataFormatException>(() => Idx.ReadImages(path), path, "truncated", "need 2000000016 bytes", "record 0");
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(allocated < 10_000_000, $"the 2 GB claim should not be allocated ({allocated} bytes allocated)");
+        }
+    }
+
+    [Fact]
+    public void IdxGzipBombStopsShortlyAfterTheDeclaredSize()
+    {
+        // A valid [2] label file followed by 64 MiB of zeros: ~64 KB compressed. Reading stops 1 MiB past
+        // the last label instead of inflating it all.
+        using var dir = new TempDir();
+        string path = dir["bomb.gz"];
+        using (var f = File.Create(path))
+        using (var gz = new GZipStream(f, CompressionLevel.SmallestSize))
+        {
+            gz.Write([0, 0, 8, 1, 0, 0, 0, 2, 1, 2]);
+            var zeros = new byte[1 << 20];
+            for (int i = 0; i < 64; i++) gz.Write(zeros);
+        }
+        Assert.True(new FileInfo(path).Length < 200_000, $"{new FileInfo(path).Length} bytes");
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Throws<DataFormatException>(() => Idx.ReadLabels(path, 10), path, "more than 1 MiB of unexpected bytes after the last of 2 records");
+        Assert.Equal(10, e.Offset);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 10_000_000, $"the bomb should not be inflated into memory ({allocated} bytes allocated)");
     }
 
     [Fact]
@@ -265,30 +328,9 @@ public class DataTests
 
     // ------------------------------------------------------------------ image folders
 
-    /// <summary>A width×height RGB image whose pixel (x, y) is (10x, 20y, 5x + 7y) (all below 256 for small sizes).</summary>
-    private static byte[] Pattern(int width, int height)
-    {
-        var b = new byte[width * height * 3];
-        for (int y = 0; y < height; y++)
-            for (int x = 0; x < width; x++)
-            {
-                int i = (y * width + x) * 3;
-                b[i] = (byte)(10 * x); b[i + 1] = (byte)(20 * y); b[i + 2] = (byte)(5 * x + 7 * y);
-            }
-        return b;
-    }
+    private static byte[] Pattern(int width, int height) => TestImages.Pattern(width, height);
 
-    private static void WriteImage(string path, byte[] rgb, int width, int height)
-    {
-        using var f = File.Create(path);
-        var w = new ImageWriter();
-        switch (Path.GetExtension(path))
-        {
-            case ".png": w.WritePng(rgb, width, height, ColorComponents.RedGreenBlue, f); break;
-            case ".bmp": w.WriteBmp(rgb, width, height, ColorComponents.RedGreenBlue, f); break;
-            case ".jpg": w.WriteJpg(rgb, width, height, ColorComponents.RedGreenBlue, f, 100); break;
-        }
-    }
+    private static void WriteImage(string path, byte[] rgb, int width, int height) => TestImages.Write(path, rgb, width, height);
 
     [Fact]
     public void ImageFolderDecodesPngBmpJpegIntoChw()
@@ -326,8 +368,11 @@ public class DataTests
         // A 2×1 image: black then white, identical in R, G, B.
         WriteImage(Path.Combine(dir["only"], "x.png"), [0, 0, 0, 255, 255, 255], 2, 1);
         var ds = ImageFolder.Load(dir.Path, 1, 1, 4);
-        // Bilinear 2→4 with half-pixel centres (torch interpolate, align_corners=False): 0, 0.25, 0.75, 1.
-        TestUtil.AssertClose(new[] { 0f, 0.25f, 0.75f, 1f }, ds.Images, 1e-6f, 0, "resized grey row");
+        // Bilinear 2→4 with half-pixel centres (PIL, torch interpolate with align_corners=False) samples at
+        // -0.25, 0.25, 0.75, 1.25: 0, 0.25, 0.75, 1 before the result is rounded to 8 bits, as PIL does.
+        TestUtil.AssertClose(new[] { 0f, 0.25f, 0.75f, 1f }, ds.Images, 0.5f / 255, 0, "resized grey row");
+        // What ImageSharp's triangle filter gives exactly: 63.75 and 191.25 rounded.
+        Assert.Equal(new[] { 0f, 64 / 255f, 191 / 255f, 1f }, ds.Images);
         Assert.Equal(1, ds.Channels);
     }
 
@@ -353,6 +398,234 @@ public class DataTests
         Assert.Contains("empty", e.Message);
         Assert.Throws<ArgumentException>(() => ImageFolder.Load(dir.Path, 2, 8, 8));
         Assert.Throws<DirectoryNotFoundException>(() => ImageFolder.Load(dir["nope"], 3, 8, 8));
+    }
+
+    // ------------------------------------------------------------------ ImageFile: limits and broken files
+
+    private static readonly string[] ImageExtensions = [".png", ".jpg", ".bmp"];
+
+    [Fact]
+    public void TruncatedImagesAreErrorsNamingTheFileAtEveryCutPoint()
+    {
+        // ImageSharp decodes most truncated JPEGs and BMPs "successfully"; the structural check must catch
+        // every proper prefix. 24×16 is 1.3 KB of BMP, ~1 KB of JPEG, ~1 KB of PNG: all cut points.
+        using var dir = new TempDir();
+        var px = Pattern(24, 16);
+        foreach (var ext in ImageExtensions)
+        {
+            byte[] full = TestImages.Encode(ext, px, 24, 16);
+            string good = dir["good" + ext];
+            File.WriteAllBytes(good, full);
+            Assert.Equal((3, 16, 24), Dims(ImageFile.Read(good, 3, 16, 24)));
+            string path = dir["cut" + ext];
+            int refused = 0;
+            for (int len = 0; len < full.Length; len++)
+            {
+                File.WriteAllBytes(path, full[..len]);
+                var e = Assert.Throws<DataFormatException>(() => ImageFile.Read(path, 3, 16, 24));
+                Assert.StartsWith(path + ": ", e.Message);
+                Assert.DoesNotContain('\0', e.Message);
+                Assert.DoesNotContain('\n', e.Message);
+                refused++;
+            }
+            Assert.Equal(full.Length, refused);
+        }
+    }
+
+    [Fact]
+    public void TruncationMessagesSayWhatIsMissing()
+    {
+        using var dir = new TempDir();
+        var px = Pattern(24, 16);
+        byte[] jpg = TestImages.Encode(".jpg", px, 24, 16);
+        string path = dir["x.jpg"];
+        File.WriteAllBytes(path, jpg[..(jpg.Length - 10)]);
+        var e = Throws<DataFormatException>(() => ImageFile.Read(path, 3, 16, 24), path, "truncated JPEG: no end-of-image marker (FF D9) after the scan data");
+        Assert.Equal(jpg.Length - 10, e.Offset);
+
+        byte[] png = TestImages.Encode(".png", px, 24, 16);
+        path = dir["x.png"];
+        File.WriteAllBytes(path, png[..(png.Length - 5)]);
+        Throws<DataFormatException>(() => ImageFile.Read(path, 3, 16, 24), path, "truncated PNG", "IEND");
+
+        byte[] bmp = TestImages.Encode(".bmp", px, 24, 16);
+        path = dir["x.bmp"];
+        File.WriteAllBytes(path, bmp[..(bmp.Length - 1)]);
+        Throws<DataFormatException>(() => ImageFile.Read(path, 3, 16, 24), path, "truncated BMP: 24×16 pixels at 24 bits need 72·16 bytes");
+
+        // Bytes after the end-of-image marker are allowed (cameras append data there).
+        path = dir["tail.jpg"];
+        File.WriteAllBytes(path, [.. jpg, .. "trailing"u8]);
+        Assert.Equal((3, 16, 24), Dims(ImageFile.Read(path, 3, 16, 24)));
+    }
+
+    private static (int, int, int) Dims(Image i) => (i.Channels, i.Height, i.Width);
+
+    /// <summary>A complete baseline JPEG whose SOF0 header claims <paramref name="width"/>×<paramref name="height"/>.</summary>
+    private static byte[] JpegClaiming(int width, int height)
+    {
+        byte[] jpg = TestImages.Encode(".jpg", Pattern(8, 8), 8, 8, jpegQuality: 50);
+        int sof = jpg.AsSpan().IndexOf([(byte)0xFF, (byte)0xC0]);
+        Assert.True(sof > 0, "no SOF0 marker");
+        // SOF0: FF C0, length (2), sample precision (1), height (2), width (2), all big-endian.
+        BinaryPrimitives.WriteUInt16BigEndian(jpg.AsSpan(sof + 5), (ushort)height);
+        BinaryPrimitives.WriteUInt16BigEndian(jpg.AsSpan(sof + 7), (ushort)width);
+        return jpg;
+    }
+
+    [Fact]
+    public void PixelLimitIsCheckedFromTheHeaderBeforeDecoding()
+    {
+        using var dir = new TempDir();
+        string path = dir["huge.jpg"];
+        File.WriteAllBytes(path, JpegClaiming(20000, 30000));
+        Assert.True(new FileInfo(path).Length < 1000);
+        var sw = Stopwatch.StartNew();
+        var e = Throws<DataFormatException>(() => ImageFile.Read(path, 3, 32, 32), path, "20000×30000", "600,000,000", "89,478,485", "ImageReadOptions.MaxPixels");
+        // Decoding 600 M pixels would take seconds and gigabytes; the refusal reads a header.
+        Assert.True(sw.ElapsedMilliseconds < 2000, $"refusal took {sw.ElapsedMilliseconds} ms");
+        Assert.DoesNotContain('\n', e.Message);
+
+        // A custom limit works both ways: 24×16 = 384 pixels.
+        path = dir["small.png"];
+        WriteImage(path, Pattern(24, 16), 24, 16);
+        Throws<DataFormatException>(() => ImageFile.Read(path, 3, 16, 24, new ImageReadOptions { MaxPixels = 383 }), path, "24×16", "383");
+        Assert.Equal((3, 16, 24), Dims(ImageFile.Read(path, 3, 16, 24, new ImageReadOptions { MaxPixels = 384 })));
+        // A file above MaxFileBytes is refused before it is read.
+        Throws<DataFormatException>(() => ImageFile.Read(path, 3, 16, 24, new ImageReadOptions { MaxFileBytes = 100 }), path, "100-byte limit", "MaxFileBytes");
+    }
+
+    [Fact]
+    public void TimeoutIsEnforcedEvenWhenTheDecoderIgnoresCancellation()
+    {
+        // ImageSharp's PNG decoder does not look at its CancellationToken: the decode is abandoned and the
+        // caller gets its answer at the limit, not when decoding ends.
+        using var dir = new TempDir();
+        string path = dir["big.png"];
+        using (var img = new SixLabors.ImageSharp.Image<Rgb24>(3000, 3000, new Rgb24(10, 200, 30)))
+            img.SaveAsPng(path);
+        var sw = Stopwatch.StartNew();
+        var e = Throws<DataFormatException>(() => ImageFile.Read(path, 3, 64, 64, new ImageReadOptions { Timeout = TimeSpan.FromMilliseconds(1) }),
+            path, "1 ms limit", "ImageReadOptions.Timeout");
+        Assert.True(sw.ElapsedMilliseconds < 1000, $"the timeout fired after {sw.ElapsedMilliseconds} ms");
+        // The same through ImageFolder.Load (where the big file comes first, so it is the one reported even if
+        // the small one, cold, also overran 1 ms); and the decode threads that replaced the abandoned ones work.
+        Directory.CreateDirectory(dir["c"]);
+        File.Move(path, Path.Combine(dir["c"], "big.png"));
+        WriteImage(Path.Combine(dir["c"], "c.png"), Pattern(4, 4), 4, 4);
+        e = Throws<DataFormatException>(() => ImageFolder.Load(dir.Path, 3, 8, 8, new ImageReadOptions { Timeout = TimeSpan.FromMilliseconds(1) }),
+            Path.Combine(dir["c"], "big.png"), "ImageReadOptions.Timeout");
+        var ds = ImageFolder.Load(dir.Path, 3, 8, 8);
+        Assert.Equal(2, ds.Count);
+        Assert.Equal(10 / 255f, ds.GetImage(0)[0, 3, 3]); // big.png, solid (10, 200, 30)
+    }
+
+    [Fact]
+    public void NonImageContentIsRefusedWhateverTheExtension()
+    {
+        using var dir = new TempDir();
+        string text = dir["notes.png"];
+        File.WriteAllText(text, "not an image");
+        Throws<DataFormatException>(() => ImageFile.Read(text, 3, 8, 8), text, "not a PNG, JPEG or BMP image", "6E 6F 74");
+        string empty = dir["empty.jpg"];
+        File.WriteAllBytes(empty, []);
+        Throws<DataFormatException>(() => ImageFile.Read(empty, 3, 8, 8), empty, "not a PNG, JPEG or BMP image", "empty");
+        // GIF is a format ImageSharp knows, but not one we read.
+        string gif = dir["x.png"];
+        using (var img = new SixLabors.ImageSharp.Image<Rgb24>(4, 4)) img.SaveAsGif(gif);
+        Throws<DataFormatException>(() => ImageFile.Read(gif, 3, 8, 8), gif, "not a PNG, JPEG or BMP image", "47 49 46 38");
+        // The content decides, not the name: a PNG called .jpg reads.
+        string png = dir["really-a-png.jpg"];
+        WriteImage(dir["p.png"], Pattern(4, 4), 4, 4);
+        File.Move(dir["p.png"], png);
+        Assert.Equal((3, 4, 4), Dims(ImageFile.Read(png, 3, 4, 4)));
+        string missing = dir["missing.png"];
+        Throws<FileNotFoundException>(() => ImageFile.Read(missing, 3, 8, 8), missing);
+        Throws<FileNotFoundException>(() => ImageFolder.LoadImage(missing, 3, 8, 8), missing);
+    }
+
+    [Fact]
+    public void GreyIsItuR601LumaAsPil()
+    {
+        // PIL's convert('L'): L = (19595 R + 38470 G + 7471 B + 2^15) >> 16. Red → 76, green → 150,
+        // blue → 29, and a grey pixel keeps its value.
+        using var dir = new TempDir();
+        string path = dir["c.png"];
+        WriteImage(path, [255, 0, 0, 0, 255, 0, 0, 0, 255, 77, 77, 77, 10, 200, 30], 5, 1);
+        var img = ImageFile.Read(path, 1, 1, 5);
+        int expected4 = (19595 * 10 + 38470 * 200 + 7471 * 30 + 32768) >> 16;
+        Assert.Equal(new[] { 76 / 255f, 150 / 255f, 29 / 255f, 77 / 255f, expected4 / 255f }, img.Data);
+        Assert.Equal(124, expected4); // 0.299·10 + 0.587·200 + 0.114·30 = 123.8
+    }
+
+    [Fact]
+    public void SixteenBitAndAlphaPngsDecode()
+    {
+        using var dir = new TempDir();
+        // 16-bit RGB: samples become 8-bit by rounding (v·255/65535).
+        string p16 = dir["16.png"];
+        using (var img = new SixLabors.ImageSharp.Image<Rgb48>(2, 1))
+        {
+            img[0, 0] = new Rgb48(65535, 0, 32768);
+            img[1, 0] = new Rgb48(257 * 100, 257 * 200, 1000);
+            img.SaveAsPng(p16, new PngEncoder { BitDepth = PngBitDepth.Bit16, ColorType = PngColorType.Rgb });
+        }
+        var a = ImageFile.Read(p16, 3, 1, 2);
+        var expected = new[] { 65535, 257 * 100, 0, 257 * 200, 32768, 1000 }; // CHW: R0 R1 G0 G1 B0 B1
+        for (int i = 0; i < 6; i++) Assert.True(Math.Abs(a.Data[i] - expected[i] / 65535f) <= 0.5f / 255 + 1e-6f, $"value {i}: {a.Data[i] * 255}");
+        Assert.Equal(100 / 255f, a.Data[1]);
+
+        // RGBA: alpha is dropped, not composited or premultiplied (PIL's convert('RGB')).
+        string pa = dir["alpha.png"];
+        using (var img = new SixLabors.ImageSharp.Image<Rgba32>(2, 1))
+        {
+            img[0, 0] = new Rgba32(200, 100, 50, 0);
+            img[1, 0] = new Rgba32(1, 2, 3, 128);
+            img.SaveAsPng(pa, new PngEncoder { ColorType = PngColorType.RgbWithAlpha });
+        }
+        Assert.Equal(new[] { 200 / 255f, 1 / 255f, 100 / 255f, 2 / 255f, 50 / 255f, 3 / 255f }, ImageFile.Read(pa, 3, 1, 2).Data);
+    }
+
+    [Fact]
+    public void ImageFolderReportsTheFirstBadFileInOrder()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir["a"]);
+        Directory.CreateDirectory(dir["b"]);
+        for (int i = 0; i < 40; i++) WriteImage(Path.Combine(dir["a"], $"{i:D2}.png"), Pattern(4, 4), 4, 4);
+        File.WriteAllBytes(Path.Combine(dir["a"], "17.png"), [1, 2, 3]);
+        File.WriteAllBytes(Path.Combine(dir["a"], "30.png"), [1, 2, 3]);
+        File.WriteAllBytes(Path.Combine(dir["b"], "00.png"), [1, 2, 3]);
+        for (int k = 0; k < 5; k++)
+            Throws<DataFormatException>(() => ImageFolder.Load(dir.Path, 3, 4, 4), Path.Combine(dir["a"], "17.png"));
+    }
+
+    [Fact]
+    public void ConcurrentReadsAndFolderLoadsAgree()
+    {
+        // Callers on many threads (thread-pool ones included) share the decode threads; every result must be
+        // the one a lone sequential read gives.
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir["k"]);
+        var paths = new List<string>();
+        for (int i = 0; i < 12; i++)
+        {
+            string p = Path.Combine(dir["k"], $"{i:D2}{ImageExtensions[i % 3]}");
+            WriteImage(p, Pattern(8 + i, 6 + i), 8 + i, 6 + i);
+            paths.Add(p);
+        }
+        var expected = paths.Select(p => ImageFile.Read(p, 3, 7, 9).Data).ToArray();
+        var folder = ImageFolder.Load(dir.Path, 3, 7, 9).Images;
+        Parallel.For(0, 16, new ParallelOptions { MaxDegreeOfParallelism = 8 }, t =>
+        {
+            if (t % 4 == 0) Assert.Equal(folder, ImageFolder.Load(dir.Path, 3, 7, 9).Images);
+            else
+                for (int r = 0; r < 20; r++)
+                {
+                    int k = (t * 7 + r) % paths.Count;
+                    Assert.Equal(expected[k], ImageFile.Read(paths[k], 3, 7, 9).Data);
+                }
+        });
     }
 
     // ------------------------------------------------------------------ ImageDataset

@@ -200,6 +200,40 @@ public class SafetensorsTests
         yield return ["overlap", Build("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"y\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", new byte[12]), "overlap"];
     }
 
+    [Fact]
+    public void InvalidUtf8InTheHeaderIsRefusedWithItsOffset()
+    {
+        // JsonElement.GetString() used to throw InvalidOperationException on these (the JSON reader lets
+        // them through inside strings): a lone 0xFF, an overlong '/', a UTF-16 surrogate, a cut sequence.
+        using var dir = new TempDir();
+        byte[][] bad = [[0xFF], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xE2, 0x82]];
+        foreach (var b in bad)
+        {
+            byte[] header = [.. "{\"__metadata__\":{\"k\":\"ok "u8, .. b, .. "\"},\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"u8];
+            var file = new byte[8 + header.Length + 4];
+            BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)header.Length);
+            header.CopyTo(file, 8);
+            string path = dir[$"utf8-{Convert.ToHexString(b)}.safetensors"];
+            File.WriteAllBytes(path, file);
+            var e = Assert.Throws<DataFormatException>(() => Safetensors.Load(path));
+            Assert.Contains(path, e.Message);
+            Assert.Contains("not valid UTF-8", e.Message);
+            Assert.Equal(8 + "{\"__metadata__\":{\"k\":\"ok ".Length, e.Offset);
+        }
+    }
+
+    [Fact]
+    public void NamesWithControlCharactersGiveOneLineMessages()
+    {
+        // JSON escapes can put a newline, a NUL or a DEL in a tensor name; the message shows them escaped.
+        using var dir = new TempDir();
+        string path = dir["names.safetensors"];
+        File.WriteAllBytes(path, Build("{\"a\\nb\\u0000c\u007f\":{\"shape\":[1],\"data_offsets\":[0,4]}}", new byte[4]));
+        var e = Assert.Throws<DataFormatException>(() => Safetensors.Load(path));
+        Assert.Contains("tensor 'a\\nb\\u0000c\\u007F': missing \"dtype\"", e.Message);
+        Assert.DoesNotContain(e.Message, char.IsControl);
+    }
+
     [Theory]
     [MemberData(nameof(Corruptions))]
     public void CorruptedFilesGiveClearErrors(string name, byte[] bytes, string problem)

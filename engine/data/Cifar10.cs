@@ -76,12 +76,20 @@ public static class Cifar10
         IReadOnlyList<string> classes = File.Exists(meta) ? ReadClassNames(meta) : DefaultClasses;
         var files = train ? TrainFiles : [TestFile];
         var parts = new List<(byte[] Pixels, int[] Labels)>();
-        foreach (var f in files) parts.Add(ReadBatch(Path.Combine(dir, f), classes.Count));
+        long total = 0;
+        foreach (var f in files)
+        {
+            string path = Path.Combine(dir, f);
+            parts.Add(ReadBatch(path, classes.Count));
+            total += parts[^1].Labels.Length;
+            // All images go into one float array: refuse before allocating what it cannot hold.
+            if (total * ImageBytes > Array.MaxLength)
+                throw new DataFormatException(path, $"brings the images to {total:N0}, {total * ImageBytes:N0} values, more than one array can hold ({Array.MaxLength:N0})");
+        }
 
-        int total = parts.Sum(p => p.Labels.Length);
         var images = new float[(long)total * ImageBytes];
         var labels = new int[total];
-        int offset = 0;
+        int offset = 0; // in images; offset·ImageBytes stays below Array.MaxLength
         foreach (var (pixels, lab) in parts)
         {
             ImageDataset.ToUnitFloats(pixels, images.AsSpan(offset * ImageBytes, pixels.Length));

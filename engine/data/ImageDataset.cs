@@ -49,6 +49,7 @@ public sealed class ImageDataset
         Check.Positive(op, "width", width);
         if (classes.Count == 0) throw new ArgumentException($"{op}: at least one class name is needed");
         long sample = (long)channels * height * width;
+        if (sample > Array.MaxLength) throw new ArgumentException($"{op}: one image of [{channels}, {height}, {width}] has more values than an array can hold");
         if (images.Length != sample * labels.Length)
             throw new ArgumentException($"{op}: {images.Length} pixel values for {labels.Length} labels of [{channels}, {height}, {width}] (expected {sample * labels.Length})");
         for (int i = 0; i < labels.Length; i++)
@@ -99,6 +100,8 @@ public sealed class ImageDataset
     public ImageDataset Subset(IReadOnlyList<int> indices, string? name = null)
     {
         int s = SampleSize;
+        if ((long)indices.Count * s > Array.MaxLength)
+            throw new ArgumentException($"ImageDataset.Subset: {indices.Count} images of {s} values are more than one array can hold ({Array.MaxLength:N0})");
         var images = new float[(long)indices.Count * s];
         var labels = new int[indices.Count];
         for (int i = 0; i < indices.Count; i++)

@@ -1,5 +1,4 @@
 using System.Runtime.ExceptionServices;
-using StbImageSharp;
 
 namespace ScratchNet.data;
 
@@ -11,20 +10,25 @@ namespace ScratchNet.data;
 ///   root/dog/abc.bmp
 /// </code>
 /// Class names are the subfolder names in ordinal order (label k is the k-th name); files are taken in
-/// ordinal name order inside each class. PNG, JPEG and BMP are decoded with StbImageSharp, converted to
-/// the requested number of channels (1 = grey, 3 = RGB, by stb's conversion) and resized bilinearly.
+/// ordinal name order inside each class. Each PNG, JPEG or BMP is read by <see cref="ImageFile.Read"/>:
+/// checked to be complete, decoded, resized (bilinear, in 8 bits, like PIL) and converted to the requested
+/// number of channels (1 = grey by ITU-R 601-2 luma, 3 = RGB), within the limits of
+/// <see cref="ImageReadOptions"/>.
 /// </summary>
 public static class ImageFolder
 {
+    /// <summary>The file extensions taken as images (any case); other files in a class folder are ignored.</summary>
     public static readonly IReadOnlySet<string> Extensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp" };
 
-    /// <summary>Loads every image under <paramref name="root"/> as [N, channels, height, width] floats in [0, 1].</summary>
-    public static ImageDataset Load(string root, int channels, int height, int width)
+    /// <summary>
+    /// Loads every image under <paramref name="root"/> as [N, channels, height, width] floats in [0, 1].
+    /// A file that cannot be read is a <see cref="DataFormatException"/> naming it; with several, the first
+    /// in file order (class folders, then names) is reported.
+    /// </summary>
+    public static ImageDataset Load(string root, int channels, int height, int width, ImageReadOptions? options = null)
     {
         const string op = "ImageFolder.Load";
-        if (channels is not (1 or 3)) throw new ArgumentException($"{op}: channels must be 1 or 3, got {channels}");
-        Check.Positive(op, "height", height);
-        Check.Positive(op, "width", width);
+        var o = ImageFile.CheckArguments(op, channels, height, width, options);
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"{op}: folder {root} does not exist");
 
         var classDirs = Directory.GetDirectories(root).OrderBy(d => Path.GetFileName(d), StringComparer.Ordinal).ToArray();
@@ -42,52 +46,29 @@ public static class ImageFolder
         }
 
         int sample = channels * height * width;
+        if ((long)files.Count * sample > Array.MaxLength)
+            throw new ArgumentException($"{op}: {files.Count} images of [{channels}, {height}, {width}] are {(long)files.Count * sample:N0} values, more than one array can hold ({Array.MaxLength:N0}); use a smaller size or fewer images");
         var pixels = new float[(long)files.Count * sample];
         var labels = new int[files.Count];
-        // Decoding is independent per file: spread it over the cores. Each result lands at its own index,
-        // so the order (and the dataset) does not depend on the scheduling; so does the error reported: the
-        // one of the first bad file in order.
-        var errors = new Exception?[files.Count];
-        Parallel.For(0, files.Count, i =>
-        {
-            try
+        // Decoding is independent per file: the decode threads (one per core) take the files in order, each
+        // under the time limit. Each result lands at its own index, so the dataset does not depend on the
+        // scheduling; neither does the error reported, the one of the first bad file in order.
+        var errors = DecodeThreads.Run(files.Count, o.Timeout,
+            (i, token) => ImageFile.ReadOnThisThread(files[i].Path, channels, height, width, o, token),
+            (i, image) =>
             {
-                var image = LoadImage(files[i].Path, channels, height, width);
                 image.Data.CopyTo(pixels.AsSpan(i * sample, sample));
                 labels[i] = files[i].Label;
-            }
-            catch (Exception e) { errors[i] = e; }
-        });
+            },
+            i => ImageFile.TimedOut(files[i].Path, o.Timeout));
         if (errors.FirstOrDefault(e => e is not null) is { } first) ExceptionDispatchInfo.Capture(first).Throw();
         return new ImageDataset(pixels, labels, channels, height, width, classDirs.Select(d => Path.GetFileName(d)).ToArray(), $"image folder {root}");
     }
 
-    /// <summary>Decodes one PNG/JPEG/BMP file to CHW floats in [0, 1] with the given channels, resized to height×width.</summary>
-    public static Image LoadImage(string path, int channels, int height, int width)
-    {
-        if (channels is not (1 or 3)) throw new ArgumentException($"ImageFolder.LoadImage: channels must be 1 or 3, got {channels}");
-        byte[] bytes = File.ReadAllBytes(path);
-        ImageResult decoded;
-        try
-        {
-            decoded = ImageResult.FromMemory(bytes, channels == 1 ? ColorComponents.Grey : ColorComponents.RedGreenBlue);
-        }
-        catch (Exception e)
-        {
-            throw new DataFormatException(path, $"cannot decode image: {e.Message}", inner: e);
-        }
-        if (decoded is null || decoded.Width <= 0 || decoded.Height <= 0 || decoded.Data is null)
-            throw new DataFormatException(path, "cannot decode image");
-        int h = decoded.Height, w = decoded.Width;
-        if (decoded.Data.Length < (long)h * w * channels)
-            throw new DataFormatException(path, $"decoder returned {decoded.Data.Length} bytes for {w}×{h}×{channels}");
-
-        // stb returns interleaved HWC bytes; regroup them into planes (CHW) while scaling to [0, 1].
-        var chw = new Image(new float[channels * h * w], channels, h, w);
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                for (int c = 0; c < channels; c++)
-                    chw.Data[(c * h + y) * w + x] = decoded.Data[(y * w + x) * channels + c] / 255f;
-        return ImageOps.ResizeBilinear(chw, height, width);
-    }
+    /// <summary>
+    /// Reads one PNG/JPEG/BMP file as CHW floats in [0, 1] with the given channels, resized to height×width
+    /// (<see cref="ImageFile.Read"/>).
+    /// </summary>
+    public static Image LoadImage(string path, int channels, int height, int width, ImageReadOptions? options = null)
+        => ImageFile.Read(path, channels, height, width, options);
 }

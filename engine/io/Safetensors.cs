@@ -1,8 +1,10 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using ScratchNet.data;
 
 namespace ScratchNet.io;
@@ -246,9 +248,11 @@ public static class Safetensors
         foreach (var info in sorted)
         {
             if (info.Begin != expectedBegin)
-                throw new DataFormatException(path, $"tensor '{info.Name}': data_offsets [{info.Begin}, {info.End}] {(info.Begin < expectedBegin ? "overlap the previous tensor" : "leave a gap")} (expected to begin at {expectedBegin})", offset: dataStart + info.Begin);
+                throw new DataFormatException(path, $"tensor '{info.Name}': data_offsets [{info.Begin}, {info.End}] {(info.Begin < expectedBegin ? "overlap the previous tensor" : "leave a gap")} (expected to begin at {expectedBegin})", offset: dataStart + Math.Min(info.Begin, dataLength));
             if (info.End > dataLength)
                 throw new DataFormatException(path, $"tensor '{info.Name}': data_offsets [{info.Begin}, {info.End}] out of range: the data part has {dataLength} bytes (truncated file?)", offset: dataStart + dataLength);
+            if (info.End - info.Begin > Array.MaxLength)
+                throw new DataFormatException(path, $"tensor '{info.Name}' has {info.End - info.Begin:N0} bytes, more than one array can hold ({Array.MaxLength:N0})", offset: dataStart + info.Begin);
             expectedBegin = info.End;
         }
         if (expectedBegin != dataLength)
@@ -271,6 +275,10 @@ public static class Safetensors
     {
         if (header.Length == 0 || header[0] != (byte)'{')
             throw new DataFormatException(path, "the header is not a JSON object (it must start with '{')", offset: 8);
+        // JSON text is UTF-8 (RFC 8259). The JSON reader does not check the bytes inside strings, and
+        // JsonElement.GetString() would fail on them later with an InvalidOperationException: check first.
+        if (!Utf8.IsValid(header))
+            throw new DataFormatException(path, "the header is not valid UTF-8", offset: 8 + FirstInvalidUtf8(header));
         JsonDocument doc;
         try
         {
@@ -304,6 +312,20 @@ public static class Safetensors
             }
             return (infos, metadata);
         }
+    }
+
+    /// <summary>The offset of the first byte that does not start or continue a valid UTF-8 sequence.</summary>
+    private static long FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        Span<char> chars = stackalloc char[1024];
+        int done = 0;
+        while (done < bytes.Length)
+        {
+            var status = Utf8.ToUtf16(bytes[done..], chars, out int read, out _, replaceInvalidSequences: false);
+            done += read;
+            if (status != OperationStatus.DestinationTooSmall) break;
+        }
+        return done;
     }
 
     private static Info ParseInfo(string path, string name, JsonElement e)
