@@ -284,6 +284,12 @@ public static class CommonOptions
     /// <summary>Whether the user typed a value for <paramref name="argument"/>.</summary>
     public static bool Given(this ParseResult parse, Argument argument) => parse.GetResult(argument) is { Tokens.Count: > 0 };
 
+    /// <summary>`--max-image-pixels N`: the largest image (width·height, from its header) a command reads; larger files are refused before decoding.</summary>
+    public static Option<long?> MaxImagePixels() => new Option<long?>("--max-image-pixels")
+    {
+        Description = $"Refuse images with more pixels than this (read from the header, before decoding; default {data.ImageReadOptions.Default.MaxPixels:N0}, PIL's limit)",
+    }.TrainRule();
+
     /// <summary>`--device`/`-d`: which device to run on.</summary>
     public static Option<string> Device(string defaultDevice = "cpu") => new("--device", "-d")
     {

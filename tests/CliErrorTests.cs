@@ -194,4 +194,55 @@ public class CliErrorTests
         (code, output, err) = Cli("predict", dir, png, "--device", "cpu");
         AssertOneLineError(code, output, err, path, "'3.bias'");
     }
+
+    /// <summary>A folder of tiny grey PNGs, two classes told apart by brightness.</summary>
+    private static string ImageFolder(string root)
+    {
+        for (int k = 0; k < 2; k++)
+        {
+            string dir = Path.Combine(root, k == 0 ? "dark" : "light");
+            Directory.CreateDirectory(dir);
+            for (int i = 0; i < 12; i++)
+            {
+                using var img = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.L8>(28, 28, new SixLabors.ImageSharp.PixelFormats.L8((byte)(k == 0 ? 20 + i : 200 + i)));
+                SixLabors.ImageSharp.ImageExtensions.SaveAsPng(img, Path.Combine(dir, $"{i:D2}.png"));
+            }
+        }
+        return root;
+    }
+
+    [Fact]
+    public void Eval_And_Resume_RememberTheRunsData_AndSayWhatToDoWhenItMoved()
+    {
+        string data = ImageFolder(TempDir("folder-data"));
+        string run = TempDir("folder-run");
+        var (code, output, err) = Cli("train", "seedcnn", "--data", "folder", data, "--epochs", "1", "--batch-size", "4", "--device", "cpu", "--out", run);
+        Assert.True(code == 0, err + output);
+        // No data option: the checkpoint says where its data is.
+        (code, output, err) = Cli("eval", run, "--device", "cpu");
+        Assert.True(code == 0, err + output);
+        Assert.Contains("seedcnn on folder test set (4 images", output);
+        (code, output, err) = Cli("train", "--resume", "--out", run, "--epochs", "2", "--device", "cpu");
+        Assert.True(code == 0, err + output);
+        Assert.Contains("seedcnn on folder", output);
+
+        // The data moved: eval names itself and the way out, and suggests no `data download folder`.
+        string moved = data + "-moved";
+        Directory.Move(data, moved);
+        (code, output, err) = Cli("eval", run, "--device", "cpu");
+        AssertOneLineError(code, output, err, "eval:", data, "--data folder PATH");
+        Assert.DoesNotContain("download", err);
+        (code, output, err) = Cli("train", "--resume", "--out", run, "--epochs", "3", "--device", "cpu");
+        AssertOneLineError(code, output, err, "train --resume:", data, "--data folder PATH");
+        (code, output, err) = Cli("eval", run, "--data", "folder", moved, "--device", "cpu");
+        Assert.True(code == 0, err + output);
+
+        // predict refuses an image above --max-image-pixels from its header.
+        string png = Directory.GetFiles(Path.Combine(moved, "dark"))[0];
+        (code, output, err) = Cli("predict", run, png, "--max-image-pixels", "100", "--device", "cpu");
+        AssertOneLineError(code, output, err, png, "28×28", "100");
+        (code, output, err) = Cli("predict", run, png, "--device", "cpu");
+        Assert.True(code == 0, err + output);
+        Assert.Contains("dark", output);
+    }
 }

@@ -19,13 +19,14 @@ public sealed class EvalCommand : ICliCommand
         var data = CommonOptions.Data("Test data: fashion-mnist [PATH], mnist PATH, cifar10 PATH or folder PATH (default: the data the run was trained on, from the checkpoint)");
         var device = CommonOptions.Device("auto");
         var batch = new Option<int>("--batch-size") { Description = "Evaluation batch size", DefaultValueFactory = _ => 256 }.TrainRule();
-        var cmd = new Command("eval", "Evaluate a checkpoint on its test set (loss, accuracy, accuracy per class)") { checkpoint, data, device, batch };
+        var maxPixels = CommonOptions.MaxImagePixels();
+        var cmd = new Command("eval", "Evaluate a checkpoint on its test set (loss, accuracy, accuracy per class)") { checkpoint, data, device, batch, maxPixels };
         CliApp.SetAction(cmd, (parse, output, _) =>
         {
             var dev = Device.Get(parse.GetValue(device)!);
             var m = Checkpoint.LoadModel(parse.GetValue(checkpoint)!, dev);
             var dataArgs = parse.GetValue(data) ?? [];
-            var o = new TrainOptions { Model = m.Name, Data = m.Data, DataPath = m.DataPath, Device = dev.Name };
+            var o = new TrainOptions { Model = m.Name, Data = m.Data, DataPath = m.DataPath, Device = dev.Name, MaxImagePixels = parse.GetValue(maxPixels) };
             if (dataArgs.Length > 0) o = o with { Data = dataArgs[0], DataPath = dataArgs.Length > 1 ? dataArgs[1] : null };
             else if (m.DataPath is { } saved && !Directory.Exists(saved))
                 throw new ArgumentException($"eval: the model was trained on {m.Data} from {saved}, which no longer exists; pass --data {m.Data} PATH");

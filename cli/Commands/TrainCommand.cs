@@ -45,10 +45,11 @@ public sealed class TrainCommand : ICliCommand
         var trainLimit = new Option<int?>("--train-limit") { Description = "Use only the first N training images" }.TrainRule();
         var testLimit = new Option<int?>("--test-limit") { Description = "Use only the first N test images" }.TrainRule();
         var outDir = new Option<string?>("--out") { Description = "Run folder (default: runs/<model>-<data>)" }.NonEmptyPath();
+        var maxPixels = CommonOptions.MaxImagePixels();
         var resume = new Option<bool>("--resume") { Description = "Continue the run in the run folder from its last checkpoint, with its options (options given here override them)" };
         var cmd = new Command("train", "Train a model with the lecture's recipe (SGD lr 0.01, momentum 0.9, weight decay 5e-4, batch 64, augmentation) and write runs/<name>/ with metrics, plots, Grad-CAM, checkpoints and report.html")
         {
-            model, data, epochs, batch, lr, momentum, wd, lrStep, lrGamma, device, seed, maxSteps, timeLimit, noAugment, augment, trainLimit, testLimit, outDir, resume,
+            model, data, epochs, batch, lr, momentum, wd, lrStep, lrGamma, device, seed, maxSteps, timeLimit, noAugment, augment, trainLimit, testLimit, maxPixels, outDir, resume,
         };
         CliApp.SetAction(cmd, (parse, output, error) =>
         {
@@ -74,6 +75,7 @@ public sealed class TrainCommand : ICliCommand
                 if (parse.Given(seed)) o = o with { Seed = parse.GetValue(seed) };
                 if (parse.Given(trainLimit)) o = o with { TrainLimit = parse.GetValue(trainLimit) };
                 if (parse.Given(testLimit)) o = o with { TestLimit = parse.GetValue(testLimit) };
+                if (parse.Given(maxPixels)) o = o with { MaxImagePixels = parse.GetValue(maxPixels) };
                 if (parse.Given(augment)) o = o with { Augment = true };
                 if (parse.Given(noAugment)) o = o with { Augment = false };
                 if (o.DataPath is { } saved && !parse.Given(data) && !Directory.Exists(saved))
@@ -89,6 +91,7 @@ public sealed class TrainCommand : ICliCommand
                     Momentum = parse.GetValue(momentum), WeightDecay = parse.GetValue(wd), LrStep = parse.GetValue(lrStep), LrGamma = parse.GetValue(lrGamma),
                     Seed = parse.GetValue(seed),
                     Augment = !parse.GetValue(noAugment) && (parse.GetValue(augment) || !budget), TrainLimit = parse.GetValue(trainLimit), TestLimit = parse.GetValue(testLimit),
+                    MaxImagePixels = parse.GetValue(maxPixels),
                     OutDir = parse.GetValue(outDir) ?? Path.Combine("runs", $"{name}-{dataKind}"),
                 };
             }

@@ -52,6 +52,8 @@ public sealed record TrainOptions
     public int? TrainLimit { get; init; }
     /// <summary>Use only the first N test images; null = all.</summary>
     public int? TestLimit { get; init; }
+    /// <summary>Largest image (width·height, read from its header) an image folder may hold; null = <see cref="ScratchNet.data.ImageReadOptions.MaxPixels"/>'s default.</summary>
+    public long? MaxImagePixels { get; init; }
     /// <summary>Batch size of the evaluations.</summary>
     public int EvalBatchSize { get; init; } = 256;
     /// <summary>The run folder: runs/&lt;name&gt;/.</summary>
@@ -79,6 +81,7 @@ public sealed record TrainOptions
         if (TimeLimit is { } t) Check("--time-limit", t.TotalMinutes);
         if (TrainLimit is int tl) Check("--train-limit", tl);
         if (TestLimit is int sl) Check("--test-limit", sl);
+        if (MaxImagePixels is long mp) Check("--max-image-pixels", mp);
         if (string.IsNullOrWhiteSpace(OutDir)) throw new ArgumentException($"{command}: --out must name a folder, got an empty string");
         if (OutDir.IndexOfAny(Path.GetInvalidPathChars()) >= 0) throw new ArgumentException($"{command}: --out '{OutDir}' has characters a path cannot hold");
         if (!Models.Contains(Model))
@@ -103,11 +106,16 @@ public sealed record TrainOptions
         "--weight-decay" => double.IsFinite(value) && value >= 0 ? null : "a finite number >= 0",
         "--lr-step" => Integer(value, 0, MaxEpochs),
         "--max-steps" or "--train-limit" or "--test-limit" => Integer(value, 1, int.MaxValue),
+        "--max-image-pixels" => Integer(value, 1, 1L << 40),
         "--time-limit" => value > 0 && value <= MaxTimeLimitMinutes ? null : $"a number of minutes in (0, {MaxTimeLimitMinutes:G}]",
         _ => throw new ArgumentException($"TrainOptions.Problem: no rule for option '{option}'"),
     };
 
     private static string? Integer(double v, long min, long max) => v >= min && v <= max && v == Math.Floor(v) ? null : $"an integer in [{min}, {max}]";
+
+    /// <summary>The image limits of this run: <see cref="MaxImagePixels"/> over the defaults.</summary>
+    public ScratchNet.data.ImageReadOptions ImageOptions =>
+        MaxImagePixels is long mp ? ScratchNet.data.ImageReadOptions.Default with { MaxPixels = mp } : ScratchNet.data.ImageReadOptions.Default;
 
     /// <summary>"; `scratchnet data download KIND` fetches it" for the kinds that command knows, else "".</summary>
     public static string DownloadHint(string data) =>

@@ -47,7 +47,7 @@ public sealed class TrainingData
                 source = o.DataPath!;
                 break;
             default: // folder: PATH/train/<class>/*.png and PATH/test/<class>/*.png, or one folder split 5:1
-                (train, test) = LoadFolder(o.DataPath!, input);
+                (train, test) = LoadFolder(o.DataPath!, input, o.ImageOptions);
                 source = o.DataPath!;
                 break;
         }
@@ -58,13 +58,13 @@ public sealed class TrainingData
         return new TrainingData { Train = train, Test = test, TrainTransform = trainT, TestTransform = testT, InputShape = input, Source = source };
     }
 
-    private static (ImageDataset, ImageDataset) LoadFolder(string root, int[] input)
+    private static (ImageDataset, ImageDataset) LoadFolder(string root, int[] input, ImageReadOptions images)
     {
         string trainDir = Path.Combine(root, "train"), testDir = Path.Combine(root, "test");
         if (Directory.Exists(trainDir) && Directory.Exists(testDir))
-            return (ImageFolder.Load(trainDir, input[0], input[1], input[2]), ImageFolder.Load(testDir, input[0], input[1], input[2]));
+            return (ImageFolder.Load(trainDir, input[0], input[1], input[2], images), ImageFolder.Load(testDir, input[0], input[1], input[2], images));
         // One folder: every sixth image (in file order) is held out for validation.
-        var all = ImageFolder.Load(root, input[0], input[1], input[2]);
+        var all = ImageFolder.Load(root, input[0], input[1], input[2], images);
         var testIdx = Enumerable.Range(0, all.Count).Where(i => i % 6 == 5).ToArray();
         var trainIdx = Enumerable.Range(0, all.Count).Where(i => i % 6 != 5).ToArray();
         if (testIdx.Length == 0) throw new ArgumentException($"train: the image folder {root} has too few images ({all.Count}) to hold some out for validation");
