@@ -5,7 +5,7 @@ using ScratchNet.Kernels;
 namespace ScratchNet.Bench;
 
 /// <summary>
-/// `dotnet run -c Release --project bench -- sgemm [--path auto|avx512|avx2|vector] [--threads N] [--rounds R] [--quick]
+/// `dotnet run -c Release --project bench -- sgemm [--path simd|avx512|avx2|vector] [--threads N] [--rounds R] [--quick]
 ///     [--cputime] [--openblas-core SkylakeX|Haswell|...|env]`
 ///
 /// Our Sgemm against OpenBLAS's cblas_sgemm (libopenblas.so.0, e.g. `apt-get install libopenblas0`) in
@@ -39,6 +39,8 @@ public static unsafe class SgemmBench
     /// only). The time other processes hold the core is then not counted, which makes per-core kernel
     /// efficiency measurable on a loaded machine.</summary>
     static bool _cpuTime;
+    static KernelPath _path = KernelPath.Simd;
+    static int _threads = Environment.ProcessorCount;
 
     static double Now()
     {
@@ -55,7 +57,7 @@ public static unsafe class SgemmBench
 
     public static int Run(string[] args)
     {
-        var path = SgemmPath.Auto;
+        var path = KernelPath.Simd;
         int rounds = 7;
         bool quick = false;
         string openBlasCore = "SkylakeX";
@@ -63,8 +65,8 @@ public static unsafe class SgemmBench
         {
             switch (args[i])
             {
-                case "--path": path = Enum.Parse<SgemmPath>(args[++i], ignoreCase: true); break;
-                case "--threads": Sgemm.MaxThreads = int.Parse(args[++i]); break;
+                case "--path": path = DeviceOptions.ParseKernels(args[++i]) ?? throw new ArgumentException($"sgemm: --path must be simd, avx512, avx2 or vector, got {args[i]}"); break;
+                case "--threads": _threads = int.Parse(args[++i]); break;
                 case "--rounds": rounds = int.Parse(args[++i]); break;
                 case "--quick": quick = true; break;
                 case "--cputime": _cpuTime = true; break;
@@ -72,8 +74,8 @@ public static unsafe class SgemmBench
                 default: Console.Error.WriteLine($"sgemm: unknown argument {args[i]}"); return 2;
             }
         }
-        Sgemm.ForcedPath = path;
-        if (_cpuTime && Sgemm.MaxThreads != 1) { Console.Error.WriteLine("sgemm: --cputime needs --threads 1"); return 2; }
+        _path = path;
+        if (_cpuTime && _threads != 1) { Console.Error.WriteLine("sgemm: --cputime needs --threads 1"); return 2; }
         string openBlas = LoadOpenBlas(openBlasCore);
 
         var shapes = new List<Shape>
@@ -97,7 +99,7 @@ public static unsafe class SgemmBench
                 new("conv2 dX (TN)", true, false, 1600, 16384, 192),
             ]);
 
-        Console.WriteLine($"Sgemm path {(path == SgemmPath.Auto ? Sgemm.BestPath : path)}, {Math.Min(Sgemm.MaxThreads, Environment.ProcessorCount)} threads; " +
+        Console.WriteLine($"Sgemm path {(path == KernelPath.Simd ? Sgemm.BestPath : path)}, {Math.Min(_threads, Environment.ProcessorCount)} threads; " +
                           $"OpenBLAS: {openBlas}; {rounds} interleaved rounds, best (median) GFLOP/s{(_cpuTime ? " per thread CPU second" : "")}");
         Console.WriteLine($"{"shape",-14} {"M",6} {"N",6} {"K",6} | {"ours",16} | {"OpenBLAS",16} | {"ratio best",10} {"(median)",9} | max rel diff");
         foreach (var s in shapes) RunShape(s, rounds);
@@ -119,8 +121,8 @@ public static unsafe class SgemmBench
         string name = "?";
         if (NativeLibrary.TryGetExport(lib, "openblas_get_corename", out var corename))
             name = Marshal.PtrToStringAnsi(((delegate* unmanaged<nint>)corename)()) ?? "?";
-        if (Sgemm.MaxThreads < Environment.ProcessorCount && NativeLibrary.TryGetExport(lib, "openblas_set_num_threads", out var setThreads))
-            ((delegate* unmanaged<int, void>)setThreads)(Sgemm.MaxThreads); // --threads applies to both
+        if (_threads < Environment.ProcessorCount && NativeLibrary.TryGetExport(lib, "openblas_set_num_threads", out var setThreads))
+            ((delegate* unmanaged<int, void>)setThreads)(_threads); // --threads applies to both
         int threads = NativeLibrary.TryGetExport(lib, "openblas_get_num_threads", out var nt) ? ((delegate* unmanaged<int>)nt)() : 0;
         return $"core {name}, {threads} threads (OPENBLAS_CORETYPE={coreType})";
     }
@@ -135,7 +137,7 @@ public static unsafe class SgemmBench
         for (long i = 0; i < nb; i++) b[i] = rng.NextSingle() * 2 - 1;
 
         double flops = 2.0 * s.M * s.N * s.K;
-        void Ours() => Sgemm.Gemm(s.TransA, s.TransB, s.M, s.N, s.K, 1f, a, lda, b, ldb, 0f, c1, ldc);
+        void Ours() => Sgemm.Gemm(_path, s.TransA, s.TransB, s.M, s.N, s.K, 1f, a, lda, b, ldb, 0f, c1, ldc, _threads);
         void Blas() => _cblasSgemm(CblasRowMajor, s.TransA ? CblasTrans : CblasNoTrans, s.TransB ? CblasTrans : CblasNoTrans,
             s.M, s.N, s.K, 1f, a, lda, b, ldb, 0f, c2, ldc);
         bool haveBlas = _cblasSgemm != null;
@@ -178,7 +180,7 @@ public static unsafe class SgemmBench
 
     static void Settle()
     {
-        if (!_cpuTime && Sgemm.MaxThreads > 1) Thread.Sleep(200);
+        if (!_cpuTime && _threads > 1) Thread.Sleep(200);
     }
 
     static double Gflops(Action f, int reps, double flops)

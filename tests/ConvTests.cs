@@ -172,18 +172,18 @@ public class ConvTests
         var (x, w, b, dy, dx0, dw0, db0, yRef, dxRef, dwRef, dbRef) = DirectLoops(g, 200 + (ulong)gi);
 
         // Default chunking (all images at once here) and one image per chunk (maxColElements = 1).
-        foreach (int maxCol in new[] { Conv2dDriver.DefaultMaxColElements, 1 })
+        foreach (int maxCol in new[] { ConvIm2Col.DefaultMaxColElements, 1 })
         {
             string what = $"{device} {g} maxCol={maxCol}";
             using var sx = Put(be, x); using var sw = Put(be, w); using var sb = Put(be, b); using var sdy = Put(be, dy);
             using var sy = Put(be, Enumerable.Repeat(float.NaN, yRef.Length).ToArray());
-            Conv2dDriver.Forward(be, g, sx, sw, sb, sy, maxCol);
+            ConvIm2Col.Forward(be, g, sx, sw, sb, sy, maxCol);
             TestUtil.AssertClose(yRef, Get(be, sy, yRef.Length), Atol, Rtol, "forward " + what);
 
             using var sdx = Put(be, dx0); using var sdw = Put(be, dw0); using var sdb = Put(be, db0);
-            Conv2dDriver.BackwardData(be, g, sw, sdy, sdx, maxCol);
-            Conv2dDriver.BackwardWeights(be, g, sx, sdy, sdw, maxCol);
-            Conv2dDriver.BackwardBias(be, g, sdy, sdb);
+            ConvIm2Col.BackwardData(be, g, sw, sdy, sdx, maxCol);
+            ConvIm2Col.BackwardWeights(be, g, sx, sdy, sdw, maxCol);
+            be.BiasBackward(sdy, sdb, g.N, g.O, g.ColCols);
             TestUtil.AssertClose(dxRef, Get(be, sdx, x.Length), Atol, Rtol, "backward data " + what);
             TestUtil.AssertClose(dwRef, Get(be, sdw, w.Length), Atol, Rtol, "backward weights " + what);
             TestUtil.AssertClose(dbRef, Get(be, sdb, b.Length), Atol, Rtol, "backward bias " + what);
@@ -201,9 +201,9 @@ public class ConvTests
         var x = TestUtil.RandomArray(gen, g.N * g.InputImage);
         var w = TestUtil.RandomArray(gen, g.O * g.ColRows);
         int maxCol = 2 * g.ColRows * g.ColCols + 3;
-        Assert.Equal(2, Conv2dDriver.ImagesPerChunk(g, maxCol));
+        Assert.Equal(2, ConvIm2Col.ImagesPerChunk(g, maxCol));
         using var sx = Put(be, x); using var sw = Put(be, w); using var sy = be.Allocate(g.N * g.OutputImage, DType.Float32);
-        Conv2dDriver.Forward(be, g, sx, sw, null, sy, maxCol);
+        ConvIm2Col.Forward(be, g, sx, sw, null, sy, maxCol);
         TestUtil.AssertClose(ConvRef(g, TestUtil.ToDouble(x), TestUtil.ToDouble(w), null), Get(be, sy, g.N * g.OutputImage), Atol, Rtol, $"{device} chunked forward");
 
         // Backward through chunks equals backward in one chunk.
@@ -212,21 +212,21 @@ public class ConvTests
         float[] Grads(int mc, bool data)
         {
             using var s = Put(be, new float[data ? x.Length : w.Length]);
-            if (data) Conv2dDriver.BackwardData(be, g, sw, sdy, s, mc); else Conv2dDriver.BackwardWeights(be, g, sx, sdy, s, mc);
+            if (data) ConvIm2Col.BackwardData(be, g, sw, sdy, s, mc); else ConvIm2Col.BackwardWeights(be, g, sx, sdy, s, mc);
             return Get(be, s, data ? x.Length : w.Length);
         }
-        TestUtil.AssertClose(Grads(Conv2dDriver.DefaultMaxColElements, true), Grads(maxCol, true), Atol, Rtol, "dx chunked");
-        TestUtil.AssertClose(Grads(Conv2dDriver.DefaultMaxColElements, false), Grads(maxCol, false), Atol, Rtol, "dw chunked");
+        TestUtil.AssertClose(Grads(ConvIm2Col.DefaultMaxColElements, true), Grads(maxCol, true), Atol, Rtol, "dx chunked");
+        TestUtil.AssertClose(Grads(ConvIm2Col.DefaultMaxColElements, false), Grads(maxCol, false), Atol, Rtol, "dw chunked");
     }
 
     [Fact]
     public void Driver_SpreadsImagesEvenlyOverChunks()
     {
         var conv2 = new ConvGeometry(256, 64, 16, 16, 192, 5, 5, 1, 1, 2, 2);    // 1600·256 floats per image: 40 fit in 16M
-        Assert.Equal(37, Conv2dDriver.ImagesPerChunk(conv2));                    // 7 chunks: 37 × 6 + 34
-        Assert.Equal(256, Conv2dDriver.ImagesPerChunk(new ConvGeometry(256, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1)));  // all fit
-        Assert.Equal(1, Conv2dDriver.ImagesPerChunk(conv2, 1000));              // not even one fits: one at a time
-        Assert.Equal(3, Conv2dDriver.ImagesPerChunk(new ConvGeometry(9, 1, 4, 4, 1, 1, 1, 2, 2), 4 * 4));  // 4 fit: 3 chunks of 3
+        Assert.Equal(37, ConvIm2Col.ImagesPerChunk(conv2));                    // 7 chunks: 37 × 6 + 34
+        Assert.Equal(256, ConvIm2Col.ImagesPerChunk(new ConvGeometry(256, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1)));  // all fit
+        Assert.Equal(1, ConvIm2Col.ImagesPerChunk(conv2, 1000));              // not even one fits: one at a time
+        Assert.Equal(3, ConvIm2Col.ImagesPerChunk(new ConvGeometry(9, 1, 4, 4, 1, 1, 1, 2, 2), 4 * 4));  // 4 fit: 3 chunks of 3
     }
 
     // The ILGPU implicit-GEMM convolution (kernels/conv/Conv.Ilgpu.Implicit.cs) on top of Geometries: tile edges
@@ -255,12 +255,9 @@ public class ConvTests
     public void Implicit_ForwardAndBackward_MatchDirectLoops(string device, int gi)
     {
         var g = ImplicitGeometries[gi];
-        var il = (IlgpuBackend)Device.Get(device).Backend;
+        var il = (IlgpuBackend)Device.Get(device, new DeviceOptions { Conv = ConvAlgorithm.Implicit }).Backend;
         var (x, w, b, dy, dx0, dw0, _, yRef, dxRef, dwRef, _) = DirectLoops(g, 700 + (ulong)gi);
-        var (algorithm, target) = (il.ConvAlgorithm, il.SplitKTargetGroups);
-        try
         {
-            il.ConvAlgorithm = IlgpuConvAlgorithm.Implicit;
             string what = $"{device} {g}";
             using var sx = Put(il, x); using var sw = Put(il, w); using var sb = Put(il, b); using var sdy = Put(il, dy);
             using var sy = Put(il, Enumerable.Repeat(float.NaN, yRef.Length).ToArray());
@@ -274,15 +271,15 @@ public class ConvTests
             // Whole K in one group per tile, then K split over up to 64 groups (partials summed by the reduce kernel).
             foreach (int groups in new[] { 1, 64 })
             {
-                il.SplitKTargetGroups = groups;
+                // A device of its own for each split-K target, sharing the accelerator (storages move between them freely).
+                var split = (IlgpuBackend)Device.Get(device, il.Options with { SplitKTargetGroups = groups }).Backend;
                 if (groups > 1 && g.N * g.ColCols >= 256)
-                    Assert.True(il.SplitKFor(new GemmArgs(false, true, g.O, g.ColRows, g.N * g.ColCols)) > 1, $"dW of {g} should split K");
+                    Assert.True(split.SplitKFor(new GemmArgs(false, true, g.O, g.ColRows, g.N * g.ColCols)) > 1, $"dW of {g} should split K");
                 using var sdw = Put(il, dw0);
-                il.Conv2dBackwardWeights(g, sx, sdy, sdw);
+                split.Conv2dBackwardWeights(g, sx, sdy, sdw);
                 TestUtil.AssertClose(dwRef, Get(il, sdw, w.Length), Atol, Rtol, $"implicit backward weights, {groups} groups wanted, {what}");
             }
         }
-        finally { (il.ConvAlgorithm, il.SplitKTargetGroups) = (algorithm, target); }
     }
 
     public static IEnumerable<object[]> IlgpuDevices() =>
@@ -292,46 +289,36 @@ public class ConvTests
     [MemberData(nameof(IlgpuDevices))]
     public void ConvAlgorithms_AgreeThroughAutograd(string device)
     {
-        // F.Conv2d → IBackend.Conv2d*: on an ILGPU device the chunked driver, the implicit GEMM and Auto agree.
-        var il = (IlgpuBackend)Device.Get(device).Backend;
+        // F.Conv2d → IBackend.Conv2d*: on an ILGPU device im2col, the implicit GEMM and Auto agree. Each algorithm is a
+        // device of its own options.
         var g = new ConvGeometry(3, 3, 10, 10, 5, 3, 3, 1, 1, 1, 1);
         var c = DirectLoops(g, 78);
-        var d = Device.Get(device);
-        float[][] Run(IlgpuConvAlgorithm algorithm)
+        float[][] Run(Device d)
         {
-            var saved = il.ConvAlgorithm;
-            try
-            {
-                il.ConvAlgorithm = algorithm;
-                var x = Tensor.FromArray(c.X, [g.N, g.C, g.H, g.W], d); x.RequiresGrad = true;
-                var w = Tensor.FromArray(c.W, [g.O, g.C, g.KH, g.KW], d); w.RequiresGrad = true;
-                var bias = Tensor.FromArray(c.B, [g.O], d); bias.RequiresGrad = true;
-                var y = F.Conv2d(x, w, bias, 1, 1);
-                F.Sum(y * Tensor.FromArray(c.Dy, [g.N, g.O, g.OH, g.OW], d)).Backward();
-                return [y.ToArray(), x.Grad!.ToArray(), w.Grad!.ToArray(), bias.Grad!.ToArray()];
-            }
-            finally { il.ConvAlgorithm = saved; }
+            var x = Tensor.FromArray(c.X, [g.N, g.C, g.H, g.W], d); x.RequiresGrad = true;
+            var w = Tensor.FromArray(c.W, [g.O, g.C, g.KH, g.KW], d); w.RequiresGrad = true;
+            var bias = Tensor.FromArray(c.B, [g.O], d); bias.RequiresGrad = true;
+            var y = F.Conv2d(x, w, bias, 1, 1);
+            F.Sum(y * Tensor.FromArray(c.Dy, [g.N, g.O, g.OH, g.OW], d)).Backward();
+            return [y.ToArray(), x.Grad!.ToArray(), w.Grad!.ToArray(), bias.Grad!.ToArray()];
         }
-        var chunked = Run(IlgpuConvAlgorithm.Chunked);
-        var implicitGemm = Run(IlgpuConvAlgorithm.Implicit);
-        for (int i = 0; i < chunked.Length; i++) TestUtil.AssertClose(chunked[i], implicitGemm[i], 1e-5f, 1e-5f, $"implicit output {i}");
+        var im2col = Run(Device.Get(device, new DeviceOptions { Conv = ConvAlgorithm.Im2Col }));
+        var implicitGemm = Run(Device.Get(device, new DeviceOptions { Conv = ConvAlgorithm.Implicit }));
+        for (int i = 0; i < im2col.Length; i++) TestUtil.AssertClose(im2col[i], implicitGemm[i], 1e-5f, 1e-5f, $"implicit output {i}");
 
         // Auto with measuring on (the default on a GPU): the first call of each pass times both algorithms on
         // scratch buffers, so the gradients must still be accumulated exactly once.
-        bool tunes = il.AutoTunes;
-        try
-        {
-            il.AutoTunes = true;
-            il.ClearTuned();
-            var auto = Run(IlgpuConvAlgorithm.Auto);
-            for (int i = 0; i < chunked.Length; i++) TestUtil.AssertClose(chunked[i], auto[i], 1e-5f, 1e-5f, $"auto output {i}");
-            Assert.Equal(new[] { "backward data", "backward weights", "forward" }, il.Tuned.Select(t => t.Pass).Order());
-            Assert.All(il.Tuned, t => Assert.True(t.ChunkedMs > 0 && t.ImplicitMs > 0, $"{t}"));
-            var again = Run(IlgpuConvAlgorithm.Auto);                      // cached: no new measurements
-            Assert.Equal(3, il.Tuned.Count);
-            for (int i = 0; i < chunked.Length; i++) TestUtil.AssertClose(chunked[i], again[i], 1e-5f, 1e-5f, $"auto (cached) output {i}");
-        }
-        finally { il.AutoTunes = tunes; il.ClearTuned(); }
+        var tuning = Device.Get(device, new DeviceOptions { ConvAutoTune = true });
+        var il = (IlgpuBackend)tuning.Backend;
+        il.ClearTuned();
+        var auto = Run(tuning);
+        for (int i = 0; i < im2col.Length; i++) TestUtil.AssertClose(im2col[i], auto[i], 1e-5f, 1e-5f, $"auto output {i}");
+        Assert.Equal(new[] { ConvPass.Forward, ConvPass.BackwardData, ConvPass.BackwardWeights }, il.Tuned.Select(t => t.Pass).Order());
+        Assert.All(il.Tuned, t => Assert.True(t.Im2ColMs > 0 && t.ImplicitMs > 0, $"{t}"));
+        var again = Run(tuning);                                            // cached: no new measurements
+        Assert.Equal(3, il.Tuned.Count);
+        for (int i = 0; i < im2col.Length; i++) TestUtil.AssertClose(im2col[i], again[i], 1e-5f, 1e-5f, $"auto (cached) output {i}");
+        il.ClearTuned();
     }
 
     [Fact]
@@ -350,7 +337,7 @@ public class ConvTests
         Assert.Contains("[2, 4, 4, 4]", e);
     }
 
-    // The cpu device's image-parallel convolution (kernels/conv/Conv.Cpu.Images.cs): 2 to 5 images over the team's
+    // The cpu device's image-parallel convolution (kernels/conv/Conv.Cpu.PerImage.cs): 2 to 5 images over the team's
     // threads (uneven parts), strides, padding, rectangular kernels, one input channel (the seed CNN's conv1).
     public static readonly ConvGeometry[] ImageGeometries =
     [
@@ -369,92 +356,77 @@ public class ConvTests
 
     public static IEnumerable<object[]> SimdPathsAndImageGeometries()
     {
-        foreach (var path in new[] { CpuSimdPath.Avx512, CpuSimdPath.Avx2, CpuSimdPath.Vector })
+        foreach (var path in new[] { KernelPath.Avx512, KernelPath.Avx2, KernelPath.Vector })
             if (CpuSimd.IsSupported(path))
                 for (int i = 0; i < ImageGeometries.Length; i++) yield return [path, i];
     }
 
-    /// <summary>Runs body with the cpu device forced onto one SIMD path (its SGEMM micro-kernel too) and one conv algorithm.</summary>
-    static void OnCpuPath(CpuSimdPath path, CpuConvAlgorithm algorithm, Action body)
-    {
-        var (simd, gemm, conv) = (CpuSimd.ForcedPath, Sgemm.ForcedPath, CpuBackend.ConvAlgorithm);
-        try
-        {
-            CpuSimd.ForcedPath = path;
-            Sgemm.ForcedPath = path switch { CpuSimdPath.Avx512 => SgemmPath.Avx512, CpuSimdPath.Avx2 => SgemmPath.Avx2, _ => SgemmPath.Vector };
-            CpuBackend.ConvAlgorithm = algorithm;
-            body();
-        }
-        finally { (CpuSimd.ForcedPath, Sgemm.ForcedPath, CpuBackend.ConvAlgorithm) = (simd, gemm, conv); }
-    }
+    /// <summary>The cpu device on one SIMD path (its SGEMM micro-kernel too) and one conv algorithm.</summary>
+    static IBackend CpuOn(KernelPath path, ConvAlgorithm algorithm) =>
+        Device.Get("cpu", new DeviceOptions { Kernels = path, Conv = algorithm }).Backend;
 
     [Theory]
     [MemberData(nameof(SimdPathsAndImageGeometries))]
-    public void ImageParallel_ForwardAndBackward_MatchDirectLoops(CpuSimdPath path, int gi)
+    public void PerImage_ForwardAndBackward_MatchDirectLoops(KernelPath path, int gi)
     {
         var g = ImageGeometries[gi];
-        IBackend be = CpuBackend.Instance;
+        var be = CpuOn(path, ConvAlgorithm.PerImage);
         var (x, w, b, dy, dx0, dw0, _, yRef, dxRef, dwRef, _) = DirectLoops(g, 400 + (ulong)gi);
-        OnCpuPath(path, CpuConvAlgorithm.Images, () =>
         {
-            Assert.True(CpuBackend.RunsImageParallel(g));
+            Assert.Equal(ConvAlgorithm.PerImage, ((CpuBackend)be).ConvAlgorithmFor(g));
             string what = $"{path} {g}";
             using var sx = Put(be, x); using var sw = Put(be, w); using var sb = Put(be, b); using var sdy = Put(be, dy);
             using var sy = Put(be, Enumerable.Repeat(float.NaN, yRef.Length).ToArray());
             be.Conv2dForward(g, sx, sw, sb, sy);
-            TestUtil.AssertClose(yRef, Get(be, sy, yRef.Length), Atol, Rtol, "image-parallel forward " + what);
+            TestUtil.AssertClose(yRef, Get(be, sy, yRef.Length), Atol, Rtol, "per-image forward " + what);
 
             using var sdx = Put(be, dx0); using var sdw = Put(be, dw0);
             be.Conv2dBackwardData(g, sw, sdy, sdx);
             be.Conv2dBackwardWeights(g, sx, sdy, sdw);
-            TestUtil.AssertClose(dxRef, Get(be, sdx, x.Length), Atol, Rtol, "image-parallel backward data " + what);
+            TestUtil.AssertClose(dxRef, Get(be, sdx, x.Length), Atol, Rtol, "per-image backward data " + what);
             var dw1 = Get(be, sdw, w.Length);
-            TestUtil.AssertClose(dwRef, dw1, Atol, Rtol, "image-parallel backward weights " + what);
+            TestUtil.AssertClose(dwRef, dw1, Atol, Rtol, "per-image backward weights " + what);
 
             // Fixed image ranges per part, partials added in part order: the same bits on every run.
             using var sdw2 = Put(be, dw0);
             be.Conv2dBackwardWeights(g, sx, sdy, sdw2);
             Assert.Equal(dw1, Get(be, sdw2, w.Length));
-        });
+        }
     }
 
     [Fact]
-    public void ImageParallel_IsChosenWhenEveryThreadGetsAnImage_AndAgreesWithChunked()
+    public void PerImage_IsChosenWhenEveryThreadGetsAnImage_AndAgreesWithIm2Col()
     {
-        int batch = Math.Max(64, Environment.ProcessorCount);
-        Assert.True(ConvImages.Prefers(new ConvGeometry(batch, 1, 28, 28, 8, 5, 5)));        // seed CNN conv1
+        int batch = Math.Max(64, Environment.ProcessorCount), maxCol = DeviceOptions.Default.MaxColElements;
+        Assert.True(ConvPerImage.Prefers(new ConvGeometry(batch, 1, 28, 28, 8, 5, 5), maxCol));        // seed CNN conv1
         var alexConv2 = new ConvGeometry(batch, 64, 16, 16, 192, 5, 5, 1, 1, 2, 2);
-        Assert.Equal(ConvImages.Parts(alexConv2) * 1600L * 256, ConvImages.ColBufferElements(alexConv2));  // one [CKK, OHW] per part
-        Assert.Equal(ConvImages.ColBufferElements(alexConv2) <= ConvImages.MaxColElements, ConvImages.Prefers(alexConv2)); // yes up to 40 cores
-        Assert.False(ConvImages.Prefers(new ConvGeometry(batch, 8, 12, 12, 16, 1, 1)));     // pointwise: no im2col at all
-        Assert.False(ConvImages.Prefers(new ConvGeometry(batch, 64, 224, 224, 64, 3, 3)));  // col buffers above 64 MiB: chunked
-        Assert.Equal(Environment.ProcessorCount <= 1, ConvImages.Prefers(new ConvGeometry(1, 3, 8, 8, 4, 3, 3))); // 1 image: the GEMM threads instead
+        Assert.Equal(ConvPerImage.Parts(alexConv2) * 1600L * 256, ConvPerImage.ColBufferElements(alexConv2));  // one [CKK, OHW] per part
+        Assert.Equal(ConvPerImage.ColBufferElements(alexConv2) <= maxCol, ConvPerImage.Prefers(alexConv2, maxCol)); // yes up to 40 cores
+        Assert.False(ConvPerImage.Prefers(new ConvGeometry(batch, 8, 12, 12, 16, 1, 1), maxCol));     // pointwise: no im2col at all
+        Assert.False(ConvPerImage.Prefers(new ConvGeometry(batch, 64, 224, 224, 64, 3, 3), maxCol));  // col buffers above 64 MiB: im2col
+        Assert.Equal(Environment.ProcessorCount <= 1, ConvPerImage.Prefers(new ConvGeometry(1, 3, 8, 8, 4, 3, 3), maxCol)); // 1 image: the GEMM threads instead
 
-        // Whole path through autograd (F.Conv2d → IBackend.Conv2d*): chunked and image-parallel agree.
+        // Whole path through autograd (F.Conv2d → IBackend.Conv2d*): im2col and per-image agree.
         var g = new ConvGeometry(6, 3, 10, 10, 5, 3, 3, 1, 1, 1, 1);
         var c = DirectLoops(g, 77);
-        float[][] Run(CpuConvAlgorithm algorithm)
+        float[][] Run(ConvAlgorithm algorithm)
         {
-            float[][] r = [];
-            OnCpuPath(CpuSimd.BestPath, algorithm, () =>
-            {
-                var x = Tensor.FromArray(c.X, [g.N, g.C, g.H, g.W]); x.RequiresGrad = true;
-                var w = Tensor.FromArray(c.W, [g.O, g.C, g.KH, g.KW]); w.RequiresGrad = true;
-                var bias = Tensor.FromArray(c.B, [g.O]); bias.RequiresGrad = true;
-                var y = F.Conv2d(x, w, bias, 1, 1);
-                F.Sum(y * Tensor.FromArray(c.Dy, [g.N, g.O, g.OH, g.OW])).Backward();
-                r = [y.ToArray(), x.Grad!.ToArray(), w.Grad!.ToArray(), bias.Grad!.ToArray()];
-            });
-            return r;
+            var d = Device.Get("cpu", new DeviceOptions { Conv = algorithm });
+            var x = Tensor.FromArray(c.X, [g.N, g.C, g.H, g.W], d); x.RequiresGrad = true;
+            var w = Tensor.FromArray(c.W, [g.O, g.C, g.KH, g.KW], d); w.RequiresGrad = true;
+            var bias = Tensor.FromArray(c.B, [g.O], d); bias.RequiresGrad = true;
+            var y = F.Conv2d(x, w, bias, 1, 1);
+            F.Sum(y * Tensor.FromArray(c.Dy, [g.N, g.O, g.OH, g.OW], d)).Backward();
+            return [y.ToArray(), x.Grad!.ToArray(), w.Grad!.ToArray(), bias.Grad!.ToArray()];
         }
-        var chunked = Run(CpuConvAlgorithm.Chunked);
-        var images = Run(CpuConvAlgorithm.Images);
-        for (int i = 0; i < chunked.Length; i++) TestUtil.AssertClose(chunked[i], images[i], 1e-5f, 1e-5f, $"output {i}");
+        var im2col = Run(ConvAlgorithm.Im2Col);
+        var perImage = Run(ConvAlgorithm.PerImage);
+        for (int i = 0; i < im2col.Length; i++) TestUtil.AssertClose(im2col[i], perImage[i], 1e-5f, 1e-5f, $"output {i}");
     }
 
     [Theory]
     [MemberData(nameof(SimdPathsAndImageGeometries))]
-    public void Im2ColOne_And_Col2ImOne_MatchTheChunkKernels(CpuSimdPath path, int gi)
+    public void Im2ColOne_And_Col2ImOne_MatchTheChunkKernels(KernelPath path, int gi)
     {
         var g = ImageGeometries[gi];
         var gen = new Generator(500 + (ulong)gi);
@@ -463,26 +435,25 @@ public class ConvTests
         var one = new float[colBase + size];
         var chunk = new float[size];
         ConvSimd.Im2ColOne(path, g, x, n, one, colBase);
-        ConvSimd.Im2Col(CpuSimdPath.Reference, g, x, n, 1, chunk);
+        Reference.Im2Col(g, x, n, 1, chunk);
         Assert.Equal(chunk, one[colBase..]);
 
         var dxOne = TestUtil.RandomArray(gen, x.Length);
         var dxChunk = (float[])dxOne.Clone();
         ConvSimd.Col2ImOne(path, g, one, colBase, n, dxOne);
-        ConvSimd.Col2Im(CpuSimdPath.Reference, g, chunk, n, 1, dxChunk);
+        Reference.Col2Im(g, chunk, n, 1, dxChunk);
         Assert.Equal(dxChunk, dxOne);   // the same additions in the same order: the same bits
 
         Assert.Throws<ArgumentException>(() => ConvSimd.Im2ColOne(path, g, x, g.N, one, colBase));             // no such image
         Assert.Throws<ArgumentException>(() => ConvSimd.Im2ColOne(path, g, x, n, one, colBase + 1));           // col too short
-        Assert.Throws<ArgumentException>(() => ConvSimd.Col2ImOne(CpuSimdPath.Reference, g, one, colBase, n, dxOne));
+        Assert.Throws<ArgumentException>(() => ConvSimd.Col2ImOne(KernelPath.Reference, g, one, colBase, n, dxOne)); // not a vector path
     }
 
     [Fact]
-    public void ImageParallel_BadBuffers_NameTheOpAndShapes()
+    public void PerImage_BadBuffers_NameTheOpAndShapes()
     {
-        IBackend be = CpuBackend.Instance;
+        var be = CpuOn(KernelPath.Simd, ConvAlgorithm.PerImage);
         var g = new ConvGeometry(4, 2, 6, 6, 3, 3, 3);
-        OnCpuPath(CpuSimd.BestPath, CpuConvAlgorithm.Images, () =>
         {
             using var x = be.Allocate(g.N * g.InputImage - 1, DType.Float32);
             using var w = be.Allocate(g.O * g.ColRows, DType.Float32);
@@ -490,7 +461,7 @@ public class ConvTests
             var e = Assert.Throws<ArgumentException>(() => be.Conv2dForward(g, x, w, null, y));
             Assert.Contains("conv2d", e.Message);
             Assert.Contains("[4, 2, 6, 6]", e.Message);
-        });
+        }
     }
 
     [Theory]
@@ -619,9 +590,10 @@ public class ConvTests
         // The geometry checks itself too, for direct kernel users.
         Assert.Throws<ArgumentException>(() => new ConvGeometry(1, 1, 4, 4, 1, 3, 3, 1, 1, -1, 0));
         Assert.Throws<ArgumentException>(() => new ConvGeometry(0, 1, 4, 4, 1, 3, 3));
-        using var s = CpuBackend.Instance.Allocate(10, DType.Float32);
+        var cpu = Device.Cpu.Backend;
+        using var s = cpu.Allocate(10, DType.Float32);
         var g = new ConvGeometry(1, 1, 4, 4, 1, 3, 3);
-        Assert.Contains("im2col", Assert.Throws<ArgumentException>(() => CpuBackend.Instance.Im2Col(g, s, 0, 1, s)).Message);
-        Assert.Contains("col2im", Assert.Throws<ArgumentException>(() => CpuBackend.Instance.Col2Im(g, s, 1, 1, s)).Message);
+        Assert.Contains("im2col", Assert.Throws<ArgumentException>(() => cpu.Im2Col(g, s, 0, 1, s)).Message);
+        Assert.Contains("col2im", Assert.Throws<ArgumentException>(() => cpu.Col2Im(g, s, 1, 1, s)).Message);
     }
 }

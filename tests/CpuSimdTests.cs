@@ -3,7 +3,7 @@ using ScratchNet.Kernels;
 namespace ScratchNet.Tests;
 
 // The vectorised cpu kernels (kernels/<family>/<Family>.Cpu.Simd.cs) on every path this CPU has (AVX-512,
-// AVX2, Vector<T>), each against the plain scalar loops of CpuReference (*.Cpu.cs). Lengths are chosen around
+// AVX2, Vector<T>), each against the plain scalar loops of Reference (*.Cpu.cs). Lengths are chosen around
 // the vector widths (1, 3, 15, 16, 17, ...) and the parallel grain (65,536 and above, 1,000,003), so every
 // vector body, scalar tail and chunk boundary is exercised. The data mixes ordinary values with NaN, ±∞, −0,
 // subnormals and ties. Element-wise kernels, ReLU, bias add, dropout, SGD, Adam and max pooling must agree
@@ -12,7 +12,7 @@ namespace ScratchNet.Tests;
 public class CpuSimdTests
 {
     public static IEnumerable<object[]> Paths() =>
-        new[] { CpuSimdPath.Avx512, CpuSimdPath.Avx2, CpuSimdPath.Vector }.Where(CpuSimd.IsSupported).Select(p => new object[] { p });
+        new[] { KernelPath.Avx512, KernelPath.Avx2, KernelPath.Vector }.Where(CpuSimd.IsSupported).Select(p => new object[] { p });
 
     static readonly int[] Lengths = [0, 1, 3, 4, 7, 8, 15, 16, 17, 31, 33, 100, 1000, 65_537, 131_075, 1_000_003];
 
@@ -37,40 +37,37 @@ public class CpuSimdTests
     static float[] Copy(float[] a) => (float[])a.Clone();
 
     [Fact]
-    public void Paths_AllPresentOnThisMachine_AndForcedPathResolves()
+    public void Paths_AllPresentOnThisMachine_AndEachDeviceKeepsItsOwn()
     {
         if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
         {
             Assert.Equal(3, Paths().Count());
-            Assert.Equal(CpuSimdPath.Avx512, CpuSimd.BestPath);
+            Assert.Equal(KernelPath.Avx512, CpuSimd.BestKernels);
         }
-        Assert.Equal(CpuSimd.BestPath, CpuSimd.Resolve());
-        var saved = CpuSimd.ForcedPath;
-        try
-        {
-            foreach (var p in new[] { CpuSimdPath.Vector, CpuSimdPath.Reference })
-            {
-                CpuSimd.ForcedPath = p;
-                Assert.Equal(p, CpuSimd.Resolve());
-            }
-            CpuSimd.ForcedPath = CpuSimdPath.Vector;
-            Assert.Equal(CpuSimdPath.Reference, CpuSimd.Resolve(CpuSimdPath.Reference));   // an explicit path beats ForcedPath
-        }
-        finally { CpuSimd.ForcedPath = saved; }
+        Assert.Equal(CpuSimd.BestKernels, CpuSimd.Resolve(KernelPath.Simd));
+        Assert.Throws<ArgumentException>(() => CpuSimd.Resolve(KernelPath.Reference));
+        // Options are fixed per device: two cpu devices side by side, each on its own path.
+        var vector = (CpuBackend)Device.Get("cpu", new DeviceOptions { Kernels = KernelPath.Vector }).Backend;
+        var reference = (CpuBackend)Device.Get("cpu", DeviceOptions.ReferenceKernels).Backend;
+        Assert.Equal((KernelPath.Vector, false, false), (vector.Path, vector.IsReference, vector.ReferenceGemm));
+        Assert.Equal((KernelPath.Reference, true, true), (reference.Path, reference.IsReference, reference.ReferenceGemm));
+        Assert.Equal(CpuSimd.BestKernels, ((CpuBackend)Device.Cpu.Backend).Path);
+        Assert.Same(vector, Device.Get("cpu", new DeviceOptions { Kernels = KernelPath.Vector }).Backend);   // one device per options
+        Assert.NotSame(vector, Device.Cpu.Backend);
     }
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void Elementwise_BitExact(CpuSimdPath path)
+    public void Elementwise_BitExact(KernelPath path)
     {
         var rng = new Random(1);
         foreach (int n in Lengths)
         {
             float[] a = Data(rng, n), b = Data(rng, n), y0 = Data(rng, n);
-            void Check(string what, Action<CpuSimdPath, float[]> op)
+            void Check(string what, Action<KernelPath, float[]> op)
             {
                 float[] expected = Copy(y0), actual = Copy(y0);
-                op(CpuSimdPath.Reference, expected);
+                op(KernelPath.Reference, expected);
                 op(path, actual);
                 AssertBits(expected, actual, n, $"{what} n={n} {path}");
             }
@@ -87,7 +84,7 @@ public class CpuSimdTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void Activations_BitExact(CpuSimdPath path)
+    public void Activations_BitExact(KernelPath path)
     {
         var rng = new Random(2);
         foreach (int n in Lengths)
@@ -97,11 +94,11 @@ public class CpuSimdTests
             {
                 if (n > 100_000 && kind is ActivationKind.Sigmoid or ActivationKind.Tanh) continue;   // scalar on every path
                 float[] e = new float[n], a = new float[n];
-                ActivationSimd.Forward(CpuSimdPath.Reference, kind, x, e, n);
+                ActivationSimd.Forward(KernelPath.Reference, kind, x, e, n);
                 ActivationSimd.Forward(path, kind, x, a, n);
                 AssertBits(e, a, n, $"{kind} forward n={n} {path}");
                 float[] de = Copy(dx0), da = Copy(dx0);
-                ActivationSimd.Backward(CpuSimdPath.Reference, kind, x, e, dy, de, n);
+                ActivationSimd.Backward(KernelPath.Reference, kind, x, e, dy, de, n);
                 ActivationSimd.Backward(path, kind, x, a, dy, da, n);
                 AssertBits(de, da, n, $"{kind} backward n={n} {path}");
             }
@@ -115,7 +112,7 @@ public class CpuSimdTests
                      float.NaN, -0f, 0f, -1f, 2f, float.NegativeInfinity, float.PositiveInfinity, -1e-41f, 3f];
         float[] expected = [float.NaN, -0f, 0f, 0f, 2f, 0f, float.PositiveInfinity, 0f,
                             float.NaN, -0f, 0f, 0f, 2f, 0f, float.PositiveInfinity, 0f, 3f];
-        foreach (var p in Paths().Select(o => (CpuSimdPath)o[0]).Append(CpuSimdPath.Reference))
+        foreach (var p in Paths().Select(o => (KernelPath)o[0]).Append(KernelPath.Reference))
         {
             var y = new float[x.Length];
             ActivationSimd.Forward(p, ActivationKind.Relu, x, y, x.Length);
@@ -130,7 +127,7 @@ public class CpuSimdTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void BiasAdd_BitExact_BiasBackward_ExactForLinear_CloseForConv(CpuSimdPath path)
+    public void BiasAdd_BitExact_BiasBackward_ExactForLinear_CloseForConv(KernelPath path)
     {
         var rng = new Random(3);
         foreach (var (outer, channels, inner) in BiasShapes)
@@ -138,12 +135,12 @@ public class CpuSimdTests
             int n = outer * channels * inner;
             float[] y0 = Data(rng, n), bias = Data(rng, channels), dy = Data(rng, n, specials: false), db0 = Data(rng, channels, specials: false);
             float[] e = Copy(y0), a = Copy(y0);
-            BiasSimd.Add(CpuSimdPath.Reference, e, bias, outer, channels, inner);
+            BiasSimd.Add(KernelPath.Reference, e, bias, outer, channels, inner);
             BiasSimd.Add(path, a, bias, outer, channels, inner);
             AssertBits(e, a, n, $"bias add [{outer}, {channels}, {inner}] {path}");
 
             float[] de = Copy(db0), da = Copy(db0);
-            BiasSimd.Backward(CpuSimdPath.Reference, dy, de, outer, channels, inner);
+            BiasSimd.Backward(KernelPath.Reference, dy, de, outer, channels, inner);
             BiasSimd.Backward(path, dy, da, outer, channels, inner);
             if (inner == 1) AssertBits(de, da, channels, $"bias backward [{outer}, {channels}, 1] {path}");
             else TestUtil.AssertClose(de, da, atol: 1e-6f, rtol: 1e-6f, what: $"bias backward [{outer}, {channels}, {inner}] {path}");
@@ -152,7 +149,7 @@ public class CpuSimdTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void Dropout_SameMaskAndOutput_BitExact(CpuSimdPath path)
+    public void Dropout_SameMaskAndOutput_BitExact(KernelPath path)
     {
         var rng = new Random(4);
         float[] ps = [0f, 1e-8f, 0.1f, 0.5f, 0.9f, 0.99999994f, 3f / 16777216f];
@@ -162,7 +159,7 @@ public class CpuSimdTests
             foreach (float p in ps)
             {
                 float[] ye = new float[n], me = new float[n], ya = new float[n], ma = new float[n];
-                DropoutSimd.Forward(CpuSimdPath.Reference, x, ye, me, n, p, seed: 1234, step: n);
+                DropoutSimd.Forward(KernelPath.Reference, x, ye, me, n, p, seed: 1234, step: n);
                 DropoutSimd.Forward(path, x, ya, ma, n, p, seed: 1234, step: n);
                 AssertBits(me, ma, n, $"dropout mask n={n} p={p} {path}");
                 AssertBits(ye, ya, n, $"dropout y n={n} p={p} {path}");
@@ -190,7 +187,7 @@ public class CpuSimdTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void Sgd_AllOptions_BitExact(CpuSimdPath path)
+    public void Sgd_AllOptions_BitExact(KernelPath path)
     {
         var rng = new Random(5);
         foreach (int n in new[] { 1, 17, 100, 3200, 65_537, 1_000_003 })
@@ -204,7 +201,7 @@ public class CpuSimdTests
             {
                 if (n > 100_000 && (dampening != 0f || first)) continue;   // keep the big case quick
                 float[] pe = Copy(p0), be = Copy(b0), pa = Copy(p0), ba = Copy(b0);
-                OptimSimd.SgdStep(CpuSimdPath.Reference, pe, g, momentum == 0 ? null : be, n, 0.01f, momentum, dampening, wd, nesterov, first);
+                OptimSimd.SgdStep(KernelPath.Reference, pe, g, momentum == 0 ? null : be, n, 0.01f, momentum, dampening, wd, nesterov, first);
                 OptimSimd.SgdStep(path, pa, g, momentum == 0 ? null : ba, n, 0.01f, momentum, dampening, wd, nesterov, first);
                 string what = $"sgd n={n} m={momentum} τ={dampening} λ={wd} nesterov={nesterov} first={first} {path}";
                 AssertBits(pe, pa, n, what + " p");
@@ -215,7 +212,7 @@ public class CpuSimdTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void Adam_BitExact(CpuSimdPath path)
+    public void Adam_BitExact(KernelPath path)
     {
         var rng = new Random(6);
         foreach (int n in new[] { 1, 17, 100, 3200, 65_537, 1_000_003 })
@@ -226,7 +223,7 @@ public class CpuSimdTests
             foreach (long step in new long[] { 1, 10 })
             {
                 float[] pe = Copy(p0), me = Copy(m0), ve = Copy(v0), pa = Copy(p0), ma = Copy(m0), va = Copy(v0);
-                OptimSimd.AdamStep(CpuSimdPath.Reference, pe, g, me, ve, n, 1e-3f, 0.9f, 0.999f, 1e-8f, wd, step);
+                OptimSimd.AdamStep(KernelPath.Reference, pe, g, me, ve, n, 1e-3f, 0.9f, 0.999f, 1e-8f, wd, step);
                 OptimSimd.AdamStep(path, pa, g, ma, va, n, 1e-3f, 0.9f, 0.999f, 1e-8f, wd, step);
                 string what = $"adam n={n} λ={wd} t={step} {path}";
                 AssertBits(pe, pa, n, what + " p");
@@ -238,13 +235,13 @@ public class CpuSimdTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void Sum_MatchesReference(CpuSimdPath path)
+    public void Sum_MatchesReference(KernelPath path)
     {
         var rng = new Random(7);
         foreach (int n in Lengths)
         {
             float[] x = Data(rng, n, specials: false);
-            float e = ReduceSimd.Sum(CpuSimdPath.Reference, x, n), a = ReduceSimd.Sum(path, x, n);
+            float e = ReduceSimd.Sum(KernelPath.Reference, x, n), a = ReduceSimd.Sum(path, x, n);
             double scale = x.Take(n).Sum(v => Math.Abs((double)v));
             Assert.True(Math.Abs(e - a) <= 1e-7 * scale + 1e-30 && Math.Abs(e - a) <= Math.Max(Math.Abs(e) * 2.4e-7, 1e-6), $"sum n={n} {path}: {a}, expected {e}");
             // and deterministic: the same bits every call
@@ -270,7 +267,7 @@ public class CpuSimdTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void MaxPool_ValuesArgmaxAndBackward_BitExact(CpuSimdPath path)
+    public void MaxPool_ValuesArgmaxAndBackward_BitExact(KernelPath path)
     {
         var rng = new Random(8);
         foreach (var s in PoolGeometries)
@@ -288,7 +285,7 @@ public class CpuSimdTests
             {
                 float[] ye = new float[g.OutputSize], ya = new float[g.OutputSize];
                 int[] ae = new int[g.OutputSize], aa = new int[g.OutputSize];
-                PoolSimd.Forward(CpuSimdPath.Reference, x, ye, ae, g);
+                PoolSimd.Forward(KernelPath.Reference, x, ye, ae, g);
                 PoolSimd.Forward(path, x, ya, aa, g);
                 AssertBits(ye, ya, g.OutputSize, $"maxpool {g} {path}");
                 for (int o = 0; o < g.OutputSize; o++)
@@ -296,7 +293,7 @@ public class CpuSimdTests
 
                 float[] dy = Data(rng, g.OutputSize, specials: false), dx0 = Data(rng, g.InputSize, specials: false);
                 float[] de = Copy(dx0), da = Copy(dx0);
-                PoolSimd.Backward(CpuSimdPath.Reference, dy, ae, de, g);
+                PoolSimd.Backward(KernelPath.Reference, dy, ae, de, g);
                 PoolSimd.Backward(path, dy, aa, da, g);
                 AssertBits(de, da, g.InputSize, $"maxpool backward {g} {path}");
             }
@@ -305,7 +302,7 @@ public class CpuSimdTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void Im2Col_Col2Im_BitExact(CpuSimdPath path)
+    public void Im2Col_Col2Im_BitExact(KernelPath path)
     {
         var rng = new Random(10);
         ConvGeometry[] extra =
@@ -319,19 +316,19 @@ public class CpuSimdTests
             float[] x = Data(rng, g.N * g.InputImage);
             int n0 = g.N > 1 ? 1 : 0, count = g.N - n0, cols = count * g.ColRows * g.ColCols;
             float[] ce = Data(rng, cols), ca = Copy(ce);   // garbage in col: im2col must overwrite every element
-            ConvSimd.Im2Col(CpuSimdPath.Reference, g, x, n0, count, ce);
+            ConvSimd.Im2Col(KernelPath.Reference, g, x, n0, count, ce);
             ConvSimd.Im2Col(path, g, x, n0, count, ca);
             AssertBits(ce, ca, cols, $"im2col {g} {path}");
             float[] dcol = Data(rng, cols, specials: false), dx0 = Data(rng, g.N * g.InputImage, specials: false);
             float[] de = Copy(dx0), da = Copy(dx0);
-            ConvSimd.Col2Im(CpuSimdPath.Reference, g, dcol, n0, count, de);
+            ConvSimd.Col2Im(KernelPath.Reference, g, dcol, n0, count, de);
             ConvSimd.Col2Im(path, g, dcol, n0, count, da);
             AssertBits(de, da, de.Length, $"col2im {g} {path}");
         }
         foreach (var (a, b, p) in new[] { (1, 1, 1), (8, 64, 576), (16, 64, 64), (3, 5, 7), (2, 3, 300), (5, 2, 13), (64, 64, 1) })
         {
             float[] src = Data(rng, a * b * p + 5), de = Data(rng, a * b * p + 9), da = Copy(de);
-            ConvSimd.SwapAxes01(CpuSimdPath.Reference, src, 5, de, 9, a, b, p);
+            ConvSimd.SwapAxes01(KernelPath.Reference, src, 5, de, 9, a, b, p);
             ConvSimd.SwapAxes01(path, src, 5, da, 9, a, b, p);
             AssertBits(de, da, de.Length, $"swap [{a}, {b}, {p}] {path}");
         }
@@ -339,37 +336,31 @@ public class CpuSimdTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void Backend_ForcedPath_RunsThatPath_SameResults(CpuSimdPath path)
+    public void Backend_OnEachPath_RunsThatPath_SameResults(KernelPath path)
     {
-        // Through IBackend, as the engine calls it: ForcedPath selects the path; results equal Reference's.
-        var be = CpuBackend.Instance;
+        // Through IBackend, as the engine calls it: the device's options select the path; results equal Reference's.
         var rng = new Random(9);
         int n = 70_001;
         float[] x = Data(rng, n);
-        float[] Relu(CpuSimdPath p)
+        float[] Relu(KernelPath p)
         {
-            var saved = CpuSimd.ForcedPath;
-            CpuSimd.ForcedPath = p;
-            try
-            {
-                using var sx = be.Allocate(n, DType.Float32);
-                using var sy = be.Allocate(n, DType.Float32);
-                be.Upload(x, sx);
-                be.ActivationForward(ActivationKind.Relu, sx, sy, n);
-                var y = new float[n];
-                be.Download(sy, y);
-                return y;
-            }
-            finally { CpuSimd.ForcedPath = saved; }
+            var be = Device.Get("cpu", new DeviceOptions { Kernels = p }).Backend;
+            using var sx = be.Allocate(n, DType.Float32);
+            using var sy = be.Allocate(n, DType.Float32);
+            be.Upload(x, sx);
+            be.ActivationForward(ActivationKind.Relu, sx, sy, n);
+            var y = new float[n];
+            be.Download(sy, y);
+            return y;
         }
-        AssertBits(Relu(CpuSimdPath.Reference), Relu(path), n, $"backend relu {path}");
+        AssertBits(Relu(KernelPath.Reference), Relu(path), n, $"backend relu {path}");
     }
 
     [Fact]
     public void SerialSizes_AllocateNothing()
     {
         // Below the parallel grain a kernel call allocates nothing (struct kernels, no closures, no arrays).
-        var be = CpuBackend.Instance;
+        var be = Device.Cpu.Backend;
         int n = 4099;
         using var a = be.Allocate(n, DType.Float32);
         using var b = be.Allocate(n, DType.Float32);

@@ -15,7 +15,7 @@ public class SgemmTests
 {
     /// <summary>Every path the CPU supports (all three on an AVX-512 machine), so none is silently untested.</summary>
     public static IEnumerable<object[]> Paths() =>
-        new[] { SgemmPath.Avx512, SgemmPath.Avx2, SgemmPath.Vector }.Where(Sgemm.IsSupported).Select(p => new object[] { p });
+        new[] { KernelPath.Avx512, KernelPath.Avx2, KernelPath.Vector }.Where(Sgemm.IsSupported).Select(p => new object[] { p });
 
     // (M, N, K): tiny, odd, M<K and K<M, and sizes that cross the MR/NR tile, the MC block (M = 250 > 240),
     // the KC block (K = 530 = 2·256 + 18) and the NC block (N = 4133 > 4096). 300×520×700 is in its own test.
@@ -34,14 +34,14 @@ public class SgemmTests
         if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
         {
             Assert.Equal(3, Paths().Count());
-            Assert.Equal(SgemmPath.Avx512, Sgemm.BestPath);
+            Assert.Equal(KernelPath.Avx512, Sgemm.BestPath);
         }
-        Assert.True(Sgemm.IsSupported(SgemmPath.Vector));
+        Assert.True(Sgemm.IsSupported(KernelPath.Vector));
     }
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void RandomFloats_AllTransposes_MatchDoubleReference(SgemmPath path)
+    public void RandomFloats_AllTransposes_MatchDoubleReference(KernelPath path)
     {
         var rng = new Random(1);
         foreach (var (m, n, k) in Shapes)
@@ -57,7 +57,7 @@ public class SgemmTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void SmallIntegers_AllTransposes_BitExact(SgemmPath path)
+    public void SmallIntegers_AllTransposes_BitExact(KernelPath path)
     {
         var rng = new Random(2);
         foreach (var (m, n, k) in Shapes)
@@ -81,7 +81,7 @@ public class SgemmTests
                 var c0 = Strided(rng, m, n, ldc, 12345f, integers: true);
                 var expected = (float[])c0.Clone();
                 Reference(transA, transB, m, n, k, -0.5f, a, lda, b, ldb, 2f, expected, ldc);
-                foreach (var path in Paths().Select(p => (SgemmPath)p[0]))
+                foreach (var path in Paths().Select(p => (KernelPath)p[0]))
                 {
                     var c = (float[])c0.Clone();
                     Sgemm.Gemm(transA, transB, m, n, k, -0.5f, a, lda, b, ldb, 2f, c, ldc, path);
@@ -92,7 +92,7 @@ public class SgemmTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void BetaZero_IgnoresNaNInC_AndAlphaZeroOrKZeroOnlyScales(SgemmPath path)
+    public void BetaZero_IgnoresNaNInC_AndAlphaZeroOrKZeroOnlyScales(KernelPath path)
     {
         var rng = new Random(3);
         int m = 29, n = 37, k = 19;
@@ -127,13 +127,7 @@ public class SgemmTests
             var a = RandomFloats(rng, m * k); var b = RandomFloats(rng, k * n);
             var threaded = new float[m * n]; var single = new float[m * n];
             Sgemm.Gemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, threaded, n);
-            int saved = Sgemm.MaxThreads;
-            try
-            {
-                Sgemm.MaxThreads = 1;
-                Sgemm.Gemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, single, n);
-            }
-            finally { Sgemm.MaxThreads = saved; }
+            Sgemm.Gemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, single, n, maxThreads: 1);
             Assert.Equal(single, threaded);
         }
     }
@@ -162,10 +156,10 @@ public class SgemmTests
     [Fact]
     public unsafe void DotNT_MatchesDoubleReference_OnEdgeBlocksAndTails()
     {
-        Assert.True(Sgemm.DotNTApplies(SgemmPath.Avx512, 8, 25, 576) == System.Runtime.Intrinsics.X86.Avx512F.IsSupported);
-        Assert.False(Sgemm.DotNTApplies(SgemmPath.Avx2, 8, 25, 576));      // the other paths keep the packed GEMM
-        Assert.False(Sgemm.DotNTApplies(SgemmPath.Avx512, 32, 25, 576));   // too many rows of C
-        Assert.False(Sgemm.DotNTApplies(SgemmPath.Avx512, 8, 25, 64));     // K too short
+        Assert.True(Sgemm.DotNTApplies(KernelPath.Avx512, 8, 25, 576) == System.Runtime.Intrinsics.X86.Avx512F.IsSupported);
+        Assert.False(Sgemm.DotNTApplies(KernelPath.Avx2, 8, 25, 576));      // the other paths keep the packed GEMM
+        Assert.False(Sgemm.DotNTApplies(KernelPath.Avx512, 32, 25, 576));   // too many rows of C
+        Assert.False(Sgemm.DotNTApplies(KernelPath.Avx512, 8, 25, 64));     // K too short
         if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) return;   // DotNT is an AVX-512 kernel
         var rng = new Random(3);
         // 4×4 blocks and edge blocks (M, N not multiples of 4), K below, at and around multiples of 16, padded rows.
@@ -208,7 +202,7 @@ public class SgemmTests
     /// One call with row strides padded by `pad` beyond the matrix width. A and B padding holds NaN (it must
     /// never be read); C padding holds a sentinel that must survive.
     /// </summary>
-    static void Check(SgemmPath path, Random rng, bool transA, bool transB, int m, int n, int k, float alpha, float beta, int pad, bool integers)
+    static void Check(KernelPath path, Random rng, bool transA, bool transB, int m, int n, int k, float alpha, float beta, int pad, bool integers)
     {
         int rowsA = transA ? k : m, colsA = transA ? m : k, rowsB = transB ? n : k, colsB = transB ? k : n;
         int lda = colsA + pad, ldb = colsB + pad, ldc = n + pad;

@@ -222,23 +222,22 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log)
             var wt = Time(() => be.Conv2dBackwardWeights(geo, x, dy, dw), be.Synchronize);
             Add(new BenchItem("conv", shape + " bwd-weights", be.Name, "GFLOP/s", flops / wt.Best / 1e9, wt.Warm));
 
-            // ILGPU: both conv algorithms side by side (the lines above are Auto's pick, as in training).
+            // ILGPU: both conv algorithms side by side (the lines above are Auto's pick, as in training), each on a device
+            // of its own options sharing the accelerator.
             if (be is not IlgpuBackend ic) continue;
-            var saved = ic.ConvAlgorithm;
-            try
             {
-                foreach (var (algorithm, label) in new[] { (IlgpuConvAlgorithm.Chunked, "chunked"), (IlgpuConvAlgorithm.Implicit, "implicit") })
+                foreach (var algorithm in new[] { ConvAlgorithm.Im2Col, ConvAlgorithm.Implicit })
                 {
-                    ic.ConvAlgorithm = algorithm;
-                    var fa = Time(() => be.Conv2dForward(geo, x, w, bias, y), be.Synchronize);
+                    string label = DeviceOptions.Name(algorithm);
+                    var alt = Backends.Get(ic.Name, ic.Options with { Conv = algorithm });
+                    var fa = Time(() => alt.Conv2dForward(geo, x, w, bias, y), be.Synchronize);
                     Add(new BenchItem("conv-alg", $"{shape} fwd {label}", be.Name, "GFLOP/s", flops / fa.Best / 1e9, fa.Warm));
-                    var da = Time(() => be.Conv2dBackwardData(geo, w, dy, dx), be.Synchronize);
+                    var da = Time(() => alt.Conv2dBackwardData(geo, w, dy, dx), be.Synchronize);
                     Add(new BenchItem("conv-alg", $"{shape} bwd-data {label}", be.Name, "GFLOP/s", flops / da.Best / 1e9, da.Warm));
-                    var wa = Time(() => be.Conv2dBackwardWeights(geo, x, dy, dw), be.Synchronize);
+                    var wa = Time(() => alt.Conv2dBackwardWeights(geo, x, dy, dw), be.Synchronize);
                     Add(new BenchItem("conv-alg", $"{shape} bwd-weights {label}", be.Name, "GFLOP/s", flops / wa.Best / 1e9, wa.Warm));
                 }
             }
-            finally { ic.ConvAlgorithm = saved; }
         }
 
         // Memory-bound kernels on conv1's output [batch, 64, 32, 32]: bytes moved / time.

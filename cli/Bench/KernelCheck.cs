@@ -169,20 +169,20 @@ public sealed class KernelCheck(IBackend dev, IBackend reference, ulong seed = 1
             double tol = 2e-6 * Math.Sqrt(c * k * k);
             // A small col buffer bound forces several image chunks, as in a large batch.
             int maxCol = g.ColRows * g.ColCols;
-            Both((be, v) => Conv2dDriver.Forward(be, g, v(x), v(wt), v(bias), v(y), maxCol));
+            Both((be, v) => ConvIm2Col.Forward(be, g, v(x), v(wt), v(bias), v(y), maxCol));
             Compare("conv2d", "conv2d forward", shape, y, tol);
-            Both((be, v) => Conv2dDriver.BackwardData(be, g, v(wt), v(dy), v(dx), maxCol));
+            Both((be, v) => ConvIm2Col.BackwardData(be, g, v(wt), v(dy), v(dx), maxCol));
             Compare("conv2d", "conv2d backward data", shape, dx, 2e-6 * Math.Sqrt(o * k * k));
-            Both((be, v) => Conv2dDriver.BackwardWeights(be, g, v(x), v(dy), v(dw), maxCol));
+            Both((be, v) => ConvIm2Col.BackwardWeights(be, g, v(x), v(dy), v(dw), maxCol));
             Compare("conv2d", "conv2d backward weights", shape, dw, 2e-6 * Math.Sqrt(n * g.ColCols));
             if (dev is not IlgpuBackend il) continue;
 
             // The implicit-GEMM conv of the ILGPU devices (Conv.Ilgpu.Implicit.cs) against the reference's driver.
-            Both((be, v) => { if (be == dev) il.Conv2dForwardImplicit(g, v(x), v(wt), v(bias), v(y)); else Conv2dDriver.Forward(be, g, v(x), v(wt), v(bias), v(y)); });
+            Both((be, v) => { if (be == dev) il.Conv2dForwardImplicit(g, v(x), v(wt), v(bias), v(y)); else ConvIm2Col.Forward(be, g, v(x), v(wt), v(bias), v(y)); });
             Compare("conv2d", "conv2d forward (implicit GEMM)", shape, y, tol);
-            Both((be, v) => { if (be == dev) il.Conv2dBackwardDataImplicit(g, v(wt), v(dy), v(dx)); else Conv2dDriver.BackwardData(be, g, v(wt), v(dy), v(dx)); });
+            Both((be, v) => { if (be == dev) il.Conv2dBackwardDataImplicit(g, v(wt), v(dy), v(dx)); else ConvIm2Col.BackwardData(be, g, v(wt), v(dy), v(dx)); });
             Compare("conv2d", "conv2d backward data (implicit GEMM)", shape, dx, 2e-6 * Math.Sqrt(o * k * k));
-            Both((be, v) => { if (be == dev) il.Conv2dBackwardWeightsImplicit(g, v(x), v(dy), v(dw)); else Conv2dDriver.BackwardWeights(be, g, v(x), v(dy), v(dw)); });
+            Both((be, v) => { if (be == dev) il.Conv2dBackwardWeightsImplicit(g, v(x), v(dy), v(dw)); else ConvIm2Col.BackwardWeights(be, g, v(x), v(dy), v(dw)); });
             Compare("conv2d", "conv2d backward weights (implicit GEMM)", shape, dw, 2e-6 * Math.Sqrt(n * g.ColCols));
         }
     }

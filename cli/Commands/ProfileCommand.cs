@@ -67,7 +67,7 @@ public sealed class ProfileCommand : ICliCommand
                 output.WriteLine();
                 output.WriteLine($"conv algorithms chosen by Auto (best of 3 runs each, ms):");
                 foreach (var t in il.Tuned)
-                    output.WriteLine($"  {t.Pass,-17} {t.Geometry}: chunked {t.ChunkedMs.ToString("F3", inv)}, implicit {t.ImplicitMs.ToString("F3", inv)} -> {t.Algorithm}");
+                    output.WriteLine($"  {t.Pass,-17} {t.Geometry}: im2col {t.Im2ColMs.ToString("F3", inv)}, implicit {t.ImplicitMs.ToString("F3", inv)} -> {t.Algorithm}");
             }
             return 0;
         });

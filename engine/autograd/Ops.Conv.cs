@@ -2,8 +2,8 @@ using ScratchNet.Kernels;
 
 namespace ScratchNet;
 
-// 2-D convolution by im2col + GEMM: kernels/conv/ (Conv.cs explains the method and the layout, Conv2dDriver.cs
-// composes the kernels, Conv.Cpu.Images.cs is the cpu device's image-parallel plan). Forward first, backward
+// 2-D convolution by im2col + GEMM: kernels/conv/ (Conv.cs explains the method and the layout, ConvIm2Col.cs
+// composes the kernels, Conv.Cpu.PerImage.cs is the cpu device's image-parallel plan). Forward first, backward
 // right below; the backward accumulates.
 public static partial class F
 {

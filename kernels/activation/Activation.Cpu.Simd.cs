@@ -5,7 +5,7 @@ namespace ScratchNet.Kernels;
 //   Relu(x)        = x < 0 ? 0 : x          (NaN < 0 is false: NaN passes through; −0 stays −0)
 //   Step(x)        = x > 0 ? 1 : 0
 //   dx += ReluGrad = dx + (x > 0 ? dy : 0)  (a NaN or ∞ in dy where x ≤ 0 still adds 0)
-// Sigmoid and Tanh stay scalar (CpuReference): a vector exp would not round like MathF.Exp, and the cpu
+// Sigmoid and Tanh stay scalar (Reference): a vector exp would not round like MathF.Exp, and the cpu
 // device is the oracle the GPU kernels are compared with; the networks here use ReLU.
 public static class ActivationSimd
 {
@@ -36,20 +36,20 @@ public static class ActivationSimd
     }
 
     /// <summary>y[i] = f(x[i]) on the given path (Sigmoid and Tanh: always the scalar reference).</summary>
-    public static void Forward(CpuSimdPath path, ActivationKind kind, float[] x, float[] y, int n)
+    public static void Forward(KernelPath path, ActivationKind kind, float[] x, float[] y, int n)
     {
-        if (path == CpuSimdPath.Reference || kind is ActivationKind.Sigmoid or ActivationKind.Tanh)
-            CpuReference.ActivationForward(kind, x, y, n);
+        if (kind is ActivationKind.Sigmoid or ActivationKind.Tanh)
+            Reference.ActivationForward(kind, x, y, n);
         else if (kind == ActivationKind.Relu) CpuMap.Run(path, n, x, null, y, new ReluOp());
         else if (kind == ActivationKind.Step) CpuMap.Run(path, n, x, null, y, new StepOp());
         else throw new ArgumentException($"activation: unknown kind {kind}");
     }
 
     /// <summary>dx[i] += dy[i] · f'(x[i]) on the given path (Sigmoid and Tanh: always the scalar reference).</summary>
-    public static void Backward(CpuSimdPath path, ActivationKind kind, float[] x, float[] y, float[] dy, float[] dx, int n)
+    public static void Backward(KernelPath path, ActivationKind kind, float[] x, float[] y, float[] dy, float[] dx, int n)
     {
-        if (path == CpuSimdPath.Reference || kind is ActivationKind.Sigmoid or ActivationKind.Tanh)
-            CpuReference.ActivationBackward(kind, x, y, dy, dx, n);
+        if (kind is ActivationKind.Sigmoid or ActivationKind.Tanh)
+            Reference.ActivationBackward(kind, x, y, dy, dx, n);
         else if (kind == ActivationKind.Relu) CpuMap.Run(path, n, x, dy, dx, new ReluGradOp());
         else if (kind == ActivationKind.Step) { }   // f' = 0: nothing to add
         else throw new ArgumentException($"activation: unknown kind {kind}");

@@ -1,42 +1,12 @@
 namespace ScratchNet.Kernels;
 
-// Activations on the cpu device. CpuReference holds the plain loops: chunks of 16K elements in parallel; the
-// kind is chosen once, outside the loop, so each loop body is a single formula from Activations (Activation.cs).
-// CpuBackend runs ActivationSimd (Activation.Cpu.Simd.cs) unless CpuSimd.ForcedPath is Reference.
-public static partial class CpuReference
-{
-    public static void ActivationForward(ActivationKind kind, float[] X, float[] Y, int n)
-    {
-        Action<int, int> loop = kind switch
-        {
-            ActivationKind.Relu => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Relu(X[i]); },
-            ActivationKind.Sigmoid => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Sigmoid(X[i]); },
-            ActivationKind.Tanh => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Tanh(X[i]); },
-            ActivationKind.Step => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Step(X[i]); },
-            _ => throw new ArgumentException($"activation: unknown kind {kind}"),
-        };
-        CpuBackend.ForChunks(n, loop);
-    }
-
-    public static void ActivationBackward(ActivationKind kind, float[] X, float[] Y, float[] DY, float[] DX, int n)
-    {
-        Action<int, int> loop = kind switch
-        {
-            ActivationKind.Relu => (s, e) => { for (int i = s; i < e; i++) DX[i] += Activations.ReluGrad(X[i], DY[i]); },
-            ActivationKind.Sigmoid => (s, e) => { for (int i = s; i < e; i++) DX[i] += Activations.SigmoidGrad(Y[i], DY[i]); },
-            ActivationKind.Tanh => (s, e) => { for (int i = s; i < e; i++) DX[i] += Activations.TanhGrad(Y[i], DY[i]); },
-            ActivationKind.Step => (_, _) => { },  // f' = 0: nothing to add
-            _ => throw new ArgumentException($"activation: unknown kind {kind}"),
-        };
-        CpuBackend.ForChunks(n, loop);
-    }
-}
-
+// The activation kernels of the cpu device: the plain loops of Activation.Reference.cs when its options say Reference,
+// else the vector code of Activation.Cpu.Simd.cs on the device's vector path.
 public sealed partial class CpuBackend
 {
-    public void ActivationForward(ActivationKind kind, Storage x, Storage y, int n) =>
-        ActivationSimd.Forward(CpuSimd.Resolve(), kind, F(x), F(y), n);
+    public void ActivationForward(ActivationKind kind, Storage x, Storage y, int n)
+        { if (IsReference) Reference.ActivationForward(kind, F(x), F(y), n); else ActivationSimd.Forward(Path, kind, F(x), F(y), n); }
 
-    public void ActivationBackward(ActivationKind kind, Storage x, Storage y, Storage dy, Storage dx, int n) =>
-        ActivationSimd.Backward(CpuSimd.Resolve(), kind, F(x), F(y), F(dy), F(dx), n);
+    public void ActivationBackward(ActivationKind kind, Storage x, Storage y, Storage dy, Storage dx, int n)
+        { if (IsReference) Reference.ActivationBackward(kind, F(x), F(y), F(dy), F(dx), n); else ActivationSimd.Backward(Path, kind, F(x), F(y), F(dy), F(dx), n); }
 }

@@ -11,8 +11,9 @@ namespace ScratchNet.Kernels;
 public sealed record BackendInfo(string Name, bool Available, string Detail);
 
 /// <summary>
-/// Creates backends by name (cpu, ilgpu-cpu, cuda, opencl, auto) and diagnoses the ones that are missing.
-/// One ILGPU context serves the whole process; each backend is created once and reused.
+/// Creates backends by name (cpu, ilgpu-cpu, cuda, opencl, auto) and options, and diagnoses the ones that are missing.
+/// One ILGPU context serves the whole process, and one accelerator each GPU; each (name, options) backend is created
+/// once and reused, so two option sets on one GPU are two backends sharing its accelerator.
 /// </summary>
 public static class Backends
 {
@@ -20,7 +21,8 @@ public static class Backends
 
     private static readonly object Lock = new();
     private static Context? _context;
-    private static readonly Dictionary<string, IBackend> Created = new();
+    private static readonly Dictionary<(string Name, DeviceOptions Options), IBackend> Created = new();
+    private static readonly Dictionary<string, Accelerator> Accelerators = new();
 
     /// <summary>The process-wide ILGPU context: O2 so loads are specialised, Algorithms so MathF.Exp/Log compile.</summary>
     public static Context Context
@@ -39,41 +41,49 @@ public static class Backends
     /// </summary>
     public static CPUDevice SimulatedCpuDevice { get; } = new(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1);
 
-    /// <summary>Gets (creating once) the backend named; "auto" picks cuda, then opencl, then cpu.</summary>
-    public static IBackend Get(string name)
+    /// <summary>Gets (creating once) the backend named, with these kernel choices (default: the fastest); "auto" picks cuda,
+    /// then opencl, then cpu. Options that do not apply to the device are an ArgumentException naming them.</summary>
+    public static IBackend Get(string name, DeviceOptions? options = null)
     {
         name = name.Trim().ToLowerInvariant();
+        options ??= DeviceOptions.Default;
         if (name == "auto")
         {
             foreach (var candidate in new[] { "cuda", "opencl" })
-                if (Probe(candidate).Available) return Get(candidate);
-            return Get("cpu");
+                if (Probe(candidate).Available) return Get(candidate, options);
+            return Get("cpu", options);
         }
         lock (Lock)
         {
-            if (Created.TryGetValue(name, out var existing)) return existing;
+            if (Created.TryGetValue((name, options), out var existing)) return existing;
             IBackend backend = name switch
             {
-                "cpu" => CpuBackend.Instance,
-                "ilgpu-cpu" => new IlgpuBackend("ilgpu-cpu", SimulatedCpuDevice.CreateAccelerator(Context)),
-                "cuda" => CreateGpu("cuda"),
-                "opencl" => CreateGpu("opencl"),
+                "cpu" => new CpuBackend(options),
+                "ilgpu-cpu" or "cuda" or "opencl" => new IlgpuBackend(name, AcceleratorFor(name), options),
                 _ => throw new ArgumentException($"Unknown device '{name}'. Known devices: auto, {string.Join(", ", Names)}."),
             };
-            Created[name] = backend;
+            Created[(name, options)] = backend;
             return backend;
         }
     }
 
-    private static IBackend CreateGpu(string name)
+    // The one accelerator of each ILGPU device, shared by its backends (called under Lock).
+    private static Accelerator AcceleratorFor(string name)
     {
-        var info = Probe(name);
-        if (!info.Available) throw new ArgumentException($"Device '{name}' is not available: {info.Detail}");
+        if (Accelerators.TryGetValue(name, out var acc)) return acc;
+        if (name != "ilgpu-cpu")
+        {
+            var info = Probe(name);
+            if (!info.Available) throw new ArgumentException($"Device '{name}' is not available: {info.Detail}");
+        }
         var ctx = Context;
-        Accelerator acc = name == "cuda"
-            ? ctx.GetCudaDevices()[0].CreateAccelerator(ctx)
-            : ctx.GetCLDevices()[0].CreateAccelerator(ctx);
-        return new IlgpuBackend(name, acc);
+        acc = name switch
+        {
+            "ilgpu-cpu" => SimulatedCpuDevice.CreateAccelerator(ctx),
+            "cuda" => ctx.GetCudaDevices()[0].CreateAccelerator(ctx),
+            _ => ctx.GetCLDevices()[0].CreateAccelerator(ctx),
+        };
+        return Accelerators[name] = acc;
     }
 
     /// <summary>Every backend, available or not, with the reason when it is not.</summary>
@@ -81,7 +91,7 @@ public static class Backends
 
     public static BackendInfo Probe(string name) => name switch
     {
-        "cpu" => new BackendInfo("cpu", true, CpuBackend.Instance.Description),
+        "cpu" => new BackendInfo("cpu", true, $"managed C#, {Environment.ProcessorCount} threads, vector path {CpuSimd.BestKernels}"),
         "ilgpu-cpu" => new BackendInfo("ilgpu-cpu", true, $"ILGPU CPU simulator, {SimulatedCpuDevice.MaxNumThreadsPerGroup} threads per group (slow: for tests)"),
         "cuda" => ProbeCuda(),
         "opencl" => ProbeOpenCl(),

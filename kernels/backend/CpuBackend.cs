@@ -30,8 +30,9 @@ public sealed class CpuStorage : Storage
 }
 
 /// <summary>
-/// The `cpu` device: plain managed C# with parallel loops. Each op family adds its methods in
-/// kernels/&lt;family&gt;/*.Cpu.cs. These are the readable versions and the correctness oracle.
+/// The `cpu` device: managed C#. Each op family adds its methods in kernels/&lt;family&gt;/*.Cpu.cs, which run either
+/// the family's plain loops (&lt;Family&gt;.Reference.cs, with <see cref="KernelPath.Reference"/>) or its vector code
+/// (&lt;Family&gt;.Cpu.Simd.cs, on the vector path of <see cref="Path"/>); <see cref="Options"/> says which, fixed at creation.
 /// </summary>
 public sealed partial class CpuBackend : IBackend
 {
@@ -39,10 +40,30 @@ public sealed partial class CpuBackend : IBackend
         (dtype, n) => dtype == DType.Float32 ? new CpuBlock { F = new float[n] } : new CpuBlock { I = new int[n] },
         _ => { });
 
-    public static CpuBackend Instance { get; } = new();
+    /// <summary>A cpu device with these kernel choices (validated: ArgumentException for a path this CPU lacks or an option that is not the cpu's).</summary>
+    public CpuBackend(DeviceOptions? options = null)
+    {
+        Options = options ?? DeviceOptions.Default;
+        Options.Validate("cpu", isCpu: true);
+        IsReference = Options.Kernels == KernelPath.Reference;
+        Path = IsReference ? KernelPath.Reference : CpuSimd.Resolve(Options.Kernels);
+        ReferenceGemm = IsReference || Options.GemmVersion == 1;
+    }
+
+    /// <summary>The kernel choices of this device.</summary>
+    public DeviceOptions Options { get; }
+
+    /// <summary>The concrete code path: Avx512, Avx2 or Vector for the SIMD kernels, or Reference for the plain loops.</summary>
+    public KernelPath Path { get; }
+
+    /// <summary>Every kernel runs its family's reference loops.</summary>
+    public bool IsReference { get; }
+
+    /// <summary>GEMM runs Reference.Gemm's loops (--kernels reference or --gemm-version 1) instead of the packed SGEMM.</summary>
+    public bool ReferenceGemm { get; }
 
     public string Name => "cpu";
-    public string Description => $"managed C#, {Environment.ProcessorCount} threads";
+    public string Description => $"managed C#, {Environment.ProcessorCount} threads{(Options == DeviceOptions.Default ? "" : $", {Options}")}";
 
     public Storage Allocate(int length, DType dtype) => new CpuStorage(this, length, dtype);
 

@@ -5,7 +5,7 @@ namespace ScratchNet.Kernels;
 
 // SIMD dispatch for the `cpu` device's non-GEMM kernels (kernels/<family>/<Family>.Cpu.Simd.cs).
 //
-// Every such kernel exists twice: the plain scalar loop in <Family>.Cpu.cs (class CpuReference: the readable
+// Every such kernel exists twice: the plain scalar loop in <Family>.Reference.cs (class Reference: the readable
 // definition and the oracle the tests compare with), and a vectorised version written ONCE, generic over a
 // vector type TV (CpuSimd.Vectors.cs): 16 float lanes (Vector512, AVX-512), 8 lanes (Vector256, AVX2) or
 // Vector<float> (whatever width the runtime offers: the portable fallback). The JIT compiles one copy per
@@ -20,51 +20,38 @@ namespace ScratchNet.Kernels;
 // too small to pay for waking a worker, about 10 µs), else cuts it into chunks that the `cpu` device's thread
 // team (CpuTeam.cs) spreads over the cores. Kernels are structs (ICpuKernel): no call allocates.
 
-/// <summary>Which code the `cpu` device's element-wise, pooling, bias, dropout, optimizer and sum kernels run.</summary>
-public enum CpuSimdPath
-{
-    /// <summary>The best the CPU supports (see <see cref="CpuSimd.BestPath"/>).</summary>
-    Auto,
-    /// <summary>Vector512&lt;float&gt;: 16 lanes (AVX-512F).</summary>
-    Avx512,
-    /// <summary>Vector256&lt;float&gt;: 8 lanes (AVX2).</summary>
-    Avx2,
-    /// <summary>System.Numerics.Vector&lt;float&gt;: the portable fallback (any width, any CPU).</summary>
-    Vector,
-    /// <summary>The plain scalar loops of CpuReference (*.Cpu.cs): the oracle.</summary>
-    Reference,
-}
-
-/// <summary>Path selection for the vectorised CPU kernels; mirrors <see cref="Sgemm.ForcedPath"/>.</summary>
+/// <summary>The vector paths of the `cpu` device's SIMD kernels (the <see cref="KernelPath"/> values Avx512, Avx2, Vector).</summary>
 public static class CpuSimd
 {
-    /// <summary>Path the cpu backend uses (Auto = <see cref="BestPath"/>). For tests and benchmarks.</summary>
-    public static CpuSimdPath ForcedPath { get; set; } = CpuSimdPath.Auto;
+    /// <summary>AVX-512 if present, else AVX2 (with FMA, which the SGEMM micro-kernel needs), else Vector&lt;float&gt; (portable;
+    /// without hardware acceleration it is slow but still correct).</summary>
+    public static KernelPath BestKernels { get; } =
+        Avx512F.IsSupported ? KernelPath.Avx512
+        : Avx2.IsSupported && Fma.IsSupported ? KernelPath.Avx2
+        : KernelPath.Vector;
 
-    /// <summary>AVX-512 if present, else AVX2, else Vector&lt;float&gt; when the runtime accelerates it, else the scalar reference.</summary>
-    public static CpuSimdPath BestPath { get; } =
-        Avx512F.IsSupported ? CpuSimdPath.Avx512
-        : Avx2.IsSupported ? CpuSimdPath.Avx2
-        : Vector.IsHardwareAccelerated ? CpuSimdPath.Vector
-        : CpuSimdPath.Reference;
-
-    public static bool IsSupported(CpuSimdPath path) => path switch
+    /// <summary>Whether this CPU runs <paramref name="path"/> (Simd, Vector and Reference run everywhere).</summary>
+    public static bool IsSupported(KernelPath path) => path switch
     {
-        CpuSimdPath.Auto or CpuSimdPath.Vector or CpuSimdPath.Reference => true,
-        CpuSimdPath.Avx2 => Avx2.IsSupported,
-        CpuSimdPath.Avx512 => Avx512F.IsSupported,
+        KernelPath.Simd or KernelPath.Vector or KernelPath.Reference => true,
+        KernelPath.Avx2 => Avx2.IsSupported && Fma.IsSupported,
+        KernelPath.Avx512 => Avx512F.IsSupported,
         _ => false,
     };
 
-    /// <summary>The concrete path for a request (Auto → ForcedPath → BestPath); throws if the CPU lacks it.</summary>
-    public static CpuSimdPath Resolve(CpuSimdPath path = CpuSimdPath.Auto)
+    /// <summary>The concrete vector path of a request: Simd → <see cref="BestKernels"/>. Throws for Reference (not a vector path)
+    /// and for a path this CPU lacks.</summary>
+    public static KernelPath Resolve(KernelPath path)
     {
-        if (path == CpuSimdPath.Auto) path = ForcedPath;
-        if (path == CpuSimdPath.Auto) return BestPath;
-        if (!IsSupported(path))
-            throw new ArgumentException($"CpuSimd: path {path} is not supported by this CPU (best available: {BestPath})");
+        if (path == KernelPath.Simd) return BestKernels;
+        if (path == KernelPath.Reference) throw new ArgumentException("CpuSimd: Reference is not a vector path (the reference loops are in <Family>.Reference.cs)");
+        if (!IsSupported(path)) throw new ArgumentException($"CpuSimd: path {path} is not supported by this CPU (best available: {BestKernels})");
         return path;
     }
+
+    /// <summary>Every vector path this CPU runs, fastest first.</summary>
+    public static IReadOnlyList<KernelPath> VectorPaths { get; } =
+        new[] { KernelPath.Avx512, KernelPath.Avx2, KernelPath.Vector }.Where(IsSupported).ToArray();
 
     /// <summary>
     /// Elements below which a memory-bound kernel runs on the calling thread. A vectorised pass streams about
@@ -141,14 +128,14 @@ internal static class CpuMap
 {
     /// <summary>y[i] = op(a[i], b[i], y[i]) for i &lt; n on a vector path (Reference is handled by the caller).
     /// b may be null when the op does not read it.</summary>
-    public static void Run<TOp>(CpuSimdPath path, int n, float[] a, float[]? b, float[] y, TOp op) where TOp : struct, IMapOp
+    public static void Run<TOp>(KernelPath path, int n, float[] a, float[]? b, float[] y, TOp op) where TOp : struct, IMapOp
     {
         if (a.Length < n || y.Length < n || (TOp.ReadsB && b!.Length < n)) throw new ArgumentException($"element-wise op: buffers shorter than n = {n}");
         b ??= a;
         switch (path)
         {
-            case CpuSimdPath.Avx512: CpuSimd.For(n, CpuSimd.SerialElements, new MapKernel<TOp, V512> { A = a, B = b, Y = y, Op = op }); break;
-            case CpuSimdPath.Avx2: CpuSimd.For(n, CpuSimd.SerialElements, new MapKernel<TOp, V256> { A = a, B = b, Y = y, Op = op }); break;
+            case KernelPath.Avx512: CpuSimd.For(n, CpuSimd.SerialElements, new MapKernel<TOp, V512> { A = a, B = b, Y = y, Op = op }); break;
+            case KernelPath.Avx2: CpuSimd.For(n, CpuSimd.SerialElements, new MapKernel<TOp, V256> { A = a, B = b, Y = y, Op = op }); break;
             default: CpuSimd.For(n, CpuSimd.SerialElements, new MapKernel<TOp, VecT> { A = a, B = b, Y = y, Op = op }); break;
         }
     }

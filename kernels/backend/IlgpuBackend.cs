@@ -38,10 +38,14 @@ public sealed partial class IlgpuBackend : IBackend
 {
     internal readonly CachingAllocator<IlgpuBlock> Allocator;
 
-    public IlgpuBackend(string name, Accelerator accelerator)
+    /// <summary>A backend on <paramref name="accelerator"/> (which it does not own: several backends with different options may
+    /// share one) with these kernel choices, validated.</summary>
+    public IlgpuBackend(string name, Accelerator accelerator, DeviceOptions? options = null)
     {
         Name = name;
         Accelerator = accelerator;
+        Options = options ?? DeviceOptions.Default;
+        Options.Validate(name, isCpu: false);
         Allocator = new CachingAllocator<IlgpuBlock>(
             (dtype, n) => dtype == DType.Float32
                 ? new IlgpuBlock { F = accelerator.Allocate1D<float>(n) }
@@ -57,7 +61,9 @@ public sealed partial class IlgpuBackend : IBackend
 
     public string Name { get; }
     public Accelerator Accelerator { get; }
-    public string Description => $"{Accelerator.Name} ({Accelerator.AcceleratorType}, {Accelerator.MemorySize / (1 << 20)} MiB)";
+    /// <summary>The kernel choices of this device.</summary>
+    public DeviceOptions Options { get; }
+    public string Description => $"{Accelerator.Name} ({Accelerator.AcceleratorType}, {Accelerator.MemorySize / (1 << 20)} MiB){(Options == DeviceOptions.Default ? "" : $", {Options}")}";
     public int GroupSize { get; }
     public int MaxGroups { get; }
 
@@ -102,10 +108,10 @@ public sealed partial class IlgpuBackend : IBackend
         return new KernelConfig((int)groups, GroupSize);
     }
 
+    /// <summary>Frees this backend's memory pool (the accelerator belongs to <see cref="Backends"/>, shared by the process).</summary>
     public void Dispose()
     {
         Accelerator.Synchronize();
         Allocator.Dispose();
-        Accelerator.Dispose();
     }
 }

@@ -99,32 +99,30 @@ public static class BiasSimd
     static int Grain(long perItem) => (int)Math.Max(1, CpuSimd.SerialElements / Math.Max(1, perItem));
 
     /// <summary>y[o, c, i] += bias[c] on the given path.</summary>
-    public static void Add(CpuSimdPath path, float[] y, float[] bias, int outer, int channels, int inner)
+    public static void Add(KernelPath path, float[] y, float[] bias, int outer, int channels, int inner)
     {
         if ((long)outer * channels * inner > y.Length || channels > bias.Length) throw new ArgumentException("bias_add: buffers too short");
         int grain = Grain((long)channels * inner);
         switch (path)
         {
-            case CpuSimdPath.Reference: CpuReference.BiasAdd(y, bias, outer, channels, inner); break;
-            case CpuSimdPath.Avx512: CpuSimd.For(outer, grain, new AddKernel<V512> { Y = y, B = bias, Channels = channels, Inner = inner }, align: 1); break;
-            case CpuSimdPath.Avx2: CpuSimd.For(outer, grain, new AddKernel<V256> { Y = y, B = bias, Channels = channels, Inner = inner }, align: 1); break;
+            case KernelPath.Avx512: CpuSimd.For(outer, grain, new AddKernel<V512> { Y = y, B = bias, Channels = channels, Inner = inner }, align: 1); break;
+            case KernelPath.Avx2: CpuSimd.For(outer, grain, new AddKernel<V256> { Y = y, B = bias, Channels = channels, Inner = inner }, align: 1); break;
             default: CpuSimd.For(outer, grain, new AddKernel<VecT> { Y = y, B = bias, Channels = channels, Inner = inner }, align: 1); break;
         }
     }
 
     /// <summary>dbias[c] += Σ_{o,i} dy[o, c, i] on the given path.</summary>
-    public static void Backward(CpuSimdPath path, float[] dy, float[] dbias, int outer, int channels, int inner)
+    public static void Backward(KernelPath path, float[] dy, float[] dbias, int outer, int channels, int inner)
     {
         if ((long)outer * channels * inner > dy.Length || channels > dbias.Length) throw new ArgumentException("bias_backward: buffers too short");
-        if (path == CpuSimdPath.Reference) { CpuReference.BiasBackward(dy, dbias, outer, channels, inner); return; }
         if (inner == 1)
         {
-            int w = path switch { CpuSimdPath.Avx512 => V512.Count, CpuSimdPath.Avx2 => V256.Count, _ => VecT.Count };
+            int w = path switch { KernelPath.Avx512 => V512.Count, KernelPath.Avx2 => V256.Count, _ => VecT.Count };
             int blocks = (channels + w - 1) / w, grain = Grain((long)outer * w);
             switch (path)
             {
-                case CpuSimdPath.Avx512: CpuSimd.For(blocks, grain, new ColumnGradKernel<V512> { DY = dy, DB = dbias, Outer = outer, Channels = channels }, align: 1); break;
-                case CpuSimdPath.Avx2: CpuSimd.For(blocks, grain, new ColumnGradKernel<V256> { DY = dy, DB = dbias, Outer = outer, Channels = channels }, align: 1); break;
+                case KernelPath.Avx512: CpuSimd.For(blocks, grain, new ColumnGradKernel<V512> { DY = dy, DB = dbias, Outer = outer, Channels = channels }, align: 1); break;
+                case KernelPath.Avx2: CpuSimd.For(blocks, grain, new ColumnGradKernel<V256> { DY = dy, DB = dbias, Outer = outer, Channels = channels }, align: 1); break;
                 default: CpuSimd.For(blocks, grain, new ColumnGradKernel<VecT> { DY = dy, DB = dbias, Outer = outer, Channels = channels }, align: 1); break;
             }
             return;
@@ -132,8 +130,8 @@ public static class BiasSimd
         int g = Grain((long)outer * inner);
         switch (path)
         {
-            case CpuSimdPath.Avx512: CpuSimd.For(channels, g, new GradKernel<V512> { DY = dy, DB = dbias, Outer = outer, Channels = channels, Inner = inner }, align: 1); break;
-            case CpuSimdPath.Avx2: CpuSimd.For(channels, g, new GradKernel<V256> { DY = dy, DB = dbias, Outer = outer, Channels = channels, Inner = inner }, align: 1); break;
+            case KernelPath.Avx512: CpuSimd.For(channels, g, new GradKernel<V512> { DY = dy, DB = dbias, Outer = outer, Channels = channels, Inner = inner }, align: 1); break;
+            case KernelPath.Avx2: CpuSimd.For(channels, g, new GradKernel<V256> { DY = dy, DB = dbias, Outer = outer, Channels = channels, Inner = inner }, align: 1); break;
             default: CpuSimd.For(channels, g, new GradKernel<VecT> { DY = dy, DB = dbias, Outer = outer, Channels = channels, Inner = inner }, align: 1); break;
         }
     }

@@ -1,50 +1,18 @@
 namespace ScratchNet.Kernels;
 
-// Bias add and its gradient on the cpu device. CpuReference holds the plain loops. Forward: parallel over the
-// outer index (images, rows), each adds bias[c] to its contiguous run of `inner` elements per channel.
-// Backward: parallel over channels, each sums its outer·inner elements in a fixed order, in double, then adds
-// the total to dbias[c]. CpuBackend runs BiasSimd (Bias.Cpu.Simd.cs) unless CpuSimd.ForcedPath is Reference.
-public static partial class CpuReference
-{
-    public static void BiasAdd(float[] Y, float[] B, int outer, int channels, int inner)
-    {
-        CpuBackend.For(outer, o =>
-        {
-            for (int c = 0; c < channels; c++)
-            {
-                int start = (o * channels + c) * inner;
-                float v = B[c];
-                for (int i = 0; i < inner; i++) Y[start + i] += v;
-            }
-        }, costPerItem: (long)channels * inner);
-    }
-
-    public static void BiasBackward(float[] DY, float[] DB, int outer, int channels, int inner)
-    {
-        CpuBackend.For(channels, c =>
-        {
-            double s = 0;
-            for (int o = 0; o < outer; o++)
-            {
-                int start = (o * channels + c) * inner;
-                for (int i = 0; i < inner; i++) s += DY[start + i];
-            }
-            DB[c] += (float)s;
-        }, costPerItem: (long)outer * inner);
-    }
-}
-
+// The bias kernels of the cpu device: the plain loops of Bias.Reference.cs when its options say Reference,
+// else the vector code of Bias.Cpu.Simd.cs on the device's vector path.
 public sealed partial class CpuBackend
 {
     public void BiasAdd(Storage y, Storage bias, int outer, int channels, int inner)
     {
         BiasChecks.Validate("bias_add", y, bias, outer, channels, inner);
-        BiasSimd.Add(CpuSimd.Resolve(), F(y), F(bias), outer, channels, inner);
+        if (IsReference) Reference.BiasAdd(F(y), F(bias), outer, channels, inner); else BiasSimd.Add(Path, F(y), F(bias), outer, channels, inner);
     }
 
     public void BiasBackward(Storage dy, Storage dbias, int outer, int channels, int inner)
     {
         BiasChecks.Validate("bias_backward", dy, dbias, outer, channels, inner);
-        BiasSimd.Backward(CpuSimd.Resolve(), F(dy), F(dbias), outer, channels, inner);
+        if (IsReference) Reference.BiasBackward(F(dy), F(dbias), outer, channels, inner); else BiasSimd.Backward(Path, F(dy), F(dbias), outer, channels, inner);
     }
 }

@@ -205,7 +205,7 @@ public static class ConvSimd
     }
 
     /// <summary>SwapAxes01 (Conv.cs) on the given path: a [a, b, p] block of src becomes [b, a, p] in dst.</summary>
-    public static void SwapAxes01(CpuSimdPath path, float[] src, int srcOffset, float[] dst, int dstOffset, int a, int b, int p)
+    public static void SwapAxes01(KernelPath path, float[] src, int srcOffset, float[] dst, int dstOffset, int a, int b, int p)
     {
         long n = (long)a * b * p;
         if (a <= 0 || b <= 0 || p <= 0 || srcOffset < 0 || dstOffset < 0 || srcOffset + n > src.Length || dstOffset + n > dst.Length)
@@ -213,9 +213,8 @@ public static class ConvSimd
         int grain = Math.Max(1, CpuSimd.SerialElements / p);
         switch (path)
         {
-            case CpuSimdPath.Reference: CpuReference.SwapAxes01(src, srcOffset, dst, dstOffset, a, b, p); break;
-            case CpuSimdPath.Avx512: CpuSimd.For(a * b, grain, new SwapKernel<V512, V256, V128> { S = src, D = dst, SrcOffset = srcOffset, DstOffset = dstOffset, A = a, B = b, P = p }, align: 1); break;
-            case CpuSimdPath.Avx2: CpuSimd.For(a * b, grain, new SwapKernel<V256, V128, V128> { S = src, D = dst, SrcOffset = srcOffset, DstOffset = dstOffset, A = a, B = b, P = p }, align: 1); break;
+            case KernelPath.Avx512: CpuSimd.For(a * b, grain, new SwapKernel<V512, V256, V128> { S = src, D = dst, SrcOffset = srcOffset, DstOffset = dstOffset, A = a, B = b, P = p }, align: 1); break;
+            case KernelPath.Avx2: CpuSimd.For(a * b, grain, new SwapKernel<V256, V128, V128> { S = src, D = dst, SrcOffset = srcOffset, DstOffset = dstOffset, A = a, B = b, P = p }, align: 1); break;
             default: CpuSimd.For(a * b, grain, new SwapKernel<VecT, VecT, VecT> { S = src, D = dst, SrcOffset = srcOffset, DstOffset = dstOffset, A = a, B = b, P = p }, align: 1); break;
         }
     }
@@ -229,61 +228,59 @@ public static class ConvSimd
     }
 
     /// <summary>Im2Col (Conv.cs) on the given path.</summary>
-    public static void Im2Col(CpuSimdPath path, in ConvGeometry g, float[] x, int n0, int count, float[] col)
+    public static void Im2Col(KernelPath path, in ConvGeometry g, float[] x, int n0, int count, float[] col)
     {
         CheckSizes("im2col", g, x, n0, count, col);
         int grain = Grain(g);
         switch (path)
         {
-            case CpuSimdPath.Reference: CpuReference.Im2Col(g, x, n0, count, col); break;
-            case CpuSimdPath.Avx512: CpuSimd.For(count * g.C, grain, new Im2ColKernel<V512, V256, V128> { X = x, Col = col, G = g, N0 = n0, Count = count }, align: 1); break;
-            case CpuSimdPath.Avx2: CpuSimd.For(count * g.C, grain, new Im2ColKernel<V256, V128, V128> { X = x, Col = col, G = g, N0 = n0, Count = count }, align: 1); break;
+            case KernelPath.Avx512: CpuSimd.For(count * g.C, grain, new Im2ColKernel<V512, V256, V128> { X = x, Col = col, G = g, N0 = n0, Count = count }, align: 1); break;
+            case KernelPath.Avx2: CpuSimd.For(count * g.C, grain, new Im2ColKernel<V256, V128, V128> { X = x, Col = col, G = g, N0 = n0, Count = count }, align: 1); break;
             default: CpuSimd.For(count * g.C, grain, new Im2ColKernel<VecT, VecT, VecT> { X = x, Col = col, G = g, N0 = n0, Count = count }, align: 1); break;
         }
     }
 
     /// <summary>Col2Im (Conv.cs, accumulating into dx) on the given path.</summary>
-    public static void Col2Im(CpuSimdPath path, in ConvGeometry g, float[] col, int n0, int count, float[] dx)
+    public static void Col2Im(KernelPath path, in ConvGeometry g, float[] col, int n0, int count, float[] dx)
     {
         CheckSizes("col2im", g, dx, n0, count, col);
         int grain = Grain(g);
         switch (path)
         {
-            case CpuSimdPath.Reference: CpuReference.Col2Im(g, col, n0, count, dx); break;
-            case CpuSimdPath.Avx512: CpuSimd.For(count * g.C, grain, new Col2ImKernel<V512, V256, V128> { Col = col, DX = dx, G = g, N0 = n0, Count = count }, align: 1); break;
-            case CpuSimdPath.Avx2: CpuSimd.For(count * g.C, grain, new Col2ImKernel<V256, V128, V128> { Col = col, DX = dx, G = g, N0 = n0, Count = count }, align: 1); break;
+            case KernelPath.Avx512: CpuSimd.For(count * g.C, grain, new Col2ImKernel<V512, V256, V128> { Col = col, DX = dx, G = g, N0 = n0, Count = count }, align: 1); break;
+            case KernelPath.Avx2: CpuSimd.For(count * g.C, grain, new Col2ImKernel<V256, V128, V128> { Col = col, DX = dx, G = g, N0 = n0, Count = count }, align: 1); break;
             default: CpuSimd.For(count * g.C, grain, new Col2ImKernel<VecT, VecT, VecT> { Col = col, DX = dx, G = g, N0 = n0, Count = count }, align: 1); break;
         }
     }
 
-    static void CheckOne(string op, CpuSimdPath path, in ConvGeometry g, float[] images, int n, float[] col, int colBase)
+    static void CheckOne(string op, KernelPath path, in ConvGeometry g, float[] images, int n, float[] col, int colBase)
     {
-        if (path is not (CpuSimdPath.Avx512 or CpuSimdPath.Avx2 or CpuSimdPath.Vector))
+        if (path is not (KernelPath.Avx512 or KernelPath.Avx2 or KernelPath.Vector))
             throw new ArgumentException($"{op} of one image: path {path} is not a vector path (the scalar reference converts whole chunks: Im2Col / Col2Im)");
         if (n < 0 || n >= g.N || (long)g.N * g.InputImage > images.Length || colBase < 0 || colBase + (long)g.ColRows * g.ColCols > col.Length)
             throw new ArgumentException($"{op}: image {n} with col at offset {colBase} does not fit the buffers ({images.Length} and {col.Length} floats) of {g}");
     }
 
-    /// <summary>im2col of image n alone into col[colBase ..] ([CKK, OHW]), on the calling thread (ConvImages).</summary>
-    public static void Im2ColOne(CpuSimdPath path, in ConvGeometry g, float[] x, int n, float[] col, int colBase)
+    /// <summary>im2col of image n alone into col[colBase ..] ([CKK, OHW]), on the calling thread (ConvPerImage).</summary>
+    public static void Im2ColOne(KernelPath path, in ConvGeometry g, float[] x, int n, float[] col, int colBase)
     {
         CheckOne("im2col", path, g, x, n, col, colBase);
         switch (path)
         {
-            case CpuSimdPath.Avx512: new Im2ColKernel<V512, V256, V128> { X = x, Col = col, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
-            case CpuSimdPath.Avx2: new Im2ColKernel<V256, V128, V128> { X = x, Col = col, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
+            case KernelPath.Avx512: new Im2ColKernel<V512, V256, V128> { X = x, Col = col, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
+            case KernelPath.Avx2: new Im2ColKernel<V256, V128, V128> { X = x, Col = col, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
             default: new Im2ColKernel<VecT, VecT, VecT> { X = x, Col = col, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
         }
     }
 
-    /// <summary>dx[n] += col2im(col[colBase ..]) for image n alone, on the calling thread (ConvImages); the reference's order.</summary>
-    public static void Col2ImOne(CpuSimdPath path, in ConvGeometry g, float[] col, int colBase, int n, float[] dx)
+    /// <summary>dx[n] += col2im(col[colBase ..]) for image n alone, on the calling thread (ConvPerImage); the reference's order.</summary>
+    public static void Col2ImOne(KernelPath path, in ConvGeometry g, float[] col, int colBase, int n, float[] dx)
     {
         CheckOne("col2im", path, g, dx, n, col, colBase);
         switch (path)
         {
-            case CpuSimdPath.Avx512: new Col2ImKernel<V512, V256, V128> { Col = col, DX = dx, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
-            case CpuSimdPath.Avx2: new Col2ImKernel<V256, V128, V128> { Col = col, DX = dx, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
+            case KernelPath.Avx512: new Col2ImKernel<V512, V256, V128> { Col = col, DX = dx, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
+            case KernelPath.Avx2: new Col2ImKernel<V256, V128, V128> { Col = col, DX = dx, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
             default: new Col2ImKernel<VecT, VecT, VecT> { Col = col, DX = dx, G = g, N0 = n, Count = 1, ColBase = colBase }.Run(0, g.C); break;
         }
     }

@@ -3,17 +3,6 @@ using ILGPU.Runtime;
 
 namespace ScratchNet.Kernels;
 
-/// <summary>How an ILGPU device runs a convolution; see IlgpuBackend.ConvAlgorithm.</summary>
-public enum IlgpuConvAlgorithm
-{
-    /// <summary>Time Chunked and Implicit once per shape and pass and keep the faster, like cudnn.benchmark (when AutoTunes; otherwise Chunked).</summary>
-    Auto,
-    /// <summary>Conv2dDriver: im2col of a chunk of images into a col buffer, one GEMM, a swap (Conv.cs).</summary>
-    Chunked,
-    /// <summary>The GEMM kernel gathers the patches itself, whole batch in one launch (Conv.Ilgpu.Implicit.cs).</summary>
-    Implicit,
-}
-
 // Choosing between the two conv algorithms per layer. Which one wins depends on the shape: the implicit GEMM
 // saves the col traffic and runs the whole batch in one grid, but pays integer index math and bounds checks
 // per gathered element; with few input channels (K = C·KH·KW of 27 for RGB) or few output channels a plain
@@ -24,25 +13,17 @@ public enum IlgpuConvAlgorithm
 // later steps launch without any host synchronisation. `Tuned` lists the choices and times.
 public sealed partial class IlgpuBackend
 {
-    /// <summary>The conv algorithm of this device (default Auto). Pointwise convolutions (1×1, stride 1, no padding) always run as a plain GEMM.</summary>
-    public IlgpuConvAlgorithm ConvAlgorithm { get; set; } = IlgpuConvAlgorithm.Auto;
-
     /// <summary>One tuned (pass, shape): the winner and both times in milliseconds.</summary>
-    public readonly record struct ConvChoice(string Pass, ConvGeometry Geometry, IlgpuConvAlgorithm Algorithm, double ChunkedMs, double ImplicitMs);
+    public readonly record struct ConvChoice(ConvPass Pass, ConvGeometry Geometry, ConvAlgorithm Algorithm, double Im2ColMs, double ImplicitMs);
 
     /// <summary>
-    /// Whether Auto measures (default: on GPUs). On ILGPU's CPU simulator timings say nothing about a GPU, and Auto
-    /// runs Chunked: there every group of the implicit GEMM costs a round of OS threads, and with few channels (conv1's
-    /// backward data: 3 rows of a 128-row tile, K = 576) it is several times slower.
+    /// Whether Auto measures: the options' ConvAutoTune, else on GPUs only. On ILGPU's CPU simulator timings say nothing
+    /// about a GPU, and Auto runs im2col: there every group of the implicit GEMM costs a round of OS threads, and with
+    /// few channels (conv1's backward data: 3 rows of a 128-row tile, K = 576) it is several times slower.
     /// </summary>
-    public bool AutoTunes
-    {
-        get => _autoTunes ??= Accelerator.AcceleratorType != AcceleratorType.CPU;
-        set => _autoTunes = value;
-    }
-    bool? _autoTunes;
+    public bool AutoTunes => Options.ConvAutoTune ?? Accelerator.AcceleratorType != AcceleratorType.CPU;
 
-    readonly Dictionary<(int Pass, ConvKey Shape), ConvChoice> _convChoices = new();
+    readonly Dictionary<(ConvPass Pass, ConvKey Shape), ConvChoice> _convChoices = new();
 
     /// <summary>What Auto has measured and chosen so far.</summary>
     public IReadOnlyList<ConvChoice> Tuned => _convChoices.Values.ToList();
@@ -57,56 +38,70 @@ public sealed partial class IlgpuBackend
 
     public void Conv2dForward(in ConvGeometry g, Storage x, Storage w, Storage? bias, Storage y)
     {
-        if (KnownChoice(0, g) ?? TuneForward(g, x, w, bias, y)) Conv2dForwardImplicit(g, x, w, bias, y);
-        else Conv2dDriver.Forward(this, g, x, w, bias, y);
+        switch (Choice(ConvPass.Forward, g) ?? TuneForward(g, x, w, bias, y))
+        {
+            case ConvAlgorithm.Direct: Conv2dForwardDirect(g, x, w, bias, y); break;
+            case ConvAlgorithm.Implicit: Conv2dForwardImplicit(g, x, w, bias, y); break;
+            default: ConvIm2Col.Forward(this, g, x, w, bias, y, Options.MaxColElements); break;
+        }
     }
 
     public void Conv2dBackwardData(in ConvGeometry g, Storage w, Storage dy, Storage dx)
     {
-        if (KnownChoice(1, g) ?? TuneBackwardData(g, w, dy, dx)) Conv2dBackwardDataImplicit(g, w, dy, dx);
-        else Conv2dDriver.BackwardData(this, g, w, dy, dx);
+        switch (Choice(ConvPass.BackwardData, g) ?? TuneBackwardData(g, w, dy, dx))
+        {
+            case ConvAlgorithm.Direct: Conv2dBackwardDataDirect(g, w, dy, dx); break;
+            case ConvAlgorithm.Implicit: Conv2dBackwardDataImplicit(g, w, dy, dx); break;
+            default: ConvIm2Col.BackwardData(this, g, w, dy, dx, Options.MaxColElements); break;
+        }
     }
 
     public void Conv2dBackwardWeights(in ConvGeometry g, Storage x, Storage dy, Storage dw)
     {
-        if (KnownChoice(2, g) ?? TuneBackwardWeights(g, x, dy, dw)) Conv2dBackwardWeightsImplicit(g, x, dy, dw);
-        else Conv2dDriver.BackwardWeights(this, g, x, dy, dw);
+        switch (Choice(ConvPass.BackwardWeights, g) ?? TuneBackwardWeights(g, x, dy, dw))
+        {
+            case ConvAlgorithm.Direct: Conv2dBackwardWeightsDirect(g, x, dy, dw); break;
+            case ConvAlgorithm.Implicit: Conv2dBackwardWeightsImplicit(g, x, dy, dw); break;
+            default: ConvIm2Col.BackwardWeights(this, g, x, dy, dw, Options.MaxColElements); break;
+        }
     }
 
     // The trial runs of each pass (only called while tuning, so a known shape allocates no closures). The forward
     // trials write y, which the real run then overwrites; the backward passes accumulate, so their trials write a
     // scratch buffer of the output's size.
-    bool TuneForward(ConvGeometry g, Storage x, Storage w, Storage? bias, Storage y) =>
-        Tune(0, "forward", g, () => Conv2dDriver.Forward(this, g, x, w, bias, y), () => Conv2dForwardImplicit(g, x, w, bias, y));
+    ConvAlgorithm TuneForward(ConvGeometry g, Storage x, Storage w, Storage? bias, Storage y) =>
+        Tune(ConvPass.Forward, g, () => ConvIm2Col.Forward(this, g, x, w, bias, y, Options.MaxColElements), () => Conv2dForwardImplicit(g, x, w, bias, y));
 
-    bool TuneBackwardData(ConvGeometry g, Storage w, Storage dy, Storage dx)
+    ConvAlgorithm TuneBackwardData(ConvGeometry g, Storage w, Storage dy, Storage dx)
     {
         using var s = Allocate(dx.Length, DType.Float32);
-        return Tune(1, "backward data", g, () => Conv2dDriver.BackwardData(this, g, w, dy, s), () => Conv2dBackwardDataImplicit(g, w, dy, s));
+        return Tune(ConvPass.BackwardData, g, () => ConvIm2Col.BackwardData(this, g, w, dy, s, Options.MaxColElements), () => Conv2dBackwardDataImplicit(g, w, dy, s));
     }
 
-    bool TuneBackwardWeights(ConvGeometry g, Storage x, Storage dy, Storage dw)
+    ConvAlgorithm TuneBackwardWeights(ConvGeometry g, Storage x, Storage dy, Storage dw)
     {
         using var s = Allocate(dw.Length, DType.Float32);
-        return Tune(2, "backward weights", g, () => Conv2dDriver.BackwardWeights(this, g, x, dy, s), () => Conv2dBackwardWeightsImplicit(g, x, dy, s));
+        return Tune(ConvPass.BackwardWeights, g, () => ConvIm2Col.BackwardWeights(this, g, x, dy, s, Options.MaxColElements), () => Conv2dBackwardWeightsImplicit(g, x, dy, s));
     }
 
-    /// <summary>True: the implicit GEMM; false: the chunked driver; null: Auto has not measured this (pass, shape) yet.</summary>
-    bool? KnownChoice(int pass, in ConvGeometry g)
+    /// <summary>The algorithm of this (pass, shape): the one the options name (a pointwise conv is a plain GEMM, which im2col
+    /// runs with no col buffer), or Auto's cached measurement; null when Auto has not measured it yet.</summary>
+    public ConvAlgorithm? Choice(ConvPass pass, in ConvGeometry g)
     {
-        if (g.IsPointwise || ConvAlgorithm == IlgpuConvAlgorithm.Chunked) return false;
-        if (ConvAlgorithm == IlgpuConvAlgorithm.Implicit) return true;
-        if (!AutoTunes) return false;
-        return _convChoices.TryGetValue((pass, new ConvKey(g)), out var c) ? c.Algorithm == IlgpuConvAlgorithm.Implicit : null;
+        if (Options.Conv == ConvAlgorithm.Direct) return ConvAlgorithm.Direct;
+        if (g.IsPointwise || Options.Conv == ConvAlgorithm.Im2Col) return ConvAlgorithm.Im2Col;
+        if (Options.Conv == ConvAlgorithm.Implicit) return ConvAlgorithm.Implicit;
+        if (!AutoTunes) return ConvAlgorithm.Im2Col;
+        return _convChoices.TryGetValue((pass, new ConvKey(g)), out var c) ? c.Algorithm : null;
     }
 
-    /// <summary>Times both algorithms on this (pass, shape), caches the faster and returns true when it is the implicit GEMM.</summary>
-    bool Tune(int pass, string name, in ConvGeometry g, Action chunked, Action implicitGemm)
+    /// <summary>Times im2col and implicit on this (pass, shape), caches the faster and returns it.</summary>
+    ConvAlgorithm Tune(ConvPass pass, in ConvGeometry g, Action im2col, Action implicitGemm)
     {
-        double tc = BestOfThree(chunked), ti = BestOfThree(implicitGemm);
-        var choice = new ConvChoice(name, g, ti <= tc ? IlgpuConvAlgorithm.Implicit : IlgpuConvAlgorithm.Chunked, tc, ti);
+        double tc = BestOfThree(im2col), ti = BestOfThree(implicitGemm);
+        var choice = new ConvChoice(pass, g, ti <= tc ? ConvAlgorithm.Implicit : ConvAlgorithm.Im2Col, tc, ti);
         _convChoices[(pass, new ConvKey(g))] = choice;
-        return choice.Algorithm == IlgpuConvAlgorithm.Implicit;
+        return choice.Algorithm;
     }
 
     /// <summary>Milliseconds of the fastest of three runs after one warm-up run (kernel compilation and module load).</summary>

@@ -5,7 +5,7 @@ using ILGPU.Runtime;
 namespace ScratchNet.Kernels;
 
 // Implicit-GEMM convolution: the v5 GEMM kernel (Gemm.Ilgpu.Fast.cs) with operands that gather the im2col
-// matrix from the images while loading each K slice, instead of materialising it (Conv2dDriver, Conv.cs).
+// matrix from the images while loading each K slice, instead of materialising it (ConvIm2Col, Conv.cs).
 //
 //   forward          C = y       [O, N·OHW]  = W [O, CKK]     · col [CKK, N·OHW]       (col gathered from x)
 //   backward data    C = dx      [C, N·HW]  += Wt [C, O·KK]   · dyp [O·KK, N·HW]       (dyp gathered from dy)

@@ -12,7 +12,7 @@ namespace ScratchNet.Kernels;
 // and all the arithmetic runs in the tuned GEMM kernel; the copy costs KH·KW/(SH·SW) times the input in
 // memory traffic, which is small next to the O·C·KH·KW multiply-adds per output pixel. Any kernel size,
 // stride and (rectangular) padding goes through the same two kernels. The price is memory for col, which
-// Conv2dDriver bounds by converting a chunk of images at a time.
+// ConvIm2Col bounds by converting a chunk of images at a time.
 //
 // Layout: x is [N, C, H, W]. The col buffer of a chunk of images n0 .. n0+count−1 puts the patches of all
 // of them side by side: it is [C·KH·KW, count·OH·OW], element (r, l, q) at (r·count + l)·OHW + q, image
@@ -27,8 +27,8 @@ namespace ScratchNet.Kernels;
 //                                                       pixel it was copied from: the adjoint of im2col)
 //   dW  += dYt · colᵀ         one GEMM whose K = count·OHW sums over the images (col recomputed by im2col)
 //   dbias += Σ_{n, oh, ow} dy[n, :, oh, ow]
-// CPU kernels: Conv.Cpu.cs. ILGPU kernels: Conv.Ilgpu.cs. The composition: Conv2dDriver.cs. Two other plans
-// run the same math: the cpu device's image-parallel conv (Conv.Cpu.Images.cs) and the ILGPU devices' implicit
+// CPU kernels: Conv.Cpu.cs. ILGPU kernels: Conv.Ilgpu.cs. The composition: ConvIm2Col.cs. Two other plans
+// run the same math: the cpu device's image-parallel conv (Conv.Cpu.PerImage.cs) and the ILGPU devices' implicit
 // GEMM, which gathers col inside the GEMM kernel instead of materialising it (Conv.Ilgpu.Implicit.cs).
 
 /// <summary>
@@ -100,6 +100,17 @@ public readonly struct ConvGeometry
     }
 }
 
+/// <summary>The three passes of a convolution, each its own kernel: y from x and w; dx from dy and w; dw from x and dy.</summary>
+public enum ConvPass
+{
+    /// <summary>y = conv2d(x, w) + bias.</summary>
+    Forward,
+    /// <summary>dx += ∂L/∂x, from dy and w.</summary>
+    BackwardData,
+    /// <summary>dw += ∂L/∂w, from x and dy.</summary>
+    BackwardWeights,
+}
+
 public partial interface IBackend
 {
     /// <summary>
@@ -120,20 +131,17 @@ public partial interface IBackend
     /// </summary>
     void Col2Im(in ConvGeometry g, Storage col, int n0, int count, Storage dx);
 
-    // The three conv entry points autograd calls (engine/autograd/Ops.Conv.cs). Every device runs Conv2dDriver
+    // The three conv entry points autograd calls (engine/autograd/Ops.Conv.cs). Every device runs ConvIm2Col
     // (chunked im2col + one GEMM) unless it has a better plan for some shapes: the cpu device runs small
-    // convolutions image-parallel (Conv.Cpu.Images.cs), the ILGPU devices choose per shape between the driver and
+    // convolutions image-parallel (Conv.Cpu.PerImage.cs), the ILGPU devices choose per shape between the driver and
     // the implicit GEMM (Conv.Ilgpu.Algorithm.cs).
 
     /// <summary>y = conv2d(x, w) + bias: x [N, C, H, W], w [O, C, KH, KW], bias [O] or null, y [N, O, OH, OW] (overwritten).</summary>
-    void Conv2dForward(in ConvGeometry g, Storage x, Storage w, Storage? bias, Storage y) =>
-        Conv2dDriver.Forward(this, g, x, w, bias, y);
+    void Conv2dForward(in ConvGeometry g, Storage x, Storage w, Storage? bias, Storage y);
 
     /// <summary>dx += ∂L/∂x given dy [N, O, OH, OW] and w [O, C, KH, KW].</summary>
-    void Conv2dBackwardData(in ConvGeometry g, Storage w, Storage dy, Storage dx) =>
-        Conv2dDriver.BackwardData(this, g, w, dy, dx);
+    void Conv2dBackwardData(in ConvGeometry g, Storage w, Storage dy, Storage dx);
 
     /// <summary>dw += ∂L/∂w given x [N, C, H, W] and dy [N, O, OH, OW].</summary>
-    void Conv2dBackwardWeights(in ConvGeometry g, Storage x, Storage dy, Storage dw) =>
-        Conv2dDriver.BackwardWeights(this, g, x, dy, dw);
+    void Conv2dBackwardWeights(in ConvGeometry g, Storage x, Storage dy, Storage dw);
 }

@@ -48,17 +48,16 @@ public static class DropoutSimd
     // The hash costs ~10 integer operations per element: compute-bound, a smaller grain than a plain copy.
     const int Grain = CpuSimd.SerialElements / 4;
 
-    /// <summary>Inverted dropout (Dropout.cs) on the given path: the same mask as CpuReference, bit for bit.</summary>
-    public static void Forward(CpuSimdPath path, float[] x, float[] y, float[] mask, int n, float p, ulong seed, long step)
+    /// <summary>Inverted dropout (Dropout.cs) on the given path: the same mask as Reference, bit for bit.</summary>
+    public static void Forward(KernelPath path, float[] x, float[] y, float[] mask, int n, float p, ulong seed, long step)
     {
         if (x.Length < n || y.Length < n || mask.Length < n) throw new ArgumentException($"dropout: buffers shorter than n = {n}");
-        if (path == CpuSimdPath.Reference) { CpuReference.DropoutForward(x, y, mask, n, p, seed, step); return; }
         ulong key = DropoutRng.Key(seed, step), t = KeepThreshold(p);
         float scale = DropoutRng.Scale(p);
         switch (path)
         {
-            case CpuSimdPath.Avx512: CpuSimd.For(n, Grain, new Kernel<V512> { X = x, Y = y, M = mask, Key = key, Threshold = t, P = p, Scale = scale }); break;
-            case CpuSimdPath.Avx2: CpuSimd.For(n, Grain, new Kernel<V256> { X = x, Y = y, M = mask, Key = key, Threshold = t, P = p, Scale = scale }); break;
+            case KernelPath.Avx512: CpuSimd.For(n, Grain, new Kernel<V512> { X = x, Y = y, M = mask, Key = key, Threshold = t, P = p, Scale = scale }); break;
+            case KernelPath.Avx2: CpuSimd.For(n, Grain, new Kernel<V256> { X = x, Y = y, M = mask, Key = key, Threshold = t, P = p, Scale = scale }); break;
             default: CpuSimd.For(n, Grain, new Kernel<VecT> { X = x, Y = y, M = mask, Key = key, Threshold = t, P = p, Scale = scale }); break;
         }
     }

@@ -1,9 +1,9 @@
 namespace ScratchNet.Kernels;
 
 // Element-wise ops, vectorised (CpuSimd.cs): each is one IMapOp formula, y[i] = f(a[i], b[i], y[i]), applied
-// Count lanes at a time by CpuMap. Same operations in the same order as CpuReference (Elementwise.Cpu.cs),
+// Count lanes at a time by CpuMap. Same operations in the same order as Reference (Elementwise.Reference.cs),
 // no fused multiply-add, so every path gives the reference's bits. Each method takes the path explicitly
-// (CpuSimdPath.Reference runs CpuReference), so the tests can compare every path with the reference.
+// so the tests can compare every path with Elementwise.Reference.cs.
 public static class ElementwiseSimd
 {
     struct AddOp : IMapOp
@@ -48,34 +48,34 @@ public static class ElementwiseSimd
         public float Scalar(float a, float b, float y) => y + v;
     }
 
-    public static void Add(CpuSimdPath path, float[] a, float[] b, float[] y, int n)
+    public static void Add(KernelPath path, float[] a, float[] b, float[] y, int n)
     {
-        if (path == CpuSimdPath.Reference) CpuReference.Add(a, b, y, n); else CpuMap.Run(path, n, a, b, y, new AddOp());
+        CpuMap.Run(path, n, a, b, y, new AddOp());
     }
 
-    public static void Mul(CpuSimdPath path, float[] a, float[] b, float[] y, int n)
+    public static void Mul(KernelPath path, float[] a, float[] b, float[] y, int n)
     {
-        if (path == CpuSimdPath.Reference) CpuReference.Mul(a, b, y, n); else CpuMap.Run(path, n, a, b, y, new MulOp());
+        CpuMap.Run(path, n, a, b, y, new MulOp());
     }
 
-    public static void Scale(CpuSimdPath path, float[] x, float alpha, float[] y, int n)
+    public static void Scale(KernelPath path, float[] x, float alpha, float[] y, int n)
     {
-        if (path == CpuSimdPath.Reference) CpuReference.Scale(x, alpha, y, n); else CpuMap.Run(path, n, x, null, y, new ScaleOp(alpha));
+        CpuMap.Run(path, n, x, null, y, new ScaleOp(alpha));
     }
 
-    public static void Axpy(CpuSimdPath path, float alpha, float[] x, float[] y, int n)
+    public static void Axpy(KernelPath path, float alpha, float[] x, float[] y, int n)
     {
-        if (path == CpuSimdPath.Reference) CpuReference.Axpy(alpha, x, y, n); else CpuMap.Run(path, n, x, null, y, new AxpyOp(alpha));
+        CpuMap.Run(path, n, x, null, y, new AxpyOp(alpha));
     }
 
-    public static void MulAcc(CpuSimdPath path, float[] a, float[] b, float[] y, int n)
+    public static void MulAcc(KernelPath path, float[] a, float[] b, float[] y, int n)
     {
-        if (path == CpuSimdPath.Reference) CpuReference.MulAcc(a, b, y, n); else CpuMap.Run(path, n, a, b, y, new MulAccOp());
+        CpuMap.Run(path, n, a, b, y, new MulAccOp());
     }
 
     /// <summary>y[i] += v.</summary>
-    public static void AddScalar(CpuSimdPath path, float v, float[] y, int n)
+    public static void AddScalar(KernelPath path, float v, float[] y, int n)
     {
-        if (path == CpuSimdPath.Reference) CpuReference.AddScalar(v, y, n); else CpuMap.Run(path, n, y, null, y, new AddScalarOp(v));
+        CpuMap.Run(path, n, y, null, y, new AddScalarOp(v));
     }
 }

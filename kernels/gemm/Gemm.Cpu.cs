@@ -1,74 +1,15 @@
 namespace ScratchNet.Kernels;
 
-// GEMM in plain C#: the readable definition and the correctness oracle for the GPU kernels.
-//
-// Work is split by rows of C: row i of C[b] depends only on row i of op(A[b]) and on all of op(B[b]),
-// so the Batch·M rows run in parallel with no synchronisation. Inside a row:
-//   - B not transposed (stored [K, N]): C[i, :] = Beta·C[i, :], then for each p, C[i, :] += (Alpha·A(i,p))·B[p, :]
-//     ("i-p-j" order: the inner loop walks a row of B and a row of C, both contiguous);
-//   - B transposed (stored [N, K]): C[i, j] = Alpha·⟨A(i, :), B[j, :]⟩ + Beta·C[i, j], a dot product of
-//     two contiguous rows when A is not transposed.
-// A(i, p) is A[i·K + p], or A[p·M + i] when TransA (A stored [K, M]).
-// CpuBackend.Gemm dispatches to the fast SGEMM (kernels/gemm/Sgemm*.cs: packed panels, AVX-512 micro-kernel);
-// GemmReference stays as the oracle it is tested against (CpuBackend.UseReferenceGemm switches back to it).
-public static class GemmReference
-{
-    /// <summary>C[b] = Alpha·op(A[b])·op(B[b]) + Beta·C[b] on managed arrays (sizes are not re-checked: call g.Validate first).</summary>
-    public static void Gemm(in GemmArgs g, float[] a, float[] b, float[] c)
-    {
-        var args = g; // lambdas cannot capture an `in` parameter
-        CpuBackend.For(args.Batch * args.M, row => Row(args, a, b, c, row / args.M, row % args.M),
-            costPerItem: (long)args.N * args.K);
-    }
-
-    /// <summary>Computes row i of C[batch].</summary>
-    public static void Row(in GemmArgs g, float[] a, float[] b, float[] c, int batch, int i)
-    {
-        int M = g.M, N = g.N, K = g.K;
-        int aBase = g.OffsetA + batch * g.StrideA;
-        int bBase = g.OffsetB + batch * g.StrideB;
-        int cRow = g.OffsetC + batch * g.StrideC + i * N;
-
-        // A(i, p): row i of op(A) is contiguous when A is not transposed, strided by M when it is.
-        int aStart = g.TransA ? aBase + i : aBase + i * K;
-        int aStep = g.TransA ? M : 1;
-
-        if (!g.TransB)
-        {
-            for (int j = 0; j < N; j++) c[cRow + j] = g.Beta == 0f ? 0f : g.Beta * c[cRow + j];
-            for (int p = 0; p < K; p++)
-            {
-                float s = g.Alpha * a[aStart + p * aStep];
-                int bRow = bBase + p * N;
-                for (int j = 0; j < N; j++) c[cRow + j] += s * b[bRow + j];
-            }
-        }
-        else
-        {
-            for (int j = 0; j < N; j++)
-            {
-                int bRow = bBase + j * K;
-                float dot = 0f;
-                for (int p = 0; p < K; p++) dot += a[aStart + p * aStep] * b[bRow + p];
-                c[cRow + j] = g.Beta == 0f ? g.Alpha * dot : g.Alpha * dot + g.Beta * c[cRow + j];
-            }
-        }
-    }
-}
-
+// The GEMM of the cpu device: version 1, the plain loops of Gemm.Reference.cs; version 2, the packed SGEMM (Sgemm*.cs).
 public sealed partial class CpuBackend
 {
-    /// <summary>
-    /// When true, the cpu device runs the plain reference loops (GemmReference) instead of the fast SGEMM
-    /// (kernels/gemm/Sgemm*.cs): the learner's version, and a way to compare the two end to end.
-    /// </summary>
-    public static bool UseReferenceGemm { get; set; }
-
+    /// <summary>C = Alpha·op(A)·op(B) + Beta·C: Reference.Gemm's loops (Gemm.Reference.cs) with --kernels reference or --gemm-version 1
+    /// (<see cref="ReferenceGemm"/>), else the packed SGEMM (kernels/gemm/Sgemm*.cs) on this device's vector path.</summary>
     public void Gemm(in GemmArgs g, Storage a, Storage b, Storage c)
     {
         g.Validate(a.Length, b.Length, c.Length);
-        if (UseReferenceGemm) { GemmReference.Gemm(g, F(a), F(b), F(c)); return; }
-        FastGemm(g, F(a), F(b), F(c));
+        if (ReferenceGemm) { Reference.Gemm(g, F(a), F(b), F(c)); return; }
+        FastGemm(g, Path, F(a), F(b), F(c));
     }
 
     /// <summary>
@@ -76,7 +17,7 @@ public sealed partial class CpuBackend
     /// big enough (Sgemm.ParallelThresholdFlops); a batch of small products (the per-image GEMMs of a small
     /// conv) instead runs its items in parallel, one single-threaded Sgemm per item.
     /// </summary>
-    private static unsafe void FastGemm(GemmArgs g, float[] a, float[] b, float[] c)
+    private static unsafe void FastGemm(GemmArgs g, KernelPath path, float[] a, float[] b, float[] c)
     {
         int lda = g.TransA ? g.M : g.K, ldb = g.TransB ? g.K : g.N, ldc = g.N;
         double flops = 2.0 * g.M * g.N * g.K;
@@ -85,13 +26,13 @@ public sealed partial class CpuBackend
             if (g.Batch == 1 || flops >= Sgemm.ParallelThresholdFlops)
             {
                 for (int i = 0; i < g.Batch; i++)
-                    Sgemm.Gemm(g.TransA, g.TransB, g.M, g.N, g.K, g.Alpha, pa + g.OffsetA + (long)i * g.StrideA, lda,
+                    Sgemm.Gemm(path, g.TransA, g.TransB, g.M, g.N, g.K, g.Alpha, pa + g.OffsetA + (long)i * g.StrideA, lda,
                         pb + g.OffsetB + (long)i * g.StrideB, ldb, g.Beta, pc + g.OffsetC + (long)i * g.StrideC, ldc);
                 return;
             }
             nint ia = (nint)pa, ib = (nint)pb, ic = (nint)pc;
             Parallel.For(0, g.Batch, i =>
-                Sgemm.Gemm(g.TransA, g.TransB, g.M, g.N, g.K, g.Alpha, (float*)ia + g.OffsetA + (long)i * g.StrideA, lda,
+                Sgemm.Gemm(path, g.TransA, g.TransB, g.M, g.N, g.K, g.Alpha, (float*)ia + g.OffsetA + (long)i * g.StrideA, lda,
                     (float*)ib + g.OffsetB + (long)i * g.StrideB, ldb, g.Beta, (float*)ic + g.OffsetC + (long)i * g.StrideC, ldc));
         }
     }

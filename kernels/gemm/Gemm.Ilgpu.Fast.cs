@@ -441,13 +441,10 @@ public sealed partial class IlgpuBackend
         foreach (var (a, b, c) in ImplicitConvOperandTypes) yield return v5.MakeGenericMethod(a, b, c);
     }
 
-    /// <summary>Groups wanted in flight before K is split: two 256-thread groups per multiprocessor (CPU simulator: 1, never split).</summary>
-    public int SplitKTargetGroups
-    {
-        get => _splitKTarget ??= Accelerator.AcceleratorType == AcceleratorType.CPU ? 1 : 2 * Accelerator.NumMultiprocessors;
-        set => _splitKTarget = Math.Max(1, value);
-    }
-    int? _splitKTarget;
+    /// <summary>Groups wanted in flight before K is split: the options' SplitKTargetGroups, else two 256-thread groups per
+    /// multiprocessor (CPU simulator: 1, never split).</summary>
+    public int SplitKTargetGroups =>
+        Options.SplitKTargetGroups ?? (Accelerator.AcceleratorType == AcceleratorType.CPU ? 1 : 2 * Accelerator.NumMultiprocessors);
 
     /// <summary>
     /// How many K slices a Batch = 1 GEMM is split into (1 = none): enough groups to fill the device, slices of at
@@ -460,8 +457,8 @@ public sealed partial class IlgpuBackend
         if (batch != 1) return 1;
         long tiles = (long)((m + FT - 1) / FT) * ((n + FT - 1) / FT);
         if (2 * tiles > SplitKTargetGroups) return 1;
-        // Round down: groups beyond one full wave would start a second, nearly empty wave (a 1.09-wave grid
-        // measured on an H100 took as long as two).
+        // Round down: groups beyond one full wave would start a second, nearly empty wave, which costs as much as a
+        // full one (bench/results/h100).
         int byFill = (int)(SplitKTargetGroups / tiles);
         int byDepth = Math.Max(1, k / 128);
         return Math.Min(byFill, byDepth);

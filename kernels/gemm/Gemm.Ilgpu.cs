@@ -12,7 +12,7 @@ namespace ScratchNet.Kernels;
 // The grid is (N tiles, M tiles, Batch): Grid.IdxX picks the tile column, Grid.IdxY the tile row,
 // Grid.IdxZ the batch item.
 //
-// Versions (IlgpuBackend.GemmKernelVersion selects one; each adds one idea to the previous):
+// Versions (--gemm-version N, DeviceOptions.GemmVersion, selects one; each adds one idea to the previous):
 //   v1  shared-memory tiling. 16×16 tile of C per group of 16×16 threads, one output per thread,
 //       K slices of 16. Per multiply-add a thread does two shared-memory reads.
 //   v2  2-D register blocking. 64×64 tile of C per group of 16×16 threads, each thread computes a 4×4
@@ -53,13 +53,8 @@ public sealed partial class IlgpuBackend
         "v5 + double buffering, split K",
     ];
 
-    /// <summary>Which GEMM kernel Gemm launches (1 … 5; default 5, the fastest).</summary>
-    public int GemmKernelVersion
-    {
-        get => _gemmVersion;
-        set => _gemmVersion = value is >= 1 and <= 5 ? value : throw new ArgumentException($"GemmKernelVersion: known versions are 1 to 5, got {value}");
-    }
-    private int _gemmVersion = 5;
+    /// <summary>Which GEMM kernel Gemm launches (1 … 5): the options' --gemm-version, or 5, the fastest.</summary>
+    public int GemmVersion => Options.GemmVersion == 0 ? DeviceOptions.IlgpuGemmVersions : Options.GemmVersion;
 
     // ------------------------------------------------------------------ v1: 16×16 shared-memory tiles
 
@@ -171,7 +166,7 @@ public sealed partial class IlgpuBackend
 
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmParams>? _gemm1, _gemm2;
 
-    public void Gemm(in GemmArgs g, Storage a, Storage b, Storage c) => Gemm(g, a, b, c, _gemmVersion);
+    public void Gemm(in GemmArgs g, Storage a, Storage b, Storage c) => Gemm(g, a, b, c, GemmVersion);
 
     /// <summary>Gemm with an explicit kernel version (1 … 5), for tests and benchmarks that compare them.</summary>
     public void Gemm(in GemmArgs g, Storage a, Storage b, Storage c, int kernelVersion)

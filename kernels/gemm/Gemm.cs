@@ -11,7 +11,7 @@ namespace ScratchNet.Kernels;
 // A stride of 0 reuses the same matrix for every batch item (conv shares its weights that way).
 // Beta = 0 means C is only written, never read (it may hold garbage from the pool, even NaN).
 //
-// CPU: Gemm.Cpu.cs (GemmReference, plain C#). ILGPU: Gemm.Ilgpu.cs (shared-memory tiled kernels).
+// CPU: Gemm.Cpu.cs (the CpuBackend dispatch; the loops are Gemm.Reference.cs). ILGPU: Gemm.Ilgpu.cs (shared-memory tiled kernels).
 
 /// <summary>
 /// The shape of one (batched) GEMM call: C[b] = Alpha·op(A[b])·op(B[b]) + Beta·C[b], row-major,

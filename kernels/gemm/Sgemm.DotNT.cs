@@ -15,16 +15,16 @@ namespace ScratchNet.Kernels;
 // across its lanes, and the K mod 16 leftover products are added in scalar. Edge blocks (M or N not a
 // multiple of 4) run one dot product at a time.
 //
-// Used by the image-parallel convolution (Conv.Cpu.Images.cs) for weight gradients with few output
+// Used by the image-parallel convolution (Conv.Cpu.PerImage.cs) for weight gradients with few output
 // channels and many pixels (DotNTApplies); everything else goes through the packed GEMM.
 public static unsafe partial class Sgemm
 {
     /// <summary>True when DotNT is expected to beat the packed GEMM for C [M, N] += A [M, K] · B [N, K]ᵀ on
     /// the given path: AVX-512, at most 16 rows of C and K ≥ 256 (one core, seed CNN conv1 dW: 40 → ~100 GFLOP/s).</summary>
-    public static bool DotNTApplies(SgemmPath path, int M, int N, int K)
+    public static bool DotNTApplies(KernelPath path, int M, int N, int K)
     {
-        if (path == SgemmPath.Auto) path = ForcedPath == SgemmPath.Auto ? BestPath : ForcedPath;
-        return path == SgemmPath.Avx512 && Avx512F.IsSupported && M <= 16 && K >= 256 && N > 0;
+        if (path == KernelPath.Simd) path = BestPath;
+        return path == KernelPath.Avx512 && Avx512F.IsSupported && M <= 16 && K >= 256 && N > 0;
     }
 
     /// <summary>C [M, N] (row stride ldc) = A [M, K] · B [N, K]ᵀ + beta·C, on the calling thread; beta == 0 never

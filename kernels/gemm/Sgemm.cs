@@ -47,34 +47,20 @@ namespace ScratchNet.Kernels;
 // `cpu` device's one fork-join team (kernels/backend/CpuTeam.cs), shared with every other fast kernel.
 //
 // Dispatch: the AVX-512 kernel when Avx512F is supported, else AVX2+FMA, else a portable
-// Vector<float> kernel. `Sgemm.ForcedPath` (or the overloads taking a SgemmPath) picks one explicitly.
-
-/// <summary>Which micro-kernel Sgemm runs. Auto picks the fastest the CPU supports.</summary>
-public enum SgemmPath { Auto, Avx512, Avx2, Vector }
+// Vector<float> kernel. Every entry point takes the KernelPath to run (Simd = the best available), and the cpu
+// device passes the one its DeviceOptions name.
 
 /// <summary>Single-precision matrix multiply, C = alpha·op(A)·op(B) + beta·C, row-major, multithreaded.</summary>
 public static unsafe partial class Sgemm
 {
-    /// <summary>Path used by the overloads that take none (Auto = best available). For tests and benchmarks.</summary>
-    public static SgemmPath ForcedPath { get; set; } = SgemmPath.Auto;
-
-    /// <summary>Upper bound on threads (defaults to every core). 1 runs everything on the calling thread.</summary>
-    public static int MaxThreads { get; set; } = Environment.ProcessorCount;
-
-    /// <summary>Problems with fewer flops (2·M·N·K) than this run single-threaded.</summary>
-    public static double ParallelThresholdFlops { get; set; } = 4e6;
+    /// <summary>Problems with fewer flops (2·M·N·K) than this run single-threaded: waking a worker costs more than it saves.</summary>
+    public const double ParallelThresholdFlops = 4e6;
 
     /// <summary>The best path this CPU supports.</summary>
-    public static SgemmPath BestPath =>
-        Avx512F.IsSupported ? SgemmPath.Avx512 : IsSupported(SgemmPath.Avx2) ? SgemmPath.Avx2 : SgemmPath.Vector;
+    public static KernelPath BestPath => CpuSimd.BestKernels;
 
-    public static bool IsSupported(SgemmPath path) => path switch
-    {
-        SgemmPath.Auto or SgemmPath.Vector => true,
-        SgemmPath.Avx2 => Avx2.IsSupported && Fma.IsSupported,
-        SgemmPath.Avx512 => Avx512F.IsSupported,
-        _ => false,
-    };
+    /// <summary>Whether this CPU runs <paramref name="path"/> (Reference is not an SGEMM path: that is Reference.Gemm).</summary>
+    public static bool IsSupported(KernelPath path) => path != KernelPath.Reference && CpuSimd.IsSupported(path);
 
     /// <summary>
     /// C = alpha·op(A)·op(B) + beta·C (row-major; op(A) is M×K, op(B) is K×N). When beta is 0, C is
@@ -82,14 +68,15 @@ public static unsafe partial class Sgemm
     /// </summary>
     public static void Gemm(bool transA, bool transB, int M, int N, int K, float alpha, float* A, int lda,
         float* B, int ldb, float beta, float* C, int ldc)
-        => Gemm(ForcedPath, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        => Gemm(KernelPath.Simd, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 
-    /// <summary>As the other pointer overload, on an explicit path (Auto = best available).</summary>
-    public static void Gemm(SgemmPath path, bool transA, bool transB, int M, int N, int K, float alpha, float* A, int lda,
-        float* B, int ldb, float beta, float* C, int ldc)
+    /// <summary>As the other pointer overload, on an explicit path (Simd = best available), with at most
+    /// <paramref name="maxThreads"/> threads (0 = every core; 1 = the calling thread only).</summary>
+    public static void Gemm(KernelPath path, bool transA, bool transB, int M, int N, int K, float alpha, float* A, int lda,
+        float* B, int ldb, float beta, float* C, int ldc, int maxThreads = 0)
     {
         CheckShapes(transA, transB, M, N, K, lda, ldb, ldc);
-        if (path == SgemmPath.Auto) path = BestPath;
+        if (path == KernelPath.Simd) path = BestPath;
         if (!IsSupported(path))
             throw new ArgumentException($"Sgemm: path {path} is not supported by this CPU (best available: {BestPath})");
         if (M == 0 || N == 0) return;
@@ -103,24 +90,23 @@ public static unsafe partial class Sgemm
 
         switch (path)
         {
-            case SgemmPath.Avx512: Schedule<Avx512Kernel>(problem, path); break;
-            case SgemmPath.Avx2: Schedule<Avx2Kernel>(problem, path); break;
-            default: Schedule<VectorKernel>(problem, path); break;
+            case KernelPath.Avx512: Schedule<Avx512Kernel>(problem, path, maxThreads); break;
+            case KernelPath.Avx2: Schedule<Avx2Kernel>(problem, path, maxThreads); break;
+            default: Schedule<VectorKernel>(problem, path, maxThreads); break;
         }
     }
 
     /// <summary>Span overload of <see cref="Gemm(bool, bool, int, int, int, float, float*, int, float*, int, float, float*, int)"/>;
     /// checks that each span covers its matrix.</summary>
     public static void Gemm(bool transA, bool transB, int M, int N, int K, float alpha, ReadOnlySpan<float> A, int lda,
-        ReadOnlySpan<float> B, int ldb, float beta, Span<float> C, int ldc, SgemmPath path = SgemmPath.Auto)
+        ReadOnlySpan<float> B, int ldb, float beta, Span<float> C, int ldc, KernelPath path = KernelPath.Simd, int maxThreads = 0)
     {
         CheckShapes(transA, transB, M, N, K, lda, ldb, ldc);
         CheckSpan("A", A.Length, transA ? K : M, transA ? M : K, lda);
         CheckSpan("B", B.Length, transB ? N : K, transB ? K : N, ldb);
         CheckSpan("C", C.Length, M, N, ldc);
-        if (path == SgemmPath.Auto) path = ForcedPath;
         fixed (float* a = A, b = B, c = C)
-            Gemm(path, transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+            Gemm(path, transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, maxThreads);
     }
 
     static void CheckShapes(bool transA, bool transB, int M, int N, int K, int lda, int ldb, int ldc)
@@ -183,9 +169,9 @@ public static unsafe partial class Sgemm
     }
 
     /// <summary>Cuts C into one stripe per thread (or none, for small problems) and runs the loop nest on each.</summary>
-    static void Schedule<TK>(in Problem p, SgemmPath path) where TK : ISgemmKernel
+    static void Schedule<TK>(in Problem p, KernelPath path, int maxThreads) where TK : ISgemmKernel
     {
-        int threads = Math.Min(MaxThreads, CpuTeam.Threads);
+        int threads = maxThreads > 0 ? Math.Min(maxThreads, CpuTeam.Threads) : CpuTeam.Threads;
         int rowSlivers = (p.M + TK.MR - 1) / TK.MR, colSlivers = (p.N + TK.NR - 1) / TK.NR;
         bool splitRows = rowSlivers >= colSlivers;
         int parts = Math.Min(threads, splitRows ? rowSlivers : colSlivers);
@@ -202,7 +188,7 @@ public static unsafe partial class Sgemm
     struct Job : ITeamJob
     {
         public Problem Problem;
-        public SgemmPath Path;
+        public KernelPath Path;
         public int Parts, Slivers;
         public bool SplitRows;
 
@@ -214,14 +200,14 @@ public static unsafe partial class Sgemm
                 : Problem.Columns(s0 * NR(Path), Math.Min(Problem.N, s1 * NR(Path)));
             switch (Path)
             {
-                case SgemmPath.Avx512: Blocked<Avx512Kernel>(stripe); break;
-                case SgemmPath.Avx2: Blocked<Avx2Kernel>(stripe); break;
+                case KernelPath.Avx512: Blocked<Avx512Kernel>(stripe); break;
+                case KernelPath.Avx2: Blocked<Avx2Kernel>(stripe); break;
                 default: Blocked<VectorKernel>(stripe); break;
             }
         }
 
-        static int MR(SgemmPath path) => path switch { SgemmPath.Avx512 => Avx512Kernel.MR, SgemmPath.Avx2 => Avx2Kernel.MR, _ => VectorKernel.MR };
-        static int NR(SgemmPath path) => path switch { SgemmPath.Avx512 => Avx512Kernel.NR, SgemmPath.Avx2 => Avx2Kernel.NR, _ => VectorKernel.NR };
+        static int MR(KernelPath path) => path switch { KernelPath.Avx512 => Avx512Kernel.MR, KernelPath.Avx2 => Avx2Kernel.MR, _ => VectorKernel.MR };
+        static int NR(KernelPath path) => path switch { KernelPath.Avx512 => Avx512Kernel.NR, KernelPath.Avx2 => Avx2Kernel.NR, _ => VectorKernel.NR };
     }
 
     /// <summary>Loops 5 to 3 of the nest (see the header): block C, pack A, hand each block pair to the macro-kernel.</summary>

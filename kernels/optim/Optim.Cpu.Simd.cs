@@ -6,7 +6,7 @@ namespace ScratchNet.Kernels;
 // SGD and Adam, vectorised (CpuSimd.cs): one fused pass per parameter that reads p, g and the state once and
 // writes p and the state once (Optim.cs has the formulas). Every lane does the reference's operations in the
 // reference's order, with no fused multiply-add (sqrt and division are correctly rounded in both), so every
-// path gives CpuReference's bits. The options (weight decay, momentum, first step, Nesterov) are the same for
+// path gives Reference's bits. The options (weight decay, momentum, first step, Nesterov) are the same for
 // all elements, so the branches on them inside the loop always go the same way.
 public static class OptimSimd
 {
@@ -99,32 +99,30 @@ public static class OptimSimd
     const int Grain = CpuSimd.SerialElements / 4;
 
     /// <summary>One torch.optim.SGD update (Optim.cs) on the given path.</summary>
-    public static void SgdStep(CpuSimdPath path, float[] p, float[] g, float[]? buf, int n, float lr, float momentum, float dampening,
+    public static void SgdStep(KernelPath path, float[] p, float[] g, float[]? buf, int n, float lr, float momentum, float dampening,
         float weightDecay, bool nesterov, bool firstStep)
     {
         if (momentum != 0f && buf is null) throw new ArgumentException("SgdStep: momentum needs a buffer");
         if (p.Length < n || g.Length < n || (momentum != 0f && buf!.Length < n)) throw new ArgumentException($"SgdStep: buffers shorter than n = {n}");
-        if (path == CpuSimdPath.Reference) { CpuReference.SgdStep(p, g, buf, n, lr, momentum, dampening, weightDecay, nesterov, firstStep); return; }
         buf ??= p;   // never read or written when momentum == 0
         switch (path)
         {
-            case CpuSimdPath.Avx512: CpuSimd.For(n, Grain, new SgdKernel<V512> { P = p, G = g, B = buf, Lr = lr, Momentum = momentum, Dampening = dampening, WeightDecay = weightDecay, Nesterov = nesterov, FirstStep = firstStep }); break;
-            case CpuSimdPath.Avx2: CpuSimd.For(n, Grain, new SgdKernel<V256> { P = p, G = g, B = buf, Lr = lr, Momentum = momentum, Dampening = dampening, WeightDecay = weightDecay, Nesterov = nesterov, FirstStep = firstStep }); break;
+            case KernelPath.Avx512: CpuSimd.For(n, Grain, new SgdKernel<V512> { P = p, G = g, B = buf, Lr = lr, Momentum = momentum, Dampening = dampening, WeightDecay = weightDecay, Nesterov = nesterov, FirstStep = firstStep }); break;
+            case KernelPath.Avx2: CpuSimd.For(n, Grain, new SgdKernel<V256> { P = p, G = g, B = buf, Lr = lr, Momentum = momentum, Dampening = dampening, WeightDecay = weightDecay, Nesterov = nesterov, FirstStep = firstStep }); break;
             default: CpuSimd.For(n, Grain, new SgdKernel<VecT> { P = p, G = g, B = buf, Lr = lr, Momentum = momentum, Dampening = dampening, WeightDecay = weightDecay, Nesterov = nesterov, FirstStep = firstStep }); break;
         }
     }
 
     /// <summary>One torch.optim.Adam update (Optim.cs) on the given path.</summary>
-    public static void AdamStep(CpuSimdPath path, float[] p, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2,
+    public static void AdamStep(KernelPath path, float[] p, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2,
         float eps, float weightDecay, long step)
     {
         if (p.Length < n || g.Length < n || m.Length < n || v.Length < n) throw new ArgumentException($"AdamStep: buffers shorter than n = {n}");
-        if (path == CpuSimdPath.Reference) { CpuReference.AdamStep(p, g, m, v, n, lr, beta1, beta2, eps, weightDecay, step); return; }
         var k = AdamScalars.Of(lr, beta1, beta2, step);
         switch (path)
         {
-            case CpuSimdPath.Avx512: CpuSimd.For(n, Grain, new AdamKernel<V512> { P = p, G = g, M = m, V = v, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, K = k }); break;
-            case CpuSimdPath.Avx2: CpuSimd.For(n, Grain, new AdamKernel<V256> { P = p, G = g, M = m, V = v, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, K = k }); break;
+            case KernelPath.Avx512: CpuSimd.For(n, Grain, new AdamKernel<V512> { P = p, G = g, M = m, V = v, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, K = k }); break;
+            case KernelPath.Avx2: CpuSimd.For(n, Grain, new AdamKernel<V256> { P = p, G = g, M = m, V = v, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, K = k }); break;
             default: CpuSimd.For(n, Grain, new AdamKernel<VecT> { P = p, G = g, M = m, V = v, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, K = k }); break;
         }
     }

@@ -1,58 +1,20 @@
 namespace ScratchNet.Kernels;
 
-// Optimizer updates on the cpu device. CpuReference holds the plain loops: the formulas of Optim.cs, one
-// element at a time, in parallel chunks. CpuBackend runs OptimSimd (Optim.Cpu.Simd.cs) unless
-// CpuSimd.ForcedPath is Reference.
-public static partial class CpuReference
-{
-    public static void SgdStep(float[] P, float[] G, float[]? B, int n, float lr, float momentum, float dampening, float weightDecay,
-        bool nesterov, bool firstStep)
-    {
-        if (momentum != 0f && B is null) throw new ArgumentException("SgdStep: momentum needs a buffer");
-        CpuBackend.ForChunks(n, (s, e) =>
-        {
-            for (int i = s; i < e; i++)
-            {
-                float d = G[i];
-                if (weightDecay != 0f) d += weightDecay * P[i];
-                if (momentum != 0f)
-                {
-                    float b = firstStep ? d : momentum * B![i] + (1f - dampening) * d;
-                    B![i] = b;
-                    d = nesterov ? d + momentum * b : b;
-                }
-                P[i] -= lr * d;
-            }
-        });
-    }
-
-    public static void AdamStep(float[] P, float[] G, float[] M, float[] V, int n, float lr, float beta1, float beta2, float eps,
-        float weightDecay, long step)
-    {
-        var k = AdamScalars.Of(lr, beta1, beta2, step);
-        CpuBackend.ForChunks(n, (s, e) =>
-        {
-            for (int i = s; i < e; i++)
-            {
-                float gi = G[i];
-                if (weightDecay != 0f) gi += weightDecay * P[i];
-                float mi = M[i] + k.OneMinusBeta1 * (gi - M[i]);
-                float vi = beta2 * V[i] + k.OneMinusBeta2 * gi * gi;
-                M[i] = mi;
-                V[i] = vi;
-                P[i] -= k.StepSize * (mi / (MathF.Sqrt(vi) / k.BiasCorrection2Sqrt + eps));
-            }
-        });
-    }
-}
-
+// The optim kernels of the cpu device: the plain loops of Optim.Reference.cs when its options say Reference,
+// else the vector code of Optim.Cpu.Simd.cs on the device's vector path.
 public sealed partial class CpuBackend
 {
     public void SgdStep(Storage p, Storage g, Storage? buf, int n, float lr, float momentum, float dampening, float weightDecay,
-        bool nesterov, bool firstStep) =>
-        OptimSimd.SgdStep(CpuSimd.Resolve(), F(p), F(g), buf is null ? null : F(buf), n, lr, momentum, dampening, weightDecay, nesterov, firstStep);
+        bool nesterov, bool firstStep)
+        {
+            if (IsReference) Reference.SgdStep(F(p), F(g), buf is null ? null : F(buf), n, lr, momentum, dampening, weightDecay, nesterov, firstStep);
+            else OptimSimd.SgdStep(Path, F(p), F(g), buf is null ? null : F(buf), n, lr, momentum, dampening, weightDecay, nesterov, firstStep);
+        }
 
     public void AdamStep(Storage p, Storage g, Storage m, Storage v, int n, float lr, float beta1, float beta2, float eps,
-        float weightDecay, long step) =>
-        OptimSimd.AdamStep(CpuSimd.Resolve(), F(p), F(g), F(m), F(v), n, lr, beta1, beta2, eps, weightDecay, step);
+        float weightDecay, long step)
+        {
+            if (IsReference) Reference.AdamStep(F(p), F(g), F(m), F(v), n, lr, beta1, beta2, eps, weightDecay, step);
+            else OptimSimd.AdamStep(Path, F(p), F(g), F(m), F(v), n, lr, beta1, beta2, eps, weightDecay, step);
+        }
 }

@@ -17,7 +17,7 @@ namespace ScratchNet.Kernels;
 // winning index ih·W + iw is carried in float lanes (exact below 2^24, checked) and converted to Int32 once.
 // Rows clipped by padding are skipped for all lanes alike (the clip depends on oh only). Columns: only the
 // outputs whose whole window lies inside the row are vectorised; those whose window overlaps the left or right
-// padding, and the leftovers of a row, use the reference's scalar code (CpuReference.MaxPoolOne). The leftovers
+// padding, and the leftovers of a row, use the reference's scalar code (Reference.MaxPoolOne). The leftovers
 // are cut down by narrower vectors first: the AVX-512 path does 16 outputs, then 8, then 4; AVX2 8 then 4
 // (a 12-wide row is one 8-vector and one 4-vector). Strides above 2, and stride 2 on the portable Vector<T>
 // path (no shuffle), run the scalar code.
@@ -89,11 +89,11 @@ public static class PoolSimd
                     int o = outBase + oh * g.OW;
                     ref float y = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Y), o);
                     ref int a = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(A), o);
-                    for (int ow = 0; ow < owLo; ow++) CpuReference.MaxPoolOne(X, Y, A, g, inBase, outBase, oh, ow);
+                    for (int ow = 0; ow < owLo; ow++) Reference.MaxPoolOne(X, Y, A, g, inBase, outBase, oh, ow);
                     int next = Row<TV>(ref x, ref y, ref a, owLo, owHi, hStart, hEnd, g, readable);
                     next = Row<T2>(ref x, ref y, ref a, next, owHi, hStart, hEnd, g, readable);
                     next = Row<T3>(ref x, ref y, ref a, next, owHi, hStart, hEnd, g, readable);
-                    for (int ow = next; ow < g.OW; ow++) CpuReference.MaxPoolOne(X, Y, A, g, inBase, outBase, oh, ow);
+                    for (int ow = next; ow < g.OW; ow++) Reference.MaxPoolOne(X, Y, A, g, inBase, outBase, oh, ow);
                 }
             }
         }
@@ -118,27 +118,26 @@ public static class PoolSimd
     }
 
     /// <summary>y = max over each window, argmax = winner's index in its plane (Pool.cs), on the given path.</summary>
-    public static void Forward(CpuSimdPath path, float[] x, float[] y, int[] argmax, PoolGeometry g)
+    public static void Forward(KernelPath path, float[] x, float[] y, int[] argmax, PoolGeometry g)
     {
         if (x.Length < g.InputSize || y.Length < g.OutputSize || argmax.Length < g.OutputSize)
             throw new ArgumentException($"max_pool2d: buffers too short for {g}");
         // Indices travel in float lanes: exact while a plane has at most 2^24 elements.
-        if (path == CpuSimdPath.Reference || (long)g.H * g.W > 1 << 24) { CpuReference.MaxPool2dForward(x, y, argmax, g); return; }
+        if ((long)g.H * g.W > 1 << 24) { Reference.MaxPool2dForward(x, y, argmax, g); return; }
         int planes = g.N * g.C, grain = Math.Max(1, CpuSimd.SerialElements / (g.H * g.W));
         switch (path)
         {
-            case CpuSimdPath.Avx512: CpuSimd.For(planes, grain, new ForwardKernel<V512, V256, V128> { X = x, Y = y, A = argmax, G = g }, align: 1); break;
-            case CpuSimdPath.Avx2: CpuSimd.For(planes, grain, new ForwardKernel<V256, V128, V128> { X = x, Y = y, A = argmax, G = g }, align: 1); break;
+            case KernelPath.Avx512: CpuSimd.For(planes, grain, new ForwardKernel<V512, V256, V128> { X = x, Y = y, A = argmax, G = g }, align: 1); break;
+            case KernelPath.Avx2: CpuSimd.For(planes, grain, new ForwardKernel<V256, V128, V128> { X = x, Y = y, A = argmax, G = g }, align: 1); break;
             default: CpuSimd.For(planes, grain, new ForwardKernel<VecT, VecT, VecT> { X = x, Y = y, A = argmax, G = g }, align: 1); break;
         }
     }
 
     /// <summary>dx[plane·H·W + argmax[o]] += dy[o] in increasing o (the reference's order), on the given path.</summary>
-    public static void Backward(CpuSimdPath path, float[] dy, int[] argmax, float[] dx, PoolGeometry g)
+    public static void Backward(KernelPath path, float[] dy, int[] argmax, float[] dx, PoolGeometry g)
     {
         if (dx.Length < g.InputSize || dy.Length < g.OutputSize || argmax.Length < g.OutputSize)
             throw new ArgumentException($"max_pool2d backward: buffers too short for {g}");
-        if (path == CpuSimdPath.Reference) { CpuReference.MaxPool2dBackward(dy, argmax, dx, g); return; }
         int grain = Math.Max(1, CpuSimd.SerialElements / (g.H * g.W));
         CpuSimd.For(g.N * g.C, grain, new BackwardKernel { DY = dy, DX = dx, A = argmax, PlaneIn = g.H * g.W, PlaneOut = g.OH * g.OW }, align: 1);
     }

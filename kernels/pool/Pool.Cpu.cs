@@ -1,59 +1,12 @@
 namespace ScratchNet.Kernels;
 
-// Max pooling on the cpu device. CpuReference holds the plain loops: the N·C image planes are independent, so
-// both run in parallel over planes; within a plane the code is the textbook definition (see Pool.cs for the
-// math and the argmax convention). CpuBackend runs PoolSimd (Pool.Cpu.Simd.cs) unless CpuSimd.ForcedPath is
-// Reference.
-public static partial class CpuReference
-{
-    /// <summary>Output (oh, ow) of one plane (x and y/argmax offsets of the plane given): the window clipped to
-    /// the image, scanned row-major; padding is −∞ and can never be the max.</summary>
-    public static void MaxPoolOne(float[] X, float[] Y, int[] A, in PoolGeometry g, int inBase, int outBase, int oh, int ow)
-    {
-        int h0 = oh * g.StrideH - g.PadH, w0 = ow * g.StrideW - g.PadW;
-        int hStart = Math.Max(h0, 0), hEnd = Math.Min(h0 + g.KH, g.H);
-        int wStart = Math.Max(w0, 0), wEnd = Math.Min(w0 + g.KW, g.W);
-        float best = float.NegativeInfinity;
-        int bestIndex = hStart * g.W + wStart;
-        for (int ih = hStart; ih < hEnd; ih++)
-        for (int iw = wStart; iw < wEnd; iw++)
-        {
-            float v = X[inBase + ih * g.W + iw];
-            if (v > best || float.IsNaN(v)) { best = v; bestIndex = ih * g.W + iw; }  // strict >: first max wins
-        }
-        Y[outBase + oh * g.OW + ow] = best;
-        A[outBase + oh * g.OW + ow] = bestIndex;
-    }
-
-    public static void MaxPool2dForward(float[] X, float[] Y, int[] A, PoolGeometry g)
-    {
-        CpuBackend.For(g.N * g.C, plane =>
-        {
-            int inBase = plane * g.H * g.W, outBase = plane * g.OH * g.OW;
-            for (int oh = 0; oh < g.OH; oh++)
-            for (int ow = 0; ow < g.OW; ow++)
-                MaxPoolOne(X, Y, A, g, inBase, outBase, oh, ow);
-        }, costPerItem: (long)g.OH * g.OW * g.KH * g.KW);
-    }
-
-    // Scatter: each output sends its gradient to the input that won. Planes are disjoint, so parallel
-    // planes never write the same dx element; within a plane outputs are visited in increasing order.
-    public static void MaxPool2dBackward(float[] DY, int[] A, float[] DX, PoolGeometry g)
-    {
-        CpuBackend.For(g.N * g.C, plane =>
-        {
-            int inBase = plane * g.H * g.W, outBase = plane * g.OH * g.OW;
-            for (int o = outBase; o < outBase + g.OH * g.OW; o++)
-                DX[inBase + A[o]] += DY[o];
-        }, costPerItem: (long)g.OH * g.OW);
-    }
-}
-
+// The pool kernels of the cpu device: the plain loops of Pool.Reference.cs when its options say Reference,
+// else the vector code of Pool.Cpu.Simd.cs on the device's vector path.
 public sealed partial class CpuBackend
 {
-    public void MaxPool2dForward(Storage x, Storage y, Storage argmax, PoolGeometry g) =>
-        PoolSimd.Forward(CpuSimd.Resolve(), F(x), F(y), I(argmax), g);
+    public void MaxPool2dForward(Storage x, Storage y, Storage argmax, PoolGeometry g)
+        { if (IsReference) Reference.MaxPool2dForward(F(x), F(y), I(argmax), g); else PoolSimd.Forward(Path, F(x), F(y), I(argmax), g); }
 
-    public void MaxPool2dBackward(Storage dy, Storage argmax, Storage dx, PoolGeometry g) =>
-        PoolSimd.Backward(CpuSimd.Resolve(), F(dy), I(argmax), F(dx), g);
+    public void MaxPool2dBackward(Storage dy, Storage argmax, Storage dx, PoolGeometry g)
+        { if (IsReference) Reference.MaxPool2dBackward(F(dy), I(argmax), F(dx), g); else PoolSimd.Backward(Path, F(dy), I(argmax), F(dx), g); }
 }

@@ -32,10 +32,9 @@ public static class ReduceSimd
     }
 
     /// <summary>Σ x[0 .. n) on the given path, as float.</summary>
-    public static unsafe float Sum(CpuSimdPath path, float[] x, int n)
+    public static unsafe float Sum(KernelPath path, float[] x, int n)
     {
         if (x.Length < n) throw new ArgumentException($"sum: buffer shorter than n = {n}");
-        if (path == CpuSimdPath.Reference) return CpuReference.Sum(x, n);
         int chunks = (n + Chunk - 1) / Chunk;
         double[]? rented = chunks > 2048 ? System.Buffers.ArrayPool<double>.Shared.Rent(chunks) : null;
         Span<double> partial = rented ?? stackalloc double[Math.Max(chunks, 1)];
@@ -45,8 +44,8 @@ public static class ReduceSimd
         {
             switch (path)
             {
-                case CpuSimdPath.Avx512: CpuSimd.For(chunks, grain, new Kernel<V512> { X = x, N = n, Partial = pp }, align: 1); break;
-                case CpuSimdPath.Avx2: CpuSimd.For(chunks, grain, new Kernel<V256> { X = x, N = n, Partial = pp }, align: 1); break;
+                case KernelPath.Avx512: CpuSimd.For(chunks, grain, new Kernel<V512> { X = x, N = n, Partial = pp }, align: 1); break;
+                case KernelPath.Avx2: CpuSimd.For(chunks, grain, new Kernel<V256> { X = x, N = n, Partial = pp }, align: 1); break;
                 default: CpuSimd.For(chunks, grain, new Kernel<VecT> { X = x, N = n, Partial = pp }, align: 1); break;
             }
         }

@@ -1,31 +1,10 @@
 namespace ScratchNet.Kernels;
 
-// Reductions on the cpu device. CpuReference.Sum adds fixed chunks of 16K elements in parallel, each in
-// double, then adds the chunk totals in chunk order: the result does not depend on thread timing. CpuBackend
-// runs ReduceSimd.Sum (Reduce.Cpu.Simd.cs) unless CpuSimd.ForcedPath is Reference. Argmax stays scalar: its
-// rows are the C = 10 logits of a batch.
-public static partial class CpuReference
-{
-    public static float Sum(float[] X, int n)
-    {
-        const int chunk = 16_384;
-        int chunks = (n + chunk - 1) / chunk;
-        var partial = new double[chunks];
-        CpuBackend.For(chunks, k =>
-        {
-            double s = 0;
-            for (int i = k * chunk, e = Math.Min(n, i + chunk); i < e; i++) s += X[i];
-            partial[k] = s;
-        }, chunk);
-        double total = 0;
-        foreach (double p in partial) total += p;
-        return (float)total;
-    }
-}
-
+// The reduce kernels of the cpu device: the plain loops of Reduce.Reference.cs when its options say Reference,
+// else the vector code of Reduce.Cpu.Simd.cs on the device's vector path.
 public sealed partial class CpuBackend
 {
-    public void Sum(Storage x, Storage y, int n) => F(y)[0] = ReduceSimd.Sum(CpuSimd.Resolve(), F(x), n);
+    public void Sum(Storage x, Storage y, int n) => F(y)[0] = IsReference ? Reference.Sum(F(x), n) : ReduceSimd.Sum(Path, F(x), n);
 
     /// <summary>Index of the first maximum of x[o .. o+c); NaN beats every number, the first NaN wins.</summary>
     static int ArgmaxRow(float[] x, int o, int c)

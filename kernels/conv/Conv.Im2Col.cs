@@ -15,7 +15,7 @@ namespace ScratchNet.Kernels;
 // Each is ONE GEMM per chunk whose N (or K, for dW) is count·OHW: large, so the GEMM runs near its peak.
 // A pointwise conv (1×1 kernel, stride 1, no padding) has col[n] = x[n] [C, H·W]: the GEMMs read x directly
 // and backward data accumulates straight into dx (Beta = 1), no temporary at all.
-public static class Conv2dDriver
+public static class ConvIm2Col
 {
     /// <summary>Default bound on the col buffer, in floats (16M = 64 MiB).</summary>
     public const int DefaultMaxColElements = 1 << 24;
@@ -107,8 +107,4 @@ public static class Conv2dDriver
             be.Gemm(new GemmArgs(false, true, g.O, ckk, count * ohw, 1f, 1f), t, col, dw);
         }
     }
-
-    /// <summary>dbias[o] += Σ_{n, oh, ow} dy[n, o, oh, ow].</summary>
-    public static void BackwardBias(IBackend be, in ConvGeometry g, Storage dy, Storage dbias)
-        => be.BiasBackward(dy, dbias, g.N, g.O, g.ColCols);
 }

@@ -1,8 +1,8 @@
 namespace ScratchNet.Kernels;
 
-// Conv2d on the cpu device, parallel over images (the layout and the math: Conv.cs).
+// Conv2d per image on the cpu device: "per-image", --conv per-image (the layout and the math: Conv.cs).
 //
-// Conv2dDriver (used by every device) converts a whole chunk of images into one col matrix [CKK, count·OHW] and
+// ConvIm2Col (used by every device) converts a whole chunk of images into one col matrix [CKK, count·OHW] and
 // runs one large GEMM, then swaps the result [O, count, OHW] into [count, O, OHW]. That suits a GPU, and a CPU
 // when each image's product is big. For a small convolution (the seed CNN: 8 or 16 output channels, K = 25 or
 // 200) it streams megabytes through DRAM several times: im2col writes col, the GEMM packs it into a second
@@ -19,27 +19,21 @@ namespace ScratchNet.Kernels;
 // does not depend on the timing of the threads: runs on one machine are bit-reproducible (the number of
 // parts is the number of cores, so another machine may round differently in the last bits).
 //
-// The GEMMs are the same Sgemm (packed, AVX-512 micro-kernel) that Conv2dDriver calls, each on one thread;
+// The GEMMs are the same Sgemm (packed, AVX-512 micro-kernel) that ConvIm2Col calls, each on one thread;
 // only the granularity differs. It pays for large convolutions too (AlexNet's: no swap, the col of one image
 // is reused from L2 by the packing, and the col buffers take Parts·CKK·OHW floats, usually far less than a chunk).
-// CpuBackend picks this path when there are at least as many images as threads (ConvImages.Prefers);
-// pointwise convolutions and single images go through Conv2dDriver.
-public static unsafe class ConvImages
+// CpuBackend picks this path when there are at least as many images as threads (ConvPerImage.Prefers);
+// pointwise convolutions and single images go through ConvIm2Col.
+public static unsafe class ConvPerImage
 {
-    /// <summary>The col buffers of all parts together, in floats, up to which Auto runs image-parallel
-    /// (16M = 64 MiB: the bound Conv2dDriver puts on its chunk).</summary>
-    public static int MaxColElements { get; set; } = Conv2dDriver.DefaultMaxColElements;
-
     /// <summary>Floats of the col buffers: one [CKK, OHW] matrix per part.</summary>
     public static long ColBufferElements(in ConvGeometry g) => (long)Parts(g) * g.ColRows * g.ColCols;
 
-    /// <summary>True when the image-parallel path is expected to beat the chunked im2col + one GEMM: whenever every
-    /// team thread gets an image and the col buffers stay within MaxColElements. Measured side by side on 2 Zen 5
-    /// cores at batch 64, GFLOP/s chunked → image-parallel: seed CNN conv2 fwd 37 → 75, AlexNet-CIFAR conv1 fwd
-    /// 97 → 202, conv2 fwd 242 → 343, conv4 bwd-weights 259 → 304. With fewer images than threads the chunked path
-    /// threads the GEMM instead.</summary>
-    public static bool Prefers(in ConvGeometry g) =>
-        !g.IsPointwise && g.N >= CpuTeam.Threads && ColBufferElements(g) <= MaxColElements && BuffersFit(g);
+    /// <summary>True when per-image is expected to beat im2col (chunks of images, one big GEMM, a swap): whenever every
+    /// team thread gets an image and the col buffers stay within <paramref name="maxColElements"/> (measured per layer in
+    /// bench/results/cpu-2core: `scratchnet bench --op conv2d`). With fewer images than threads im2col threads the GEMM instead.</summary>
+    public static bool Prefers(in ConvGeometry g, int maxColElements) =>
+        !g.IsPointwise && g.N >= CpuTeam.Threads && ColBufferElements(g) <= maxColElements && BuffersFit(g);
 
     /// <summary>The col buffers and the dW partials (Parts·O·CKK floats) each fit one storage (at most int.MaxValue elements).</summary>
     public static bool BuffersFit(in ConvGeometry g) =>
@@ -56,19 +50,20 @@ public static unsafe class ConvImages
         public ConvGeometry G;
         public float[] X, W, Y, Cols;
         public int Parts;
+        public KernelPath Path;
 
         public readonly void RunPart(int p)
         {
             var g = G;
             int ckk = g.ColRows, ohw = g.ColCols;
-            var path = CpuSimd.Resolve();
+            var path = Path;
             fixed (float* w = W, y = Y, cols = Cols)
             {
                 float* col = cols + (long)p * ckk * ohw;
                 for (int n = First(g, Parts, p); n < First(g, Parts, p + 1); n++)
                 {
                     ConvSimd.Im2ColOne(path, g, X, n, Cols, p * ckk * ohw);
-                    Sgemm.Gemm(false, false, g.O, ohw, ckk, 1f, w, ckk, col, ohw, 0f, y + (long)n * g.OutputImage, ohw);
+                    Sgemm.Gemm(path, false, false, g.O, ohw, ckk, 1f, w, ckk, col, ohw, 0f, y + (long)n * g.OutputImage, ohw);
                 }
             }
         }
@@ -79,19 +74,20 @@ public static unsafe class ConvImages
         public ConvGeometry G;
         public float[] W, DY, DX, Cols;
         public int Parts;
+        public KernelPath Path;
 
         public readonly void RunPart(int p)
         {
             var g = G;
             int ckk = g.ColRows, ohw = g.ColCols;
-            var path = CpuSimd.Resolve();
+            var path = Path;
             fixed (float* w = W, dy = DY, cols = Cols)
             {
                 float* dcol = cols + (long)p * ckk * ohw;
                 for (int n = First(g, Parts, p); n < First(g, Parts, p + 1); n++)
                 {
                     // dcol [CKK, OHW] = Wᵀ · dy[n]: W is stored [O, CKK], so op(A) = Wᵀ is A transposed.
-                    Sgemm.Gemm(true, false, ckk, ohw, g.O, 1f, w, ckk, dy + (long)n * g.OutputImage, ohw, 0f, dcol, ohw);
+                    Sgemm.Gemm(path, true, false, ckk, ohw, g.O, 1f, w, ckk, dy + (long)n * g.OutputImage, ohw, 0f, dcol, ohw);
                     ConvSimd.Col2ImOne(path, g, Cols, p * ckk * ohw, n, DX);
                 }
             }
@@ -103,24 +99,25 @@ public static unsafe class ConvImages
         public ConvGeometry G;
         public float[] X, DY, Cols, Partials;
         public int Parts;
+        public KernelPath Path;
 
         public readonly void RunPart(int p)
         {
             var g = G;
             int ckk = g.ColRows, ohw = g.ColCols;
-            var path = CpuSimd.Resolve();
+            var path = Path;
             fixed (float* dy = DY, cols = Cols, partials = Partials)
             {
                 float* col = cols + (long)p * ckk * ohw, dw = partials + (long)p * g.O * ckk;
                 int first = First(g, Parts, p);
-                bool dotNT = Sgemm.DotNTApplies(SgemmPath.Auto, g.O, ckk, ohw);
+                bool dotNT = Sgemm.DotNTApplies(path, g.O, ckk, ohw);
                 for (int n = first; n < First(g, Parts, p + 1); n++)
                 {
                     ConvSimd.Im2ColOne(path, g, X, n, Cols, p * ckk * ohw);
                     // dWpart [O, CKK] (+)= dy[n] [O, OHW] · colᵀ: col is stored [CKK, OHW], op(B) = colᵀ. Few output
                     // channels and many pixels: dot products of the rows (Sgemm.DotNT.cs), no transposing packs.
                     if (dotNT) Sgemm.DotNT(g.O, ckk, ohw, dy + (long)n * g.OutputImage, ohw, col, ohw, n == first ? 0f : 1f, dw, ckk);
-                    else Sgemm.Gemm(false, true, g.O, ckk, ohw, 1f, dy + (long)n * g.OutputImage, ohw, col, ohw,
+                    else Sgemm.Gemm(path, false, true, g.O, ckk, ohw, 1f, dy + (long)n * g.OutputImage, ohw, col, ohw,
                         n == first ? 0f : 1f, dw, ckk);
                 }
             }
@@ -128,30 +125,30 @@ public static unsafe class ConvImages
     }
 
     /// <summary>y = conv2d(x, w) (no bias), y [N, O, OH, OW] overwritten. colBuffer holds Parts(g)·CKK·OHW floats.</summary>
-    public static void Forward(in ConvGeometry g, float[] x, float[] w, float[] y, float[] colBuffer)
+    public static void Forward(in ConvGeometry g, KernelPath path, float[] x, float[] w, float[] y, float[] colBuffer)
     {
         Check(g, x, w, y, colBuffer, "conv2d");
         int parts = Parts(g);
-        CpuTeam.Run(parts, new ForwardJob { G = g, X = x, W = w, Y = y, Cols = colBuffer, Parts = parts });
+        CpuTeam.Run(parts, new ForwardJob { G = g, X = x, W = w, Y = y, Cols = colBuffer, Parts = parts, Path = CpuSimd.Resolve(path) });
     }
 
     /// <summary>dx += ∂L/∂x for dy [N, O, OH, OW] and w [O, C, KH, KW]. colBuffer holds Parts(g)·CKK·OHW floats.</summary>
-    public static void BackwardData(in ConvGeometry g, float[] w, float[] dy, float[] dx, float[] colBuffer)
+    public static void BackwardData(in ConvGeometry g, KernelPath path, float[] w, float[] dy, float[] dx, float[] colBuffer)
     {
         Check(g, dx, w, dy, colBuffer, "conv2d backward (input)");
         int parts = Parts(g);
-        CpuTeam.Run(parts, new BackwardDataJob { G = g, W = w, DY = dy, DX = dx, Cols = colBuffer, Parts = parts });
+        CpuTeam.Run(parts, new BackwardDataJob { G = g, W = w, DY = dy, DX = dx, Cols = colBuffer, Parts = parts, Path = CpuSimd.Resolve(path) });
     }
 
     /// <summary>dw += ∂L/∂w for x [N, C, H, W] and dy [N, O, OH, OW]. colBuffer holds Parts(g)·CKK·OHW floats,
     /// partials Parts(g)·O·CKK.</summary>
-    public static void BackwardWeights(in ConvGeometry g, float[] x, float[] dy, float[] dw, float[] colBuffer, float[] partials)
+    public static void BackwardWeights(in ConvGeometry g, KernelPath path, float[] x, float[] dy, float[] dw, float[] colBuffer, float[] partials)
     {
         Check(g, x, dw, dy, colBuffer, "conv2d backward (weight)");
         int parts = Parts(g), size = g.O * g.ColRows;
         if (partials.Length < (long)parts * size)
             throw new ArgumentException($"conv2d backward (weight): partial buffer holds {partials.Length} floats, {parts} parts of [{g.O}, {g.ColRows}] need {(long)parts * size} ({g})");
-        CpuTeam.Run(parts, new BackwardWeightsJob { G = g, X = x, DY = dy, Cols = colBuffer, Partials = partials, Parts = parts });
+        CpuTeam.Run(parts, new BackwardWeightsJob { G = g, X = x, DY = dy, Cols = colBuffer, Partials = partials, Parts = parts, Path = CpuSimd.Resolve(path) });
         // dw += partial 0 + partial 1 + ..., in part order (deterministic).
         var sum = dw.AsSpan(0, size);
         for (int p = 0; p < parts; p++)

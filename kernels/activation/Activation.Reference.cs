@@ -1,0 +1,33 @@
+namespace ScratchNet.Kernels;
+
+// Activations on the cpu device. Reference holds the plain loops: chunks of 16K elements in parallel; the
+// kind is chosen once, outside the loop, so each loop body is a single formula from Activations (Activation.cs).
+// The cpu device runs them with --kernels reference; the tests, `scratchnet check` and the gradient checks compare every other version with them.
+public static partial class Reference
+{
+    public static void ActivationForward(ActivationKind kind, float[] X, float[] Y, int n)
+    {
+        Action<int, int> loop = kind switch
+        {
+            ActivationKind.Relu => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Relu(X[i]); },
+            ActivationKind.Sigmoid => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Sigmoid(X[i]); },
+            ActivationKind.Tanh => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Tanh(X[i]); },
+            ActivationKind.Step => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Step(X[i]); },
+            _ => throw new ArgumentException($"activation: unknown kind {kind}"),
+        };
+        CpuBackend.ForChunks(n, loop);
+    }
+
+    public static void ActivationBackward(ActivationKind kind, float[] X, float[] Y, float[] DY, float[] DX, int n)
+    {
+        Action<int, int> loop = kind switch
+        {
+            ActivationKind.Relu => (s, e) => { for (int i = s; i < e; i++) DX[i] += Activations.ReluGrad(X[i], DY[i]); },
+            ActivationKind.Sigmoid => (s, e) => { for (int i = s; i < e; i++) DX[i] += Activations.SigmoidGrad(Y[i], DY[i]); },
+            ActivationKind.Tanh => (s, e) => { for (int i = s; i < e; i++) DX[i] += Activations.TanhGrad(Y[i], DY[i]); },
+            ActivationKind.Step => (_, _) => { },  // f' = 0: nothing to add
+            _ => throw new ArgumentException($"activation: unknown kind {kind}"),
+        };
+        CpuBackend.ForChunks(n, loop);
+    }
+}

@@ -1,0 +1,21 @@
+namespace ScratchNet.Kernels;
+
+// Dropout on the cpu device. Reference holds the plain loop: chunks of 16K elements in parallel. Each
+// element's decision depends only on (key, i) (see Dropout.cs), so the chunking cannot change the mask.
+// The cpu device runs them with --kernels reference; the tests, `scratchnet check` and the gradient checks compare every other version with them.
+public static partial class Reference
+{
+    public static void DropoutForward(float[] X, float[] Y, float[] M, int n, float p, ulong seed, long step)
+    {
+        ulong key = DropoutRng.Key(seed, step);
+        float scale = DropoutRng.Scale(p);
+        CpuBackend.ForChunks(n, (s, e) =>
+        {
+            for (int i = s; i < e; i++)
+            {
+                M[i] = DropoutRng.MaskValue(key, i, p, scale);
+                Y[i] = X[i] * M[i];
+            }
+        });
+    }
+}
