@@ -2,8 +2,10 @@ using ScratchNet.Kernels;
 
 namespace ScratchNet.Tests;
 
-// im2col / col2im / bias kernels and the conv2d driver against direct loops in double, on every device,
-// then F.Conv2d's backward against central finite differences (double, CPU).
+// The definition (Reference.Conv2d*, kernels/conv/Conv.Reference.cs: nested loops summing in double) against
+// hand-computed values and finite differences of its own forward; then im2col / col2im / bias kernels, the conv2d
+// driver, the direct and implicit ILGPU kernels and the cpu device's image-parallel conv against it, on every
+// device; then F.Conv2d's backward against central finite differences of a separate forward in double (CPU).
 // Tolerances: kernels that only move data (im2col) must match exactly; sums (col2im, bias, the conv
 // itself, K = C·KH·KW ≤ 200 products of values in [−1, 1]) within 1e-4 + 1e-4·|ref|; gradients vs finite
 // differences within 1e-4 + 1e-3·|ref| (the float32 analytical gradient has ~1e-6 relative round-off, the
@@ -39,8 +41,11 @@ public class ConvTests
     static int Iy(ConvGeometry g, int n, int o, int oh, int ow) => ((n * g.O + o) * g.OH + oh) * g.OW + ow;
     static int Iw(ConvGeometry g, int o, int c, int kh, int kw) => ((o * g.C + c) * g.KH + kh) * g.KW + kw;
 
-    /// <summary>The definition of conv2d, in double: y[n,o,oh,ow] = b[o] + Σ w[o,c,kh,kw]·x[n,c,oh·SH−PH+kh, ow·SW−PW+kw].</summary>
-    public static double[] ConvRef(ConvGeometry g, double[] x, double[] w, double[]? b)
+    /// <summary>
+    /// conv2d on double inputs: the loss of the finite-difference checks of F.Conv2d, which perturb single inputs by
+    /// h = 1e-4 (float inputs could not hold x + h). Written apart from Reference on purpose: a second, independent oracle.
+    /// </summary>
+    static double[] ForwardInDouble(ConvGeometry g, double[] x, double[] w, double[]? b)
     {
         var y = new double[g.N * g.OutputImage];
         for (int n = 0; n < g.N; n++)
@@ -61,6 +66,101 @@ public class ConvTests
         return y;
     }
 
+    static float[] RefForward(ConvGeometry g, float[] x, float[] w, float[]? b)
+    {
+        var y = new float[g.N * g.OutputImage];
+        Reference.Conv2dForward(g, x, w, b, y);
+        return y;
+    }
+
+    [Fact]
+    public void Reference_MatchesHandComputedValues()
+    {
+        // One 3×3 image, one 2×2 filter, stride 2, padding 1: output 2×2, each window a 2×2 block of the padded
+        // image [0 0 0 0 0; 0 1 2 3 0; 0 4 5 6 0; 0 7 8 9 0; 0 0 0 0 0] at rows/columns {0,1} and {2,3}.
+        var g = new ConvGeometry(1, 1, 3, 3, 1, 2, 2, 2, 2, 1, 1);
+        float[] x = [1, 2, 3, 4, 5, 6, 7, 8, 9], w = [1, 2, 3, 4], bias = [0.5f];
+        var y = new float[4];
+        Reference.Conv2dForward(g, x, w, bias, y);
+        // y00 = 4·1;  y01 = 3·2 + 4·3;  y10 = 2·4 + 4·7;  y11 = 1·5 + 2·6 + 3·8 + 4·9; each + 0.5
+        Assert.Equal(new[] { 4.5f, 18.5f, 36.5f, 77.5f }, y);
+
+        // Stride 2 = kernel size: every pixel is read by exactly one tap of one window, so dx is w·dy term by term.
+        float[] dy = [1, 10, 100, 1000];
+        var dx = Enumerable.Repeat(0.5f, 9).ToArray();              // accumulates into what is there
+        Reference.Conv2dBackwardData(g, w, dy, dx);
+        Assert.Equal(new[] { 4.5f, 30.5f, 40.5f, 200.5f, 1000.5f, 2000.5f, 400.5f, 3000.5f, 4000.5f }, dx);
+
+        // dw[kh, kw] = Σ dy[oh, ow]·x under that tap: w00 only meets a pixel in window (1, 1) (x = 5), w11 in all four.
+        float[] dw = [1, 1, 1, 1];
+        Reference.Conv2dBackwardWeights(g, x, dy, dw);
+        Assert.Equal(new[] { 1 + 5000f, 1 + 4 * 100 + 6 * 1000f, 1 + 2 * 10 + 8 * 1000f, 1 + 1 + 3 * 10 + 7 * 100 + 9 * 1000f }, dw);
+
+        float[] db = [2];
+        Reference.Conv2dBackwardBias(g, dy, db);
+        Assert.Equal(new[] { 1113f }, db);
+    }
+
+    public static readonly ConvGeometry[] ReferenceGradGeometries =
+    [
+        new(1, 2, 7, 6, 2, 3, 3, 2, 2, 0, 1),           // stride 2 with a ragged edge, padding on one axis
+        new(2, 1, 6, 8, 2, 2, 5, 3, 1, 1, 2),           // rectangular kernel, stride 3 > kernel height: rows no tap reads
+        new(1, 2, 3, 3, 2, 5, 4, 1, 2, 2, 1),           // kernel larger than the image
+    ];
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Reference_Backward_MatchesFiniteDifferencesOfItsForward(int gi)
+    {
+        // L = Σ r ⊙ conv(x, w, b) is linear in each single input, so the central difference quotient with any step is
+        // its exact slope. With small integers for every value, all sums are exact in float too: the quotient with
+        // step 1 and the reference's dx, dw, db must agree exactly. An index error changes them by whole numbers.
+        var g = ReferenceGradGeometries[gi];
+        var gen = new Generator(900 + (ulong)gi);
+        float[] Ints(int n) => Enumerable.Range(0, n).Select(_ => MathF.Floor(7 * gen.NextFloat()) - 3).ToArray();
+        float[] x = Ints(g.N * g.InputImage), w = Ints(g.O * g.ColRows), b = Ints(g.O), r = Ints(g.N * g.OutputImage);
+
+        double Loss(float[] xv, float[] wv, float[] bv) => TestUtil.Dot(TestUtil.ToDouble(r), TestUtil.ToDouble(RefForward(g, xv, wv, bv)));
+        float[] Numeric(float[] v, Func<float[], double> loss)
+        {
+            var grad = new float[v.Length];
+            for (int i = 0; i < v.Length; i++)
+            {
+                float orig = v[i];
+                v[i] = orig + 1; double lp = loss(v);
+                v[i] = orig - 1; double lm = loss(v);
+                v[i] = orig;
+                grad[i] = (float)((lp - lm) / 2);
+            }
+            return grad;
+        }
+
+        var dx = new float[x.Length]; var dw = new float[w.Length]; var db = new float[b.Length];
+        Reference.Conv2dBackwardData(g, w, r, dx);
+        Reference.Conv2dBackwardWeights(g, x, r, dw);
+        Reference.Conv2dBackwardBias(g, r, db);
+        Assert.Equal(Numeric(x, v => Loss(v, w, b)), dx);
+        Assert.Equal(Numeric(w, v => Loss(x, v, b)), dw);
+        Assert.Equal(Numeric(b, v => Loss(x, w, v)), db);
+        Assert.Contains(dx, v => v != 0);
+    }
+
+    [Fact]
+    public void Reference_BadBuffers_NameTheOpAndShapes()
+    {
+        var g = new ConvGeometry(2, 3, 6, 6, 4, 3, 3);
+        float[] x = new float[g.N * g.InputImage], w = new float[g.O * g.ColRows], y = new float[g.N * g.OutputImage], small = new float[10];
+        Assert.Contains("conv2d forward: the input buffer holds 10", Assert.Throws<ArgumentException>(() => Reference.Conv2dForward(g, small, w, null, y)).Message);
+        Assert.Contains("conv2d forward: the bias buffer holds 3", Assert.Throws<ArgumentException>(() => Reference.Conv2dForward(g, x, w, new float[3], y)).Message);
+        Assert.Contains("conv2d backward data: the output buffer holds 10", Assert.Throws<ArgumentException>(() => Reference.Conv2dBackwardData(g, w, small, x)).Message);
+        var e = Assert.Throws<ArgumentException>(() => Reference.Conv2dBackwardWeights(g, x, y, small)).Message;
+        Assert.Contains("conv2d backward weights: the weight buffer holds 10", e);
+        Assert.Contains("[4, 3, 3, 3]", e);
+        Assert.Contains("conv2d backward bias", Assert.Throws<ArgumentException>(() => Reference.Conv2dBackwardBias(g, small, new float[4])).Message);
+    }
+
     static Storage Put(IBackend be, float[] data)
     {
         var s = be.Allocate(data.Length, DType.Float32);
@@ -77,7 +177,7 @@ public class ConvTests
 
     [Theory]
     [MemberData(nameof(DevicesAndGeometries))]
-    public void Im2Col_And_Col2Im_MatchDirectLoops(string device, int gi)
+    public void Im2Col_And_Col2Im_MatchReference(string device, int gi)
     {
         var g = Geometries[gi];
         var be = Device.Get(device).Backend;
@@ -125,11 +225,11 @@ public class ConvTests
         TestUtil.AssertClose(dxRef, Get(be, sdx, x.Length), Atol, Rtol, $"{device} col2im {g}");
     }
 
-    /// <summary>Random inputs for geometry g and the conv's forward and accumulated adjoints by direct loops, in double.</summary>
+    /// <summary>Random inputs for geometry g and the conv's forward and accumulated adjoints by the Reference loops.</summary>
     sealed record Case(float[] X, float[] W, float[] B, float[] Dy, float[] Dx0, float[] Dw0, float[] Db0,
-        double[] YRef, double[] DxRef, double[] DwRef, double[] DbRef);
+        float[] YRef, float[] DxRef, float[] DwRef, float[] DbRef);
 
-    static Case DirectLoops(ConvGeometry g, ulong seed)
+    static Case ReferenceCase(ConvGeometry g, ulong seed)
     {
         var gen = new Generator(seed);
         var x = TestUtil.RandomArray(gen, g.N * g.InputImage);
@@ -140,36 +240,22 @@ public class ConvTests
         var dw0 = TestUtil.RandomArray(gen, w.Length);
         var db0 = TestUtil.RandomArray(gen, b.Length);
 
-        var yRef = ConvRef(g, TestUtil.ToDouble(x), TestUtil.ToDouble(w), TestUtil.ToDouble(b));
-        // The adjoints by direct loops: dx += Σ w·dy over the taps that read a pixel, dw += Σ dy·x, db += Σ dy.
-        var dxRef = TestUtil.ToDouble(dx0); var dwRef = TestUtil.ToDouble(dw0); var dbRef = TestUtil.ToDouble(db0);
-        for (int n = 0; n < g.N; n++)
-            for (int o = 0; o < g.O; o++)
-                for (int oh = 0; oh < g.OH; oh++)
-                    for (int ow = 0; ow < g.OW; ow++)
-                    {
-                        double d = dy[Iy(g, n, o, oh, ow)];
-                        dbRef[o] += d;
-                        for (int c = 0; c < g.C; c++)
-                            for (int kh = 0; kh < g.KH; kh++)
-                                for (int kw = 0; kw < g.KW; kw++)
-                                {
-                                    int ih = oh * g.StrideH - g.PadH + kh, iw = ow * g.StrideW - g.PadW + kw;
-                                    if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
-                                    dxRef[Ix(g, n, c, ih, iw)] += w[Iw(g, o, c, kh, kw)] * d;
-                                    dwRef[Iw(g, o, c, kh, kw)] += x[Ix(g, n, c, ih, iw)] * d;
-                                }
-                    }
+        // The forward, and the adjoints accumulated into dx0, dw0, db0: dx += Σ w·dy over the taps that read a pixel, dw += Σ dy·x, db += Σ dy.
+        var yRef = RefForward(g, x, w, b);
+        var dxRef = (float[])dx0.Clone(); var dwRef = (float[])dw0.Clone(); var dbRef = (float[])db0.Clone();
+        Reference.Conv2dBackwardData(g, w, dy, dxRef);
+        Reference.Conv2dBackwardWeights(g, x, dy, dwRef);
+        Reference.Conv2dBackwardBias(g, dy, dbRef);
         return new Case(x, w, b, dy, dx0, dw0, db0, yRef, dxRef, dwRef, dbRef);
     }
 
     [Theory]
     [MemberData(nameof(DevicesAndGeometries))]
-    public void Driver_ForwardAndBackward_MatchDirectLoops(string device, int gi)
+    public void Im2ColAlgorithm_ForwardAndBackward_MatchReference(string device, int gi)
     {
         var g = Geometries[gi];
         var be = Device.Get(device).Backend;
-        var (x, w, b, dy, dx0, dw0, db0, yRef, dxRef, dwRef, dbRef) = DirectLoops(g, 200 + (ulong)gi);
+        var (x, w, b, dy, dx0, dw0, db0, yRef, dxRef, dwRef, dbRef) = ReferenceCase(g, 200 + (ulong)gi);
 
         // Default chunking (all images at once here) and one image per chunk (maxColElements = 1).
         foreach (int maxCol in new[] { ConvIm2Col.DefaultMaxColElements, 1 })
@@ -192,7 +278,7 @@ public class ConvTests
 
     [Theory]
     [MemberData(nameof(TestUtil.Devices), MemberType = typeof(TestUtil))]
-    public void Driver_ChunksOfSeveralImages(string device)
+    public void Im2ColAlgorithm_ChunksOfSeveralImages(string device)
     {
         // 5 images, col buffer for 2: chunks of 2, 2 and 1 (a partial last chunk).
         var g = new ConvGeometry(5, 2, 6, 7, 3, 3, 3, 1, 2, 1, 0);
@@ -204,7 +290,7 @@ public class ConvTests
         Assert.Equal(2, ConvIm2Col.ImagesPerChunk(g, maxCol));
         using var sx = Put(be, x); using var sw = Put(be, w); using var sy = be.Allocate(g.N * g.OutputImage, DType.Float32);
         ConvIm2Col.Forward(be, g, sx, sw, null, sy, maxCol);
-        TestUtil.AssertClose(ConvRef(g, TestUtil.ToDouble(x), TestUtil.ToDouble(w), null), Get(be, sy, g.N * g.OutputImage), Atol, Rtol, $"{device} chunked forward");
+        TestUtil.AssertClose(RefForward(g, x, w, null), Get(be, sy, g.N * g.OutputImage), Atol, Rtol, $"{device} chunked forward");
 
         // Backward through chunks equals backward in one chunk.
         var dy = TestUtil.RandomArray(gen, g.N * g.OutputImage);
@@ -220,7 +306,7 @@ public class ConvTests
     }
 
     [Fact]
-    public void Driver_SpreadsImagesEvenlyOverChunks()
+    public void Im2ColAlgorithm_SpreadsImagesEvenlyOverChunks()
     {
         var conv2 = new ConvGeometry(256, 64, 16, 16, 192, 5, 5, 1, 1, 2, 2);    // 1600·256 floats per image: 40 fit in 16M
         Assert.Equal(37, ConvIm2Col.ImagesPerChunk(conv2));                    // 7 chunks: 37 × 6 + 34
@@ -252,11 +338,11 @@ public class ConvTests
 
     [Theory]
     [MemberData(nameof(IlgpuDevicesAndImplicitGeometries))]
-    public void Implicit_ForwardAndBackward_MatchDirectLoops(string device, int gi)
+    public void Implicit_ForwardAndBackward_MatchReference(string device, int gi)
     {
         var g = ImplicitGeometries[gi];
         var il = (IlgpuBackend)Device.Get(device, new DeviceOptions { Conv = ConvAlgorithm.Implicit }).Backend;
-        var (x, w, b, dy, dx0, dw0, _, yRef, dxRef, dwRef, _) = DirectLoops(g, 700 + (ulong)gi);
+        var (x, w, b, dy, dx0, dw0, _, yRef, dxRef, dwRef, _) = ReferenceCase(g, 700 + (ulong)gi);
         {
             string what = $"{device} {g}";
             using var sx = Put(il, x); using var sw = Put(il, w); using var sb = Put(il, b); using var sdy = Put(il, dy);
@@ -292,7 +378,7 @@ public class ConvTests
         // F.Conv2d → IBackend.Conv2d*: on an ILGPU device im2col, the implicit GEMM and Auto agree. Each algorithm is a
         // device of its own options.
         var g = new ConvGeometry(3, 3, 10, 10, 5, 3, 3, 1, 1, 1, 1);
-        var c = DirectLoops(g, 78);
+        var c = ReferenceCase(g, 78);
         float[][] Run(Device d)
         {
             var x = Tensor.FromArray(c.X, [g.N, g.C, g.H, g.W], d); x.RequiresGrad = true;
@@ -337,7 +423,86 @@ public class ConvTests
         Assert.Contains("[2, 4, 4, 4]", e);
     }
 
-    // The cpu device's image-parallel convolution (kernels/conv/Conv.Cpu.PerImage.cs): 2 to 5 images over the team's
+    // The direct ILGPU convolution (kernels/conv/Conv.Ilgpu.Direct.cs), one thread per output element of each pass,
+    // on Geometries and two more: a 1×1 kernel with padding 2 (whole output rows and columns in the padding: empty tap
+    // ranges, y = bias), and stride 3 over a 2×2 kernel (input rows and columns that no tap reads: dx gets nothing).
+    public static readonly ConvGeometry[] DirectGeometries =
+    [
+        .. Geometries,
+        new(2, 2, 4, 5, 2, 1, 1, 1, 1, 2, 2),
+        new(1, 2, 8, 7, 2, 2, 2, 3, 3, 1, 0),
+    ];
+
+    public static IEnumerable<object[]> IlgpuDevicesAndDirectGeometries()
+    {
+        foreach (var d in IlgpuDevices())
+            for (int i = 0; i < DirectGeometries.Length; i++) yield return [d[0], i];
+    }
+
+    [Theory]
+    [MemberData(nameof(IlgpuDevicesAndDirectGeometries))]
+    public void Direct_ForwardAndBackward_MatchReference(string device, int gi)
+    {
+        var g = DirectGeometries[gi];
+        var il = (IlgpuBackend)Device.Get(device).Backend;
+        var (x, w, b, dy, dx0, dw0, _, yRef, dxRef, dwRef, _) = ReferenceCase(g, 800 + (ulong)gi);
+        string what = $"{device} {g}";
+        using var sx = Put(il, x); using var sw = Put(il, w); using var sb = Put(il, b); using var sdy = Put(il, dy);
+
+        // Forward overwrites y (NaN before), with and without the bias.
+        using var sy = Put(il, Enumerable.Repeat(float.NaN, yRef.Length).ToArray());
+        il.Conv2dForwardDirect(g, sx, sw, sb, sy);
+        TestUtil.AssertClose(yRef, Get(il, sy, yRef.Length), Atol, Rtol, "direct forward " + what);
+        il.Conv2dForwardDirect(g, sx, sw, null, sy);
+        TestUtil.AssertClose(RefForward(g, x, w, null), Get(il, sy, yRef.Length), Atol, Rtol, "direct forward without bias " + what);
+
+        // The backward passes add into dx0 and dw0 (random, non-zero); a second run from the same start gives the same bits.
+        float[] Backward(bool data)
+        {
+            using var s = Put(il, data ? dx0 : dw0);
+            if (data) il.Conv2dBackwardDataDirect(g, sw, sdy, s); else il.Conv2dBackwardWeightsDirect(g, sx, sdy, s);
+            return Get(il, s, data ? x.Length : w.Length);
+        }
+        var dx = Backward(true);
+        TestUtil.AssertClose(dxRef, dx, Atol, Rtol, "direct backward data " + what);
+        Assert.Equal(dx, Backward(true));
+        var dw = Backward(false);
+        TestUtil.AssertClose(dwRef, dw, Atol, Rtol, "direct backward weights " + what);
+        Assert.Equal(dw, Backward(false));
+    }
+
+    [Fact]
+    public void Direct_BadBuffers_NameTheOpAndShapes()
+    {
+        var il = (IlgpuBackend)Device.Get("ilgpu-cpu").Backend;
+        var g = new ConvGeometry(2, 3, 6, 6, 4, 3, 3);
+        using var small = il.Allocate(3, DType.Float32);
+        using var x = il.Allocate(g.N * g.InputImage, DType.Float32);
+        using var w = il.Allocate(g.O * g.ColRows, DType.Float32);
+        using var y = il.Allocate(g.N * g.OutputImage, DType.Float32);
+        Assert.Contains("conv2d forward: the input storage holds 3", Assert.Throws<ArgumentException>(() => il.Conv2dForwardDirect(g, small, w, null, y)).Message);
+        Assert.Contains("conv2d forward: the bias storage holds 3 elements, [4] needs 4", Assert.Throws<ArgumentException>(() => il.Conv2dForwardDirect(g, x, w, small, y)).Message);
+        Assert.Contains("conv2d backward data: the weight storage holds 3", Assert.Throws<ArgumentException>(() => il.Conv2dBackwardDataDirect(g, small, y, x)).Message);
+        var e = Assert.Throws<ArgumentException>(() => il.Conv2dBackwardWeightsDirect(g, x, small, w)).Message;
+        Assert.Contains("conv2d backward weights: the output storage holds 3", e);
+        Assert.Contains("[2, 4, 4, 4]", e);
+    }
+
+    [Fact]
+    public void Direct_KernelsCompileToPtx_WithoutSpills()
+    {
+        // `scratchnet ptx` finds the kernels by name (static methods of IlgpuBackend ending in "Kernel"); every sum of
+        // the direct kernels is a scalar, so nothing should live in local memory.
+        var direct = PtxInspector.KernelMethods().Where(m => m.Name.EndsWith("DirectKernel", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["Conv2dBackwardDataDirectKernel", "Conv2dBackwardWeightsDirectKernel", "Conv2dForwardDirectKernel"], direct.Select(PtxInspector.KernelName));
+        foreach (var k in direct)
+        {
+            var r = PtxInspector.Analyze(k.Name, PtxInspector.CompilePtx(k, ILGPU.Runtime.Cuda.CudaArchitecture.SM_90, ILGPU.Runtime.Cuda.CudaInstructionSet.ISA_80));
+            Assert.True(r.NoSpills, $"{r}");
+        }
+    }
+
+    // The cpu device's per-image convolution (kernels/conv/Conv.Cpu.PerImage.cs): 2 to 5 images over the team's
     // threads (uneven parts), strides, padding, rectangular kernels, one input channel (the seed CNN's conv1).
     public static readonly ConvGeometry[] ImageGeometries =
     [
@@ -367,11 +532,11 @@ public class ConvTests
 
     [Theory]
     [MemberData(nameof(SimdPathsAndImageGeometries))]
-    public void PerImage_ForwardAndBackward_MatchDirectLoops(KernelPath path, int gi)
+    public void PerImage_ForwardAndBackward_MatchReference(KernelPath path, int gi)
     {
         var g = ImageGeometries[gi];
         var be = CpuOn(path, ConvAlgorithm.PerImage);
-        var (x, w, b, dy, dx0, dw0, _, yRef, dxRef, dwRef, _) = DirectLoops(g, 400 + (ulong)gi);
+        var (x, w, b, dy, dx0, dw0, _, yRef, dxRef, dwRef, _) = ReferenceCase(g, 400 + (ulong)gi);
         {
             Assert.Equal(ConvAlgorithm.PerImage, ((CpuBackend)be).ConvAlgorithmFor(g));
             string what = $"{path} {g}";
@@ -408,7 +573,7 @@ public class ConvTests
 
         // Whole path through autograd (F.Conv2d → IBackend.Conv2d*): im2col and per-image agree.
         var g = new ConvGeometry(6, 3, 10, 10, 5, 3, 3, 1, 1, 1, 1);
-        var c = DirectLoops(g, 77);
+        var c = ReferenceCase(g, 77);
         float[][] Run(ConvAlgorithm algorithm)
         {
             var d = Device.Get("cpu", new DeviceOptions { Conv = algorithm });
@@ -466,7 +631,7 @@ public class ConvTests
 
     [Theory]
     [MemberData(nameof(TestUtil.Devices), MemberType = typeof(TestUtil))]
-    public void BiasKernels_MatchDirectLoops(string device)
+    public void BiasKernels_MatchReference(string device)
     {
         var be = Device.Get(device).Backend;
         var gen = new Generator(400);
@@ -530,14 +695,14 @@ public class ConvTests
         var tb = Tensor.FromArray(b, [g.O], d); tb.RequiresGrad = true;
         var y = F.Conv2d(tx, tw, tb, g.StrideH, g.StrideW, g.PadH, g.PadW);
         Assert.Equal(new[] { g.N, g.O, g.OH, g.OW }, y.Shape);
-        TestUtil.AssertClose(ConvRef(g, TestUtil.ToDouble(x), TestUtil.ToDouble(w), TestUtil.ToDouble(b)), y.ToArray(), Atol, Rtol, "forward");
+        TestUtil.AssertClose(RefForward(g, x, w, b), y.ToArray(), Atol, Rtol, "forward");
         y.Backward(Tensor.FromArray(r, y.Shape, d));
 
         // L = Σ r ⊙ conv(x, w, b) in double, differentiated numerically in each argument.
         double[] xd = TestUtil.ToDouble(x), wd = TestUtil.ToDouble(w), bd = TestUtil.ToDouble(b), rd = TestUtil.ToDouble(r);
-        var gx = TestUtil.NumericGrad(v => TestUtil.Dot(rd, ConvRef(g, v, wd, bd)), xd);
-        var gw = TestUtil.NumericGrad(v => TestUtil.Dot(rd, ConvRef(g, xd, v, bd)), wd);
-        var gb = TestUtil.NumericGrad(v => TestUtil.Dot(rd, ConvRef(g, xd, wd, v)), bd);
+        var gx = TestUtil.NumericGrad(v => TestUtil.Dot(rd, ForwardInDouble(g, v, wd, bd)), xd);
+        var gw = TestUtil.NumericGrad(v => TestUtil.Dot(rd, ForwardInDouble(g, xd, v, bd)), wd);
+        var gb = TestUtil.NumericGrad(v => TestUtil.Dot(rd, ForwardInDouble(g, xd, wd, v)), bd);
         TestUtil.AssertClose(gx, tx.Grad!.ToArray(), 1e-4f, 1e-3f, $"{device} dx {g}");
         TestUtil.AssertClose(gw, tw.Grad!.ToArray(), 1e-4f, 1e-3f, $"{device} dw {g}");
         TestUtil.AssertClose(gb, tb.Grad!.ToArray(), 1e-4f, 1e-3f, $"{device} db {g}");

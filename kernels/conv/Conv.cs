@@ -30,6 +30,8 @@ namespace ScratchNet.Kernels;
 // CPU kernels: Conv.Cpu.cs. ILGPU kernels: Conv.Ilgpu.cs. The composition: ConvIm2Col.cs. Two other plans
 // run the same math: the cpu device's image-parallel conv (Conv.Cpu.PerImage.cs) and the ILGPU devices' implicit
 // GEMM, which gathers col inside the GEMM kernel instead of materialising it (Conv.Ilgpu.Implicit.cs).
+// Before all of these: the definition itself as nested loops, the oracle of the tests (Conv.Reference.cs), and
+// its first GPU version, one thread per output element with no GEMM at all (Conv.Ilgpu.Direct.cs).
 
 /// <summary>
 /// The sizes of one 2-D convolution: input [N, C, H, W], weight [O, C, KH, KW], output [N, O, OH, OW] with
@@ -86,6 +88,13 @@ public readonly struct ConvGeometry
             throw new ArgumentException($"{op}: the weight {noun} holds {weights} elements, [{O}, {C}, {KH}, {KW}] needs {(long)O * ColRows} ({this})");
         if ((long)N * OutputImage > outputs)
             throw new ArgumentException($"{op}: the output {noun} holds {outputs} elements, [{N}, {O}, {OH}, {OW}] needs {(long)N * OutputImage} ({this})");
+    }
+
+    /// <summary>Checks that a bias (or its gradient) [O] fits a buffer of the given length (ArgumentException naming the op and the shapes).</summary>
+    internal void ValidateBias(string op, string noun, long bias)
+    {
+        if (O > bias)
+            throw new ArgumentException($"{op}: the bias {noun} holds {bias} elements, [{O}] needs {O} ({this})");
     }
 
     /// <summary>Checks an image range and the sizes of the image and col buffers (ArgumentException).</summary>
