@@ -315,3 +315,54 @@ public static class CommonOptions
         Description = "Number of output classes (default: the model's own, 10 or 1000)",
     };
 }
+
+/// <summary>
+/// `--kernels`, `--conv` and `--gemm-version`: the kernel choices of the device a command runs on, as llm.c picks a kernel by
+/// number. They become the device's <see cref="ScratchNet.Kernels.DeviceOptions"/>, fixed when the device is created.
+/// </summary>
+public sealed class KernelFlags
+{
+    /// <summary>`--kernels simd|avx512|avx2|vector|reference`.</summary>
+    public Option<string> Kernels { get; } = new("--kernels")
+    {
+        Description = "cpu kernels: simd (the fastest vector code), avx512, avx2, vector, or reference (each family's plain loops, the oracle)",
+        DefaultValueFactory = _ => "simd",
+    };
+
+    /// <summary>`--conv auto|direct|im2col|per-image|implicit`.</summary>
+    public Option<string> Conv { get; } = new("--conv")
+    {
+        Description = "Convolution algorithm: auto, direct (the definition's loops), im2col (+ GEMM), per-image (cpu), implicit (GPU: implicit GEMM)",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    /// <summary>`--gemm-version N`.</summary>
+    public Option<int> GemmVersion { get; } = new Option<int>("--gemm-version")
+    {
+        Description = $"GEMM version: 0 = the fastest; cpu 1 = reference loops, 2 = packed SGEMM; GPU 1 to {ScratchNet.Kernels.DeviceOptions.IlgpuGemmVersions} (kernels/gemm)",
+        DefaultValueFactory = _ => 0,
+    }.InRange(0, ScratchNet.Kernels.DeviceOptions.IlgpuGemmVersions);
+
+    /// <summary>The three options, checked at parse time.</summary>
+    public KernelFlags()
+    {
+        Kernels.AcceptOnlyFromAmong([.. Enum.GetValues<ScratchNet.Kernels.KernelPath>().Select(ScratchNet.Kernels.DeviceOptions.Name)]);
+        Conv.AcceptOnlyFromAmong([.. Enum.GetValues<ScratchNet.Kernels.ConvAlgorithm>().Select(ScratchNet.Kernels.DeviceOptions.Name)]);
+    }
+
+    /// <summary>Adds the three options to <paramref name="command"/>.</summary>
+    public void AddTo(Command command)
+    {
+        command.Add(Kernels);
+        command.Add(Conv);
+        command.Add(GemmVersion);
+    }
+
+    /// <summary>The device options the command line asks for.</summary>
+    public ScratchNet.Kernels.DeviceOptions Read(ParseResult parse) => new()
+    {
+        Kernels = ScratchNet.Kernels.DeviceOptions.ParseKernels(parse.GetValue(this.Kernels)!)!.Value,
+        Conv = ScratchNet.Kernels.DeviceOptions.ParseConv(parse.GetValue(Conv)!)!.Value,
+        GemmVersion = parse.GetValue(GemmVersion),
+    };
+}

@@ -368,6 +368,54 @@ public class ConvTests
         }
     }
 
+    /// <summary>Every (device, algorithm) pair the device takes, through the options a user sets with --conv.</summary>
+    public static IEnumerable<object[]> DevicesAndAlgorithms()
+    {
+        foreach (var d in TestUtil.Devices())
+        {
+            bool cpu = Device.Get((string)d[0]).Backend is CpuBackend;
+            foreach (var a in Enum.GetValues<ConvAlgorithm>())
+                if (!(cpu && a == ConvAlgorithm.Implicit) && !(!cpu && a == ConvAlgorithm.PerImage)) yield return [d[0], a];
+        }
+    }
+
+    /// <summary>The three passes through IBackend on a device created with --conv ALGORITHM, against the definition, on a
+    /// few geometries (several images so per-image runs, a pointwise one, stride and padding).</summary>
+    [Theory]
+    [MemberData(nameof(DevicesAndAlgorithms))]
+    public void EveryConvAlgorithm_ChosenByOptions_MatchesReference(string device, ConvAlgorithm algorithm)
+    {
+        var be = Device.Get(device, new DeviceOptions { Conv = algorithm }).Backend;
+        ConvGeometry[] shapes = [new(4, 3, 9, 8, 5, 3, 3, 1, 1, 1, 1), new(3, 4, 6, 6, 2, 1, 1), new(2, 2, 11, 11, 3, 5, 5, 2, 2, 2, 2)];
+        foreach (var g in shapes)
+        {
+            var (x, w, b, dy, dx0, dw0, _, yRef, dxRef, dwRef, _) = ReferenceCase(g, 900);
+            string what = $"{device} --conv {DeviceOptions.Name(algorithm)} {g}";
+            using var sx = Put(be, x); using var sw = Put(be, w); using var sb = Put(be, b); using var sdy = Put(be, dy);
+            using var sy = Put(be, Enumerable.Repeat(float.NaN, yRef.Length).ToArray());
+            be.Conv2dForward(g, sx, sw, sb, sy);
+            TestUtil.AssertClose(yRef, Get(be, sy, yRef.Length), Atol, Rtol, "forward " + what);
+            using var sdx = Put(be, dx0); using var sdw = Put(be, dw0);
+            be.Conv2dBackwardData(g, sw, sdy, sdx);
+            be.Conv2dBackwardWeights(g, sx, sdy, sdw);
+            TestUtil.AssertClose(dxRef, Get(be, sdx, x.Length), Atol, Rtol, "backward data " + what);
+            TestUtil.AssertClose(dwRef, Get(be, sdw, w.Length), Atol, Rtol, "backward weights " + what);
+        }
+        if (be is CpuBackend cpu && algorithm != ConvAlgorithm.Auto)
+            Assert.Equal(algorithm, cpu.ConvAlgorithmFor(shapes[0]));
+    }
+
+    [Fact]
+    public void ConvOptions_ThatADeviceCannotRun_AreRefusedNamingTheOption()
+    {
+        Assert.Contains("--conv implicit", Assert.Throws<ArgumentException>(() => Device.Get("cpu", new DeviceOptions { Conv = ConvAlgorithm.Implicit })).Message);
+        Assert.Contains("--conv per-image", Assert.Throws<ArgumentException>(() => Device.Get("ilgpu-cpu", new DeviceOptions { Conv = ConvAlgorithm.PerImage })).Message);
+        Assert.Contains("--kernels reference", Assert.Throws<ArgumentException>(() => Device.Get("ilgpu-cpu", DeviceOptions.ReferenceKernels)).Message);
+        Assert.Contains("--gemm-version", Assert.Throws<ArgumentException>(() => Device.Get("cpu", new DeviceOptions { GemmVersion = 3 })).Message);
+        // The reference device runs the definition: Auto is Direct there.
+        Assert.Equal(ConvAlgorithm.Direct, ((CpuBackend)Device.Get("cpu", DeviceOptions.ReferenceKernels).Backend).ConvAlgorithmFor(new ConvGeometry(8, 3, 9, 9, 4, 3, 3)));
+    }
+
     public static IEnumerable<object[]> IlgpuDevices() =>
         TestUtil.Devices().Where(d => Device.Get((string)d[0]).Backend is IlgpuBackend);
 

@@ -20,13 +20,15 @@ public sealed class EvalCommand : ICliCommand
         var device = CommonOptions.Device("auto");
         var batch = new Option<int>("--batch-size") { Description = "Evaluation batch size", DefaultValueFactory = _ => 256 }.TrainRule();
         var maxPixels = CommonOptions.MaxImagePixels();
+        var kernels = new KernelFlags();
         var cmd = new Command("eval", "Evaluate a checkpoint on its test set (loss, accuracy, accuracy per class)") { checkpoint, data, device, batch, maxPixels };
+        kernels.AddTo(cmd);
         CliApp.SetAction(cmd, (parse, output, _) =>
         {
-            var dev = Device.Get(parse.GetValue(device)!);
+            var dev = Device.Get(parse.GetValue(device)!, kernels.Read(parse));
             var m = Checkpoint.LoadModel(parse.GetValue(checkpoint)!, dev);
             var dataArgs = parse.GetValue(data) ?? [];
-            var o = new TrainOptions { Model = m.Name, Data = m.Data, DataPath = m.DataPath, Device = dev.Name, MaxImagePixels = parse.GetValue(maxPixels) };
+            var o = new TrainOptions { Model = m.Name, Data = m.Data, DataPath = m.DataPath, Device = dev.Name, DeviceOptions = dev.Options, MaxImagePixels = parse.GetValue(maxPixels) };
             if (dataArgs.Length > 0) o = o with { Data = dataArgs[0], DataPath = dataArgs.Length > 1 ? dataArgs[1] : null };
             else if (m.DataPath is { } saved && !Directory.Exists(saved))
                 throw new ArgumentException($"eval: the model was trained on {m.Data} from {saved}, which no longer exists; pass --data {m.Data} PATH");

@@ -20,10 +20,12 @@ public sealed class PredictCommand : ICliCommand
         var images = new Argument<string[]>("images") { Description = "Image files (PNG, JPEG or BMP)", Arity = ArgumentArity.OneOrMore };
         var device = CommonOptions.Device("auto");
         var maxPixels = CommonOptions.MaxImagePixels();
+        var kernels = new KernelFlags();
         var cmd = new Command("predict", "Print the top-3 classes with their probabilities for each image") { checkpoint, images, device, maxPixels };
+        kernels.AddTo(cmd);
         CliApp.SetAction(cmd, (parse, output, _) =>
         {
-            var dev = Device.Get(parse.GetValue(device)!);
+            var dev = Device.Get(parse.GetValue(device)!, kernels.Read(parse));
             var m = Checkpoint.LoadModel(parse.GetValue(checkpoint)!, dev);
             bool mnistLike = m.Data is "fashion-mnist" or "mnist";
             int c = mnistLike ? 1 : m.InputShape[0], h = mnistLike ? 28 : m.InputShape[1], w = mnistLike ? 28 : m.InputShape[2];

@@ -20,13 +20,15 @@ public sealed class ProfileCommand : ICliCommand
         var device = CommonOptions.Device();
         var batch = new Option<int>("--batch-size", "-b") { Description = "Images per step", DefaultValueFactory = _ => 64 };
         var steps = new Option<int>("--steps") { Description = "Steps to average (after one warm-up step)", DefaultValueFactory = _ => 5 };
+        var kernels = new KernelFlags();
         var cmd = new Command("profile", "Time one training step of a model layer by layer and op by op (synchronised), on random data")
         {
             model, device, batch, steps,
         };
+        kernels.AddTo(cmd);
         CliApp.SetAction(cmd, (parse, output, _) =>
         {
-            var dev = Device.Get(parse.GetValue(device)!);
+            var dev = Device.Get(parse.GetValue(device)!, kernels.Read(parse));
             int b = parse.GetValue(batch), n = parse.GetValue(steps);
             if (b < 1 || n < 1) throw new ArgumentException($"profile: --batch-size and --steps must be >= 1, got {b} and {n}");
             var info = ModelRegistry.Get(parse.GetValue(model)!);

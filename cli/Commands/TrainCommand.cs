@@ -46,15 +46,18 @@ public sealed class TrainCommand : ICliCommand
         var testLimit = new Option<int?>("--test-limit") { Description = "Use only the first N test images" }.TrainRule();
         var outDir = new Option<string?>("--out") { Description = "Run folder (default: runs/<model>-<data>)" }.NonEmptyPath();
         var maxPixels = CommonOptions.MaxImagePixels();
+        var kernels = new KernelFlags();
         var resume = new Option<bool>("--resume") { Description = "Continue the run in the run folder from its last checkpoint, with its options (options given here override them)" };
         var cmd = new Command("train", "Train a model with the lecture's recipe (SGD lr 0.01, momentum 0.9, weight decay 5e-4, batch 64, augmentation) and write runs/<name>/ with metrics, plots, Grad-CAM, checkpoints and report.html")
         {
             model, data, epochs, batch, lr, momentum, wd, lrStep, lrGamma, device, seed, maxSteps, timeLimit, noAugment, augment, trainLimit, testLimit, maxPixels, outDir, resume,
         };
+        kernels.AddTo(cmd);
         CliApp.SetAction(cmd, (parse, output, error) =>
         {
             var dataArgs = parse.GetValue(data) ?? [];
-            var dev = Device.Get(parse.GetValue(device)!);
+            var devOptions = kernels.Read(parse);
+            var dev = Device.Get(parse.GetValue(device)!, devOptions);
             string name = parse.GetValue(model)!;
             bool budget = !parse.Given(epochs) && !dev.IsGpu;
             TrainOptions o;
@@ -99,6 +102,7 @@ public sealed class TrainCommand : ICliCommand
             o = o with
             {
                 Device = dev.Name,
+                DeviceOptions = devOptions,
                 MaxSteps = parse.GetValue(maxSteps),
                 TimeLimit = parse.GetValue(timeLimit) is double min ? TimeSpan.FromMinutes(min) : budget ? CpuTimeLimit : null,
             };
@@ -112,7 +116,7 @@ public sealed class TrainCommand : ICliCommand
     {
         var inv = CultureInfo.InvariantCulture;
         var trainer = new Trainer();
-        var dev = Device.Get(o.Device);
+        var dev = Device.Get(o.Device, o.DeviceOptions);
         output.WriteLine($"scratchnet train: {o.Model} on {o.Data}, device {dev.Name} ({dev.Backend.Description})");
         output.WriteLine($"  recipe: SGD lr {o.LearningRate.ToString(inv)}, momentum {o.Momentum.ToString(inv)}, weight decay {o.WeightDecay.ToString(inv)}, batch {o.BatchSize}, {(o.Augment ? "flip/rotate ±15°/shift ±10%" : "no augmentation")}");
         if (cpuBudget && !o.Augment)

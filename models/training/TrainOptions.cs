@@ -40,6 +40,8 @@ public sealed record TrainOptions
     public float LrGamma { get; init; } = 0.1f;
     /// <summary>cpu, ilgpu-cpu, cuda, opencl or auto.</summary>
     public string Device { get; init; } = "auto";
+    /// <summary>The device's kernel choices (--kernels, --conv, --gemm-version).</summary>
+    public ScratchNet.Kernels.DeviceOptions DeviceOptions { get; init; } = ScratchNet.Kernels.DeviceOptions.Default;
     /// <summary>Seed of the initial weights, the shuffle, the augmentation and dropout.</summary>
     public ulong Seed { get; init; }
     /// <summary>Stop after this many optimizer steps in total (the CPU budget of the default run); null = no limit.</summary>
@@ -82,6 +84,7 @@ public sealed record TrainOptions
         if (TrainLimit is int tl) Check("--train-limit", tl);
         if (TestLimit is int sl) Check("--test-limit", sl);
         if (MaxImagePixels is long mp) Check("--max-image-pixels", mp);
+        if (DeviceOptions is null) throw new ArgumentException($"{command}: the device options are missing");
         if (string.IsNullOrWhiteSpace(OutDir)) throw new ArgumentException($"{command}: --out must name a folder, got an empty string");
         if (OutDir.IndexOfAny(Path.GetInvalidPathChars()) >= 0) throw new ArgumentException($"{command}: --out '{OutDir}' has characters a path cannot hold");
         if (!Models.Contains(Model))

@@ -68,7 +68,7 @@ public sealed class Trainer
     {
         o.Validate();
         if (o.DataPath is { } dp) o = o with { DataPath = Path.GetFullPath(dp) };
-        var device = Device.Get(o.Device);
+        var device = Device.Get(o.Device, o.DeviceOptions);
         using var folderLock = FolderLock.Acquire(o.OutDir, "train");
         var stale = AtomicFile.RemoveStale(o.OutDir);
         if (stale.Count > 0) OnMessage?.Invoke($"removed {stale.Count} temporary file(s) an interrupted save left in {o.OutDir}: {string.Join(", ", stale)}");
