@@ -285,16 +285,16 @@ public class CpuSimdTests
             {
                 float[] ye = new float[g.OutputSize], ya = new float[g.OutputSize];
                 int[] ae = new int[g.OutputSize], aa = new int[g.OutputSize];
-                PoolSimd.Forward(KernelPath.Reference, x, ye, ae, g);
-                PoolSimd.Forward(path, x, ya, aa, g);
+                PoolSimd.Forward(KernelPath.Reference, g, x, ye, ae);
+                PoolSimd.Forward(path, g, x, ya, aa);
                 AssertBits(ye, ya, g.OutputSize, $"maxpool {g} {path}");
                 for (int o = 0; o < g.OutputSize; o++)
                     if (ae[o] != aa[o]) Assert.Fail($"maxpool {g} {path}: argmax[{o}] = {aa[o]}, expected {ae[o]}");
 
                 float[] dy = Data(rng, g.OutputSize, specials: false), dx0 = Data(rng, g.InputSize, specials: false);
                 float[] de = Copy(dx0), da = Copy(dx0);
-                PoolSimd.Backward(KernelPath.Reference, dy, ae, de, g);
-                PoolSimd.Backward(path, dy, aa, da, g);
+                PoolSimd.Backward(KernelPath.Reference, g, dy, ae, de);
+                PoolSimd.Backward(path, g, dy, aa, da);
                 AssertBits(de, da, g.InputSize, $"maxpool backward {g} {path}");
             }
         }
@@ -380,8 +380,8 @@ public class CpuSimdTests
             be.AdamStep(a, b, m, v, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0f, 3);
             be.DropoutForward(a, b, m, n, 0.5f, 1, 2);
             be.Sum(a, s, n);
-            be.MaxPool2dForward(a, py, pa, g);
-            be.MaxPool2dBackward(py, pa, a, g);
+            be.MaxPool2dForward(g, a, py, pa);
+            be.MaxPool2dBackward(g, py, pa, a);
         }
         Calls();
         long before = GC.GetAllocatedBytesForCurrentThread();

@@ -89,8 +89,8 @@ public class PoolTests
         using Storage sx = b.Allocate(g.InputSize, DType.Float32), sy = b.Allocate(g.OutputSize, DType.Float32),
             sa = b.Allocate(g.OutputSize, DType.Int32), sdy = b.Allocate(g.OutputSize, DType.Float32), sdx = b.Allocate(g.InputSize, DType.Float32);
         b.Upload(x, sx); b.Upload(dy, sdy); b.Upload(dx0, sdx);
-        b.MaxPool2dForward(sx, sy, sa, g);
-        b.MaxPool2dBackward(sdy, sa, sdx, g);
+        b.MaxPool2dForward(g, sx, sy, sa);
+        b.MaxPool2dBackward(g, sdy, sa, sdx);
         var y = new float[g.OutputSize]; var a = new int[g.OutputSize]; var dx = new float[g.InputSize];
         b.Download(sy, y); b.Download(sa, a); b.Download(sdx, dx);
         return (y, a, dx);

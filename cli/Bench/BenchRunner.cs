@@ -254,9 +254,9 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log)
             Add(new BenchItem("memory", $"relu fwd {shape}", be.Name, "GB/s", 8.0 * n / rf.Best / 1e9, rf.Warm));        // read x, write y
             var rb = Time(() => be.ActivationBackward(ActivationKind.Relu, x, y, dy, dx, n), be.Synchronize);
             Add(new BenchItem("memory", $"relu bwd {shape}", be.Name, "GB/s", 16.0 * n / rb.Best / 1e9, rb.Warm));       // read x, dy, dx; write dx
-            var mf = Time(() => be.MaxPool2dForward(x, py, idx, pg), be.Synchronize);
+            var mf = Time(() => be.MaxPool2dForward(pg, x, py, idx), be.Synchronize);
             Add(new BenchItem("memory", $"maxpool fwd {shape}", be.Name, "GB/s", (4.0 * n + 8.0 * pg.OutputSize) / mf.Best / 1e9, mf.Warm)); // x; y + argmax
-            var mb = Time(() => be.MaxPool2dBackward(pdy, idx, dx, pg), be.Synchronize);
+            var mb = Time(() => be.MaxPool2dBackward(pg, pdy, idx, dx), be.Synchronize);
             Add(new BenchItem("memory", $"maxpool bwd {shape}", be.Name, "GB/s", (8.0 * pg.OutputSize + 8.0 * n) / mb.Best / 1e9, mb.Warm)); // dy + argmax; dx read + write
         }
     }

@@ -210,10 +210,10 @@ public sealed class KernelCheck(IBackend dev, IBackend reference, ulong seed = 1
             using var x = Floats(g.InputSize); using var y = Floats(g.OutputSize);
             using var idx = Ints(new int[g.OutputSize]);
             using var dy = Floats(g.OutputSize); using var dx = Floats(g.InputSize);
-            Both((be, v) => be.MaxPool2dForward(v(x), v(y), v(idx), g));
+            Both((be, v) => be.MaxPool2dForward(g, v(x), v(y), v(idx)));
             Compare("maxpool", "maxpool forward", shape, y, 0);
             Compare("maxpool", "maxpool argmax", shape, idx, 0);
-            Both((be, v) => be.MaxPool2dBackward(v(dy), v(idx), v(dx), g));
+            Both((be, v) => be.MaxPool2dBackward(g, v(dy), v(idx), v(dx)));
             Compare("maxpool", "maxpool backward", shape, dx, 1e-6);
         }
     }

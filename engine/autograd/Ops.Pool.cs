@@ -23,10 +23,10 @@ public static partial class F
         var g = new PoolGeometry(x.Size(0), x.Size(1), x.Size(2), x.Size(3), kernelH, kernelW, strideH, strideW, padH, padW, "max_pool2d");
         var y = Tensor.Empty(g.OutputShape, x.Device);
         var argmax = Tensor.Empty(g.OutputShape, x.Device, DType.Int32);
-        x.Backend.MaxPool2dForward(x.Storage, y.Storage, argmax.Storage, g);
+        x.Backend.MaxPool2dForward(g, x.Storage, y.Storage, argmax.Storage);
         // dL/dx[winner of window o] += dL/dy[o]: the gradient goes only to the input that was the max.
         return y.SetBackward("max_pool2d", [x], () =>
-            x.Backend.MaxPool2dBackward(y.Grad!.Storage, argmax.Storage, x.GradStorage(), g));
+            x.Backend.MaxPool2dBackward(g, y.Grad!.Storage, argmax.Storage, x.GradStorage()));
     }
 }
 

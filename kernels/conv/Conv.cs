@@ -70,6 +70,12 @@ public readonly struct ConvGeometry
     public int InputImage => C * H * W;
     /// <summary>Elements of one output image, O·OH·OW.</summary>
     public int OutputImage => O * OH * OW;
+    /// <summary>Elements of the whole input, N·C·H·W.</summary>
+    public int InputSize => N * InputImage;
+    /// <summary>Elements of the whole output, N·O·OH·OW.</summary>
+    public int OutputSize => N * OutputImage;
+    /// <summary>The output's shape [N, O, OH, OW].</summary>
+    public int[] OutputShape => [N, O, OH, OW];
     /// <summary>A 1×1 kernel with stride 1 and no padding: col[n] is x[n] itself, so im2col is skipped.</summary>
     public bool IsPointwise => KH == 1 && KW == 1 && StrideH == 1 && StrideW == 1 && PadH == 0 && PadW == 0;
 

@@ -118,12 +118,12 @@ public static class PoolSimd
     }
 
     /// <summary>y = max over each window, argmax = winner's index in its plane (Pool.cs), on the given path.</summary>
-    public static void Forward(KernelPath path, float[] x, float[] y, int[] argmax, PoolGeometry g)
+    public static void Forward(KernelPath path, in PoolGeometry g, float[] x, float[] y, int[] argmax)
     {
         if (x.Length < g.InputSize || y.Length < g.OutputSize || argmax.Length < g.OutputSize)
             throw new ArgumentException($"max_pool2d: buffers too short for {g}");
         // Indices travel in float lanes: exact while a plane has at most 2^24 elements.
-        if ((long)g.H * g.W > 1 << 24) { Reference.MaxPool2dForward(x, y, argmax, g); return; }
+        if ((long)g.H * g.W > 1 << 24) { Reference.MaxPool2dForward(g, x, y, argmax); return; }
         int planes = g.N * g.C, grain = Math.Max(1, CpuSimd.SerialElements / (g.H * g.W));
         switch (path)
         {
@@ -134,7 +134,7 @@ public static class PoolSimd
     }
 
     /// <summary>dx[plane·H·W + argmax[o]] += dy[o] in increasing o (the reference's order), on the given path.</summary>
-    public static void Backward(KernelPath path, float[] dy, int[] argmax, float[] dx, PoolGeometry g)
+    public static void Backward(KernelPath path, in PoolGeometry g, float[] dy, int[] argmax, float[] dx)
     {
         if (dx.Length < g.InputSize || dy.Length < g.OutputSize || argmax.Length < g.OutputSize)
             throw new ArgumentException($"max_pool2d backward: buffers too short for {g}");

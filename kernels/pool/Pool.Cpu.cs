@@ -4,9 +4,9 @@ namespace ScratchNet.Kernels;
 // else the vector code of Pool.Cpu.Simd.cs on the device's vector path.
 public sealed partial class CpuBackend
 {
-    public void MaxPool2dForward(Storage x, Storage y, Storage argmax, PoolGeometry g)
-        { if (IsReference) Reference.MaxPool2dForward(F(x), F(y), I(argmax), g); else PoolSimd.Forward(Path, F(x), F(y), I(argmax), g); }
+    public void MaxPool2dForward(in PoolGeometry g, Storage x, Storage y, Storage argmax)
+        { if (IsReference) Reference.MaxPool2dForward(g, F(x), F(y), I(argmax)); else PoolSimd.Forward(Path, g, F(x), F(y), I(argmax)); }
 
-    public void MaxPool2dBackward(Storage dy, Storage argmax, Storage dx, PoolGeometry g)
-        { if (IsReference) Reference.MaxPool2dBackward(F(dy), I(argmax), F(dx), g); else PoolSimd.Backward(Path, F(dy), I(argmax), F(dx), g); }
+    public void MaxPool2dBackward(in PoolGeometry g, Storage dy, Storage argmax, Storage dx)
+        { if (IsReference) Reference.MaxPool2dBackward(g, F(dy), I(argmax), F(dx)); else PoolSimd.Backward(Path, g, F(dy), I(argmax), F(dx)); }
 }

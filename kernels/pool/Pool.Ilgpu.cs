@@ -83,13 +83,13 @@ public sealed partial class IlgpuBackend
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolGeometry>? _maxPoolForward;
     Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolGeometry>? _maxPoolBackward;
 
-    public void MaxPool2dForward(Storage x, Storage y, Storage argmax, PoolGeometry g)
+    public void MaxPool2dForward(in PoolGeometry g, Storage x, Storage y, Storage argmax)
     {
         (_maxPoolForward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolGeometry>(MaxPool2dForwardKernel))(
             Grid1D(g.OutputSize), F(x), F(y), I(argmax), g);
     }
 
-    public void MaxPool2dBackward(Storage dy, Storage argmax, Storage dx, PoolGeometry g)
+    public void MaxPool2dBackward(in PoolGeometry g, Storage dy, Storage argmax, Storage dx)
     {
         (_maxPoolBackward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolGeometry>(MaxPool2dBackwardKernel))(
             Grid1D(g.InputSize), F(dy), I(argmax), F(dx), g);

@@ -24,8 +24,9 @@ public static partial class Reference
         A[outBase + oh * g.OW + ow] = bestIndex;
     }
 
-    public static void MaxPool2dForward(float[] X, float[] Y, int[] A, PoolGeometry g)
+    public static void MaxPool2dForward(in PoolGeometry geometry, float[] X, float[] Y, int[] A)
     {
+        var g = geometry; // lambdas cannot capture an `in` parameter
         CpuBackend.For(g.N * g.C, plane =>
         {
             int inBase = plane * g.H * g.W, outBase = plane * g.OH * g.OW;
@@ -37,8 +38,9 @@ public static partial class Reference
 
     // Scatter: each output sends its gradient to the input that won. Planes are disjoint, so parallel
     // planes never write the same dx element; within a plane outputs are visited in increasing order.
-    public static void MaxPool2dBackward(float[] DY, int[] A, float[] DX, PoolGeometry g)
+    public static void MaxPool2dBackward(in PoolGeometry geometry, float[] DY, int[] A, float[] DX)
     {
+        var g = geometry;
         CpuBackend.For(g.N * g.C, plane =>
         {
             int inBase = plane * g.H * g.W, outBase = plane * g.OH * g.OW;

@@ -23,10 +23,10 @@ public partial interface IBackend
 {
     /// <summary>y = max over each window; argmax = index within the H×W plane of the winning input.
     /// x [N, C, H, W], y and argmax (Int32) [N, C, OH, OW].</summary>
-    void MaxPool2dForward(Storage x, Storage y, Storage argmax, PoolGeometry geometry);
+    void MaxPool2dForward(in PoolGeometry geometry, Storage x, Storage y, Storage argmax);
 
     /// <summary>dx[plane·H·W + argmax[o]] += dy[o] for every output o (ACCUMULATES into dx).</summary>
-    void MaxPool2dBackward(Storage dy, Storage argmax, Storage dx, PoolGeometry geometry);
+    void MaxPool2dBackward(in PoolGeometry geometry, Storage dy, Storage argmax, Storage dx);
 }
 
 /// <summary>
@@ -59,8 +59,15 @@ public readonly struct PoolGeometry
         if ((long)n * c * OH * OW > int.MaxValue) throw new ArgumentException($"{op}: output is too large, {what}");
     }
 
+    /// <summary>Elements of one input image, C·H·W.</summary>
+    public int InputImage => C * H * W;
+    /// <summary>Elements of one output image, C·OH·OW.</summary>
+    public int OutputImage => C * OH * OW;
+    /// <summary>Elements of the whole input, N·C·H·W.</summary>
     public int InputSize => N * C * H * W;
+    /// <summary>Elements of the whole output, N·C·OH·OW.</summary>
     public int OutputSize => N * C * OH * OW;
+    /// <summary>The output's shape [N, C, OH, OW].</summary>
     public int[] OutputShape => [N, C, OH, OW];
     public override string ToString() =>
         $"[{N}, {C}, {H}, {W}] -> [{N}, {C}, {OH}, {OW}], kernel ({KH}, {KW}), stride ({StrideH}, {StrideW}), padding ({PadH}, {PadW})";
