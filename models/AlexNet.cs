@@ -31,54 +31,19 @@ namespace ScratchNet.Models;
 /// </code>
 /// Every conv and linear layer also has a bias (features.0.bias, ...). 36,051,786 parameters for 10 classes.
 /// </summary>
-public sealed class AlexNet : Sequential
+public sealed class AlexNet : AlexNetBase
 {
+    /// <param name="classes">Outputs of the last layer.</param>
+    /// <param name="generator">Draws the initial weights and the dropout seeds.</param>
+    /// <param name="device">Where the parameters live.</param>
+    /// <param name="dropout">The classifier's dropout probability.</param>
     /// <param name="width">Multiplies every channel count and the hidden size (1 = the exact model). A narrow
     /// network (0.125: 8, 24, 48, 32, 32 channels and 512 hidden units) keeps the structure at about 1/64 of the
     /// arithmetic: handy for quick experiments on a CPU, and what the cross-device test runs on the ILGPU simulator.</param>
     public AlexNet(int classes = 10, Generator? generator = null, Device? device = null, float dropout = 0.5f, float width = 1f)
-        : base(Layers(classes, generator, device, dropout, width))
-    {
-        Classes = classes;
-        Width = width;
-    }
+        : base("AlexNet", new Stem(Kernel: 3, Stride: 1, Padding: 1, Pool: 2, FeatureSide: 4, AveragePool: false), classes, generator, device, dropout, width) { }
 
-    private static (string, Module)[] Layers(int classes, Generator? generator, Device? device, float dropout, float width)
-    {
-        Check.Positive("AlexNet", "classes", classes);
-        if (!(dropout >= 0f && dropout < 1f)) throw new ArgumentException($"AlexNet: dropout p must be in [0, 1), got {dropout}");
-        if (!(width > 0f) || !float.IsFinite(width)) throw new ArgumentException($"AlexNet: width must be positive, got {width}");
-        int C(int channels) => Math.Max(1, (int)Math.Round(channels * width));   // channels scaled by width
-        return [("features", new Sequential(
-                   new Conv2d(3, C(64), 3, padding: 1, generator: generator, device: device),
-                   new ReLU(),
-                   new MaxPool2d(2, 2),
-                   new Conv2d(C(64), C(192), 5, padding: 2, generator: generator, device: device),
-                   new ReLU(),
-                   new MaxPool2d(2, 2),
-                   new Conv2d(C(192), C(384), 3, padding: 1, generator: generator, device: device),
-                   new ReLU(),
-                   new Conv2d(C(384), C(256), 3, padding: 1, generator: generator, device: device),
-                   new ReLU(),
-                   new Conv2d(C(256), C(256), 3, padding: 1, generator: generator, device: device),
-                   new ReLU(),
-                   new MaxPool2d(2, 2))),
-               ("flatten", new Flatten()),
-               ("classifier", new Sequential(
-                   new Dropout(dropout, generator),
-                   new Linear(C(256) * 4 * 4, C(4096), generator: generator, device: device),
-                   new ReLU(),
-                   new Dropout(dropout, generator),
-                   new Linear(C(4096), C(4096), generator: generator, device: device),
-                   new ReLU(),
-                   new Linear(C(4096), classes, generator: generator, device: device)))];
-    }
-
-    public int Classes { get; }
-    public float Width { get; }
-    public Sequential Features => (Sequential)this[0];
-    public Sequential Classifier => (Sequential)this[2];
-
+    /// <summary>Checks the input is [N, 3, 32, 32], then runs the layers.</summary>
     public override Tensor Forward(Tensor x)
     {
         if (x.Dim != 4 || x.Shape[1] != 3 || x.Shape[2] != 32 || x.Shape[3] != 32)
@@ -111,59 +76,86 @@ public sealed class AlexNet : Sequential
 /// </code>
 /// 61,100,840 parameters with 1000 classes. Overlapping 3×3 pools with stride 2, as in the 2012 paper.
 /// </summary>
-public sealed class AlexNet224 : Sequential
+public sealed class AlexNet224 : AlexNetBase
 {
-    /// <param name="width">Multiplies every channel count and the hidden size (1 = the exact model). A narrow
-    /// network (0.125: 8, 24, 48, 32, 32 channels and 512 hidden units) keeps the structure at about 1/64 of the
-    /// arithmetic: handy for quick experiments on a CPU, and what the cross-device test runs on the ILGPU simulator.</param>
+    /// <param name="classes">Outputs of the last layer.</param>
+    /// <param name="generator">Draws the initial weights and the dropout seeds.</param>
+    /// <param name="device">Where the parameters live.</param>
+    /// <param name="dropout">The classifier's dropout probability.</param>
+    /// <param name="width">Multiplies every channel count and the hidden size (1 = the exact model), as for <see cref="AlexNet"/>.</param>
     public AlexNet224(int classes = 1000, Generator? generator = null, Device? device = null, float dropout = 0.5f, float width = 1f)
-        : base(Layers(classes, generator, device, dropout, width))
-    {
-        Classes = classes;
-        Width = width;
-    }
+        : base("AlexNet224", new Stem(Kernel: 11, Stride: 4, Padding: 2, Pool: 3, FeatureSide: 6, AveragePool: true), classes, generator, device, dropout, width) { }
 
-    private static (string, Module)[] Layers(int classes, Generator? generator, Device? device, float dropout, float width)
-    {
-        Check.Positive("AlexNet224", "classes", classes);
-        if (!(dropout >= 0f && dropout < 1f)) throw new ArgumentException($"AlexNet224: dropout p must be in [0, 1), got {dropout}");
-        if (!(width > 0f) || !float.IsFinite(width)) throw new ArgumentException($"AlexNet224: width must be positive, got {width}");
-        int C(int channels) => Math.Max(1, (int)Math.Round(channels * width));   // channels scaled by width
-        return [("features", new Sequential(
-                   new Conv2d(3, C(64), 11, stride: 4, padding: 2, generator: generator, device: device),
-                   new ReLU(),
-                   new MaxPool2d(3, 2),
-                   new Conv2d(C(64), C(192), 5, padding: 2, generator: generator, device: device),
-                   new ReLU(),
-                   new MaxPool2d(3, 2),
-                   new Conv2d(C(192), C(384), 3, padding: 1, generator: generator, device: device),
-                   new ReLU(),
-                   new Conv2d(C(384), C(256), 3, padding: 1, generator: generator, device: device),
-                   new ReLU(),
-                   new Conv2d(C(256), C(256), 3, padding: 1, generator: generator, device: device),
-                   new ReLU(),
-                   new MaxPool2d(3, 2))),
-               ("avgpool", new AdaptiveAvgPool2d(6, 6)),
-               ("flatten", new Flatten()),
-               ("classifier", new Sequential(
-                   new Dropout(dropout, generator),
-                   new Linear(C(256) * 6 * 6, C(4096), generator: generator, device: device),
-                   new ReLU(),
-                   new Dropout(dropout, generator),
-                   new Linear(C(4096), C(4096), generator: generator, device: device),
-                   new ReLU(),
-                   new Linear(C(4096), classes, generator: generator, device: device)))];
-    }
-
-    public int Classes { get; }
-    public float Width { get; }
-    public Sequential Features => (Sequential)this[0];
-    public Sequential Classifier => (Sequential)this[3];
-
+    /// <summary>Checks the input is [N, 3, H, W], then runs the layers.</summary>
     public override Tensor Forward(Tensor x)
     {
         if (x.Dim != 4 || x.Shape[1] != 3)
             throw new ArgumentException($"AlexNet224: expected input [N, 3, 224, 224], got {x.ShapeString}");
         return base.Forward(x);
     }
+}
+
+/// <summary>
+/// What both AlexNets share: five convolutions with ReLU and three max-pools (features), flatten, then three fully
+/// connected layers with dropout (classifier), under torchvision's parameter names. The two differ only in the stem
+/// and the pools (<see cref="Stem"/>): CIFAR's 3×3 first conv and 2×2 pools keep 32×32 until the pools halve it to 4×4;
+/// ImageNet's 11×11 stride-4 conv and overlapping 3×3 stride-2 pools take 224×224 to 6×6, and torchvision adds an
+/// AdaptiveAvgPool2d((6, 6)) there. Layers are created in the order of their names, so a generator gives the same
+/// weights as before the two shared this code.
+/// </summary>
+public abstract class AlexNetBase : Sequential
+{
+    /// <summary>How an AlexNet variant starts: the first conv's kernel, stride and padding, the max-pools' size (stride 2),
+    /// the side of the last feature map, and whether an AdaptiveAvgPool2d to that side follows the features.</summary>
+    public sealed record Stem(int Kernel, int Stride, int Padding, int Pool, int FeatureSide, bool AveragePool);
+
+    /// <summary>Builds the layers of the variant <paramref name="stem"/> (checks: positive classes, dropout in [0, 1), positive width).</summary>
+    protected AlexNetBase(string name, Stem stem, int classes, Generator? generator, Device? device, float dropout, float width)
+        : base(Layers(name, stem, classes, generator, device, dropout, width))
+    {
+        Classes = classes;
+        Width = width;
+    }
+
+    private static (string, Module)[] Layers(string name, Stem s, int classes, Generator? generator, Device? device, float dropout, float width)
+    {
+        Check.Positive(name, "classes", classes);
+        if (!(dropout >= 0f && dropout < 1f)) throw new ArgumentException($"{name}: dropout p must be in [0, 1), got {dropout}");
+        if (!(width > 0f) || !float.IsFinite(width)) throw new ArgumentException($"{name}: width must be positive, got {width}");
+        int C(int channels) => Math.Max(1, (int)Math.Round(channels * width));   // channels scaled by width
+        var features = new Sequential(
+            new Conv2d(3, C(64), s.Kernel, stride: s.Stride, padding: s.Padding, generator: generator, device: device),
+            new ReLU(),
+            new MaxPool2d(s.Pool, 2),
+            new Conv2d(C(64), C(192), 5, padding: 2, generator: generator, device: device),
+            new ReLU(),
+            new MaxPool2d(s.Pool, 2),
+            new Conv2d(C(192), C(384), 3, padding: 1, generator: generator, device: device),
+            new ReLU(),
+            new Conv2d(C(384), C(256), 3, padding: 1, generator: generator, device: device),
+            new ReLU(),
+            new Conv2d(C(256), C(256), 3, padding: 1, generator: generator, device: device),
+            new ReLU(),
+            new MaxPool2d(s.Pool, 2));
+        var classifier = new Sequential(
+            new Dropout(dropout, generator),
+            new Linear(C(256) * s.FeatureSide * s.FeatureSide, C(4096), generator: generator, device: device),
+            new ReLU(),
+            new Dropout(dropout, generator),
+            new Linear(C(4096), C(4096), generator: generator, device: device),
+            new ReLU(),
+            new Linear(C(4096), classes, generator: generator, device: device));
+        return s.AveragePool
+            ? [("features", features), ("avgpool", new AdaptiveAvgPool2d(s.FeatureSide, s.FeatureSide)), ("flatten", new Flatten()), ("classifier", classifier)]
+            : [("features", features), ("flatten", new Flatten()), ("classifier", classifier)];
+    }
+
+    /// <summary>Outputs of the last layer.</summary>
+    public int Classes { get; }
+    /// <summary>The channel multiplier the model was built with.</summary>
+    public float Width { get; }
+    /// <summary>The convolutional part (features.0 … features.12).</summary>
+    public Sequential Features => (Sequential)this[0];
+    /// <summary>The fully connected part (classifier.0 … classifier.6).</summary>
+    public Sequential Classifier => (Sequential)this[Count - 1];
 }
