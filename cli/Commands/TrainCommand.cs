@@ -13,9 +13,8 @@ namespace ScratchNet.Cli.Commands;
 ///   - on a GPU, the full recipe (10 epochs);
 ///   - on a CPU, as many steps as fit in 8.5 minutes, then a final evaluation and the report, within 10 minutes;
 ///     it then says how to run the full training. The budget run trains without the random augmentation:
-///     augmentation pays over 10 epochs but slows the first ones. Measured on the embedded subset (H100, same
-///     seed; bench/results/h100/accuracy): without it ours and PyTorch pass 80 % test accuracy after ~650–750
-///     steps, with it after ~1,300 — more than a 2-core CPU trains in 10 minutes. --augment keeps it.
+///     augmentation pays over 10 epochs but slows the first ones: without it 80 % test accuracy comes about twice as
+///     early, within what a 2-core CPU trains in 10 minutes (bench/results/h100/accuracy). --augment keeps it.
 /// Passing --epochs asks for exactly that many epochs with no budget, and the full recipe.
 /// </summary>
 public sealed class TrainCommand : ICliCommand

@@ -12,7 +12,7 @@ namespace ScratchNet.Kernels;
 // the rows of the vertical padding are two contiguous zero blocks. With stride 1 the inside part is a contiguous
 // run of x, copied (im2col) or added (col2im) with vector moves: 16 lanes, then 8, then 4 on the AVX-512 path
 // (rows are short: 4 to 64 floats); a row exactly one vector wide (the seed CNN's conv2: 8) is one load and one
-// store, which halved the time of both kernels there. With a larger stride it is a strided loop without the
+// store. With a larger stride it is a strided loop without the
 // per-element bounds test of the reference.
 // col2im adds into each pixel in the reference's order (kh, kw, oh, ow ascending; within one row every ow
 // hits a different pixel), so both give the reference's bits.

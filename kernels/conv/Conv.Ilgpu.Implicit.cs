@@ -29,7 +29,7 @@ namespace ScratchNet.Kernels;
 //
 // Compared with the chunked im2col path on the same GEMM: no col buffer (up to 64 MiB) and no swap buffer
 // (a chunk's output), no im2col/swap traffic, and one grid over the whole batch instead of one per
-// chunk (AlexNet-CIFAR conv2 at batch 256 was 7 chunks of ≤ 40 images, 160 groups each on a 264-slot H100).
+// chunk (AlexNet-CIFAR conv2 at batch 256 is 7 chunks of ≤ 40 images, each too small a grid to fill an H100).
 // The price is the gather's integer work and the bounds checks per loaded element. IlgpuBackend.ConvAlgorithm
 // picks per layer: Auto times both once per shape on a GPU (like cudnn.benchmark) and keeps the faster.
 public sealed partial class IlgpuBackend

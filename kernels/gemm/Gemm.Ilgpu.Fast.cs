@@ -20,13 +20,11 @@ namespace ScratchNet.Kernels;
 //       each thread has already issued the global loads of slice s+1 into registers and stores them into
 //       the other copy afterwards. Global latency hides behind the math and there is one barrier per
 //       slice instead of two. Two k-steps per loop iteration read shared memory through views that start
-//       at the thread's values, so each load is base + constant. (All 8 k-steps written out was slower:
+//       at the thread's values, so each load is base + constant. (All 8 k-steps written out is slower:
 //       ILGPU hoists all 32 shared loads to the top, the registers pass 128 and half the groups fit.)
 //
-// Measured on one H100 (scratchnet bench, N×N×N, FP32 GFLOP/s; cuBLAS through torch.mm, TF32 off, beside it):
-//            v1      v2      v3      v4      v5     cuBLAS
-//   1024   3,911   8,294  22,511  25,293  27,466   38,015
-//   4096   4,092  11,998  25,752  29,476  32,582   51,959     v5 = 0.63× cuBLAS; 123 registers, no spills
+// What each version gains, measured side by side with cuBLAS: bench/results/h100/gemm-versions.md
+// (`scratchnet bench --op gemm` runs every version on the devices you have).
 //
 // Thread → output mapping (all three). Thread t = 16·ty + tx owns rows {4ty + i, 64 + 4ty + i} and
 // columns {4tx + j, 64 + 4tx + j}, i, j = 0..3: two float4 of B per k (columns 4tx and 64 + 4tx), and

@@ -22,8 +22,8 @@ namespace ScratchNet.Kernels;
 //       value loaded from global memory feeds 64 outputs instead of 16.
 //
 //   v3 … v5 (Gemm.Ilgpu.Fast.cs): 128-bit loads with an 8×8 block per thread, a transposed A tile,
-//       double buffering, and split K for small M·N. v5 is the default. H100, 4096³: v1 4.1, v2 12.0,
-//       v3 25.8, v4 29.5, v5 32.6 TFLOP/s (figures per version and size: Gemm.Ilgpu.Fast.cs).
+//       double buffering, and split K for small M·N. v5 is the default. Figures per version and size:
+//       bench/results/h100/gemm-versions.md.
 //
 // Shared-memory layout (v1, v2): the slices are stored k-major, As[k][i] and Bs[k][j], so the
 // inner product loop reads one row of each. Rows are padded by one float (stride TILE+1) so that

@@ -20,7 +20,7 @@ namespace ScratchNet.Kernels;
 public static unsafe partial class Sgemm
 {
     /// <summary>True when DotNT is expected to beat the packed GEMM for C [M, N] += A [M, K] · B [N, K]ᵀ on
-    /// the given path: AVX-512, at most 16 rows of C and K ≥ 256 (one core, seed CNN conv1 dW: 40 → ~100 GFLOP/s).</summary>
+    /// the given path: AVX-512, at most 16 rows of C and K ≥ 256 (measured per layer: `scratchnet bench --op conv2d`, bench/results/cpu-2core).</summary>
     public static bool DotNTApplies(KernelPath path, int M, int N, int K)
     {
         if (path == KernelPath.Simd) path = BestPath;

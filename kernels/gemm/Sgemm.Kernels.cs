@@ -26,7 +26,7 @@ namespace ScratchNet.Kernels;
 //            Per p: 2 vector loads + 8 broadcasts for 16 FMAs, well within two loads per cycle.
 //            A 12×32 tile (24 accumulators) runs the k loop equally fast here, but 8 divides the row
 //            counts that occur in practice (channels: 64, 192, 384, ...), so no edge sliver wastes
-//            work; measured, 8×32 was faster on every benchmark shape.
+//            work (8×32 is also the faster of the two on the benchmark shapes: `scratchnet bench --op gemm`).
 //   AVX2:    6×16 → 12 ymm accumulators + 2 B vectors + 1 broadcast = 15 of 16 ymm registers.
 //   Vector:  4×(2·Vector<float>.Count) → 8 accumulators: portable, for CPUs without AVX2.
 //
