@@ -1,7 +1,14 @@
 namespace ScratchNet.Kernels;
 
-// Element-wise activation functions over n contiguous floats, forward and backward.
-// CPU version: Activation.Cpu.cs. ILGPU version: Activation.Ilgpu.cs. The scalar math below is shared by
+// ── activation ── y = f(x) element-wise (ReLU, sigmoid, tanh, step) and dx += f'(x)·dy
+//   definition  Activation.Reference.cs   (the oracle of the tests, `scratchnet check` and gradcheck)
+//   cpu         Activation.Cpu.cs: the reference loops with --kernels reference, else Activation.Cpu.Simd.cs
+//               (avx512 | avx2 | vector; sigmoid and tanh stay scalar: a vector exp would not round like MathF.Exp)
+//   gpu         Activation.Ilgpu.cs: one grid-stride kernel per pass
+//   tests       tests/ActivationTests.cs, tests/CpuSimdTests.cs
+//   check/bench scratchnet check --op activation, scratchnet bench --op activation (GB/s)
+//
+// Element-wise activation functions over n contiguous floats, forward and backward. The scalar math below is shared by
 // both (ILGPU compiles these static methods into the kernel), so every device evaluates the same formulas.
 //
 //   kind      forward y = f(x)                 derivative f'(x), written with what backward has at hand

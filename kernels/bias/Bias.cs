@@ -1,12 +1,18 @@
 namespace ScratchNet.Kernels;
 
+// ── bias ── y[o, c, i] += bias[c] and dbias[c] += Σ dy over everything but the channel
+//   definition  Bias.Reference.cs   (the oracle of the tests, `scratchnet check` and gradcheck)
+//   cpu         Bias.Cpu.cs: the reference loops with --kernels reference, else Bias.Cpu.Simd.cs (avx512 | avx2 | vector)
+//   gpu         Bias.Ilgpu.cs
+//   tests       tests/ConvTests.cs (BiasKernels), tests/LinearTests.cs, tests/CpuSimdTests.cs
+//   check/bench scratchnet check --op bias, scratchnet bench --op bias (GB/s)
+//
 // Per-channel bias of a tensor viewed as [outer, channels, inner]:
 //   Linear: y [N, out]        → outer = N, channels = out, inner = 1
 //   Conv2d: y [N, O, OH, OW]  → outer = N, channels = O,   inner = OH·OW
 // Element (o, c, i) sits at (o·channels + c)·inner + i.
 //   forward:  y[o, c, i] += bias[c]
 //   backward: dbias[c]   += Σ_{o, i} dy[o, c, i]    (a reduction over everything but the channel)
-// CPU: Bias.Cpu.cs. ILGPU: Bias.Ilgpu.cs.
 public partial interface IBackend
 {
     /// <summary>y[o, c, i] += bias[c] for y viewed as [outer, channels, inner].</summary>

@@ -1,6 +1,17 @@
 namespace ScratchNet.Kernels;
 
-// 2-D convolution (cross-correlation, as PyTorch) by im2col + GEMM.
+// ── conv2d ── y = conv2d(x, w) + bias, dx += ∂L/∂x, dw += ∂L/∂w (cross-correlation, NCHW, any stride, zero padding)
+//   definition  Conv.Reference.cs: the seven loops and their gradients, sums in double (the oracle)
+//   algorithms  --conv direct     the definition's loops: Conv.Reference.cs (cpu), Conv.Ilgpu.Direct.cs (GPU)
+//               --conv im2col     patches as columns, one GEMM per chunk of images: Conv.Im2Col.cs on every device,
+//                                 with Conv.Cpu.Simd.cs / Conv.Ilgpu.cs for im2col and col2im
+//               --conv per-image  cpu: im2col + GEMM image by image, one range of images per core: Conv.Cpu.PerImage.cs
+//               --conv implicit   GPU: the GEMM gathers the patches itself, no col buffer: Conv.Ilgpu.Implicit.cs
+//               --conv auto       the device's choice per shape: Conv.Cpu.cs, Conv.Ilgpu.Algorithm.cs
+//   tests       tests/ConvTests.cs
+//   check/bench scratchnet check --op conv2d, scratchnet bench --op conv2d (GFLOP/s)
+//
+// The im2col algorithm: 2-D convolution (cross-correlation, as PyTorch) as GEMM.
 //
 //   y[n, o, oh, ow] = bias[o] + Σ_{c, kh, kw} w[o, c, kh, kw] · x[n, c, oh·SH − PH + kh, ow·SW − PW + kw]
 //   (x read as 0 outside [0, H) × [0, W): zero padding),  OH = (H + 2·PH − KH) / SH + 1, same for OW.
@@ -27,11 +38,7 @@ namespace ScratchNet.Kernels;
 //                                                       pixel it was copied from: the adjoint of im2col)
 //   dW  += dYt · colᵀ         one GEMM whose K = count·OHW sums over the images (col recomputed by im2col)
 //   dbias += Σ_{n, oh, ow} dy[n, :, oh, ow]
-// CPU kernels: Conv.Cpu.cs. ILGPU kernels: Conv.Ilgpu.cs. The composition: ConvIm2Col.cs. Two other plans
-// run the same math: the cpu device's image-parallel conv (Conv.Cpu.PerImage.cs) and the ILGPU devices' implicit
-// GEMM, which gathers col inside the GEMM kernel instead of materialising it (Conv.Ilgpu.Implicit.cs).
-// Before all of these: the definition itself as nested loops, the oracle of the tests (Conv.Reference.cs), and
-// its first GPU version, one thread per output element with no GEMM at all (Conv.Ilgpu.Direct.cs).
+// The composition is Conv.Im2Col.cs (every device); the card above lists the other algorithms.
 
 /// <summary>
 /// The sizes of one 2-D convolution: input [N, C, H, W], weight [O, C, KH, KW], output [N, O, OH, OW] with

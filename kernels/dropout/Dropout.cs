@@ -1,6 +1,13 @@
 namespace ScratchNet.Kernels;
 
-// Inverted dropout over n contiguous floats. CPU version: Dropout.Cpu.cs. ILGPU version: Dropout.Ilgpu.cs.
+// ── dropout ── inverted dropout: y = x·mask, mask = keep ? 1/(1 − p) : 0, from a counter-based generator
+//   definition  Dropout.Reference.cs   (the oracle: every device draws the same mask, bit for bit)
+//   cpu         Dropout.Cpu.cs: the reference loop with --kernels reference, else Dropout.Cpu.Simd.cs (avx512 | avx2 | vector)
+//   gpu         Dropout.Ilgpu.cs
+//   tests       tests/DropoutTests.cs, tests/CpuSimdTests.cs
+//   check/bench scratchnet check --op dropout, scratchnet bench --op dropout (GB/s)
+//
+// Inverted dropout over n contiguous floats.
 //
 // In training every element is kept with probability 1 − p and zeroed otherwise, and the kept ones are
 // scaled by 1 / (1 − p) so that E[y] = x and evaluation needs no rescaling:

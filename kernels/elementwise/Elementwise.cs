@@ -1,7 +1,14 @@
 namespace ScratchNet.Kernels;
 
+// ── elementwise ── y[i] = f(a[i], b[i]): fill, copy, add, mul, scale, axpy, mul-acc, add a broadcast scalar
+//   definition  Elementwise.Reference.cs   (the oracle of the tests, `scratchnet check` and gradcheck)
+//   cpu         Elementwise.Cpu.cs: the reference loops with --kernels reference, else Elementwise.Cpu.Simd.cs
+//               (avx512 | avx2 | vector: one generic source, the reference's bits)
+//   gpu         Elementwise.Ilgpu.cs
+//   tests       tests/ElementwiseTests.cs, tests/CpuSimdTests.cs
+//   check/bench scratchnet check --op elementwise, scratchnet bench --op elementwise (GB/s)
+//
 // Element-wise ops over n contiguous floats: y[i] = f(a[i], b[i]).
-// CPU version: Elementwise.Cpu.cs. ILGPU version: Elementwise.Ilgpu.cs.
 public partial interface IBackend
 {
     /// <summary>y[i] = value</summary>

@@ -1,5 +1,15 @@
 namespace ScratchNet.Kernels;
 
+// ── gemm ── C = alpha·op(A)·op(B) + beta·C, batched, row-major: Linear, and the heart of im2col conv
+//   definition  Gemm.Reference.cs   (the oracle of the tests and `scratchnet check`)
+//   cpu         Gemm.Cpu.cs: --gemm-version 1 the reference loops; 2 (default) the packed SGEMM: Sgemm.cs (blocking,
+//               threads), Sgemm.Pack.cs (panels), Sgemm.Kernels.cs (avx512 8×32 | avx2 6×16 | vector micro-kernels),
+//               Sgemm.DotNT.cs (few rows, long K)
+//   gpu         --gemm-version 1–2: Gemm.Ilgpu.cs (shared-memory tiles, register blocking); 3–5 (default 5):
+//               Gemm.Ilgpu.Fast.cs (128-bit loads, transposed A tile, double buffering, split K)
+//   tests       tests/GemmTests.cs, tests/SgemmTests.cs
+//   check/bench scratchnet check --op gemm, scratchnet bench --op gemm (GFLOP/s; OpenBLAS and cuBLAS beside it)
+//
 // GEMM: general matrix multiply, the workhorse of Linear, MatMul and (through im2col) Conv2d.
 //
 //   C[b] = Alpha · op(A[b]) · op(B[b]) + Beta · C[b]        for b = 0 .. Batch-1
@@ -10,8 +20,7 @@ namespace ScratchNet.Kernels;
 //   C     is M×N,  stored [M, N] at OffsetC + b·StrideC.
 // A stride of 0 reuses the same matrix for every batch item (conv shares its weights that way).
 // Beta = 0 means C is only written, never read (it may hold garbage from the pool, even NaN).
-//
-// CPU: Gemm.Cpu.cs (the CpuBackend dispatch; the loops are Gemm.Reference.cs). ILGPU: Gemm.Ilgpu.cs (shared-memory tiled kernels).
+
 
 /// <summary>
 /// The shape of one (batched) GEMM call: C[b] = Alpha·op(A[b])·op(B[b]) + Beta·C[b], row-major,

@@ -1,7 +1,14 @@
 namespace ScratchNet.Kernels;
 
+// ── loss ── softmax, and softmax + cross-entropy with its gradient (softmax − one-hot)/N, over the rows of [N, C]
+//   definition  Loss.Reference.cs   (the oracle; the cpu device runs it on every path: a row of 10 logits is
+//               shorter than one vector, so there is no SIMD version)
+//   gpu         Loss.Ilgpu.cs
+//   tests       tests/LossTests.cs
+//   check/bench scratchnet check --op loss, scratchnet bench --op loss
+//
 // Softmax and softmax + cross-entropy over the rows of a row-major [N, C] matrix (N samples, C classes).
-// Row r occupies x[r·C .. r·C + C). CPU version: Loss.Cpu.cs. ILGPU version: Loss.Ilgpu.cs.
+// Row r occupies x[r·C .. r·C + C).
 //
 // Numerically stable softmax (the log-sum-exp trick): with m = max_j x_j,
 //   p_j = exp(x_j − m) / Σ_k exp(x_k − m)        every exponent is ≤ 0, so nothing overflows,

@@ -1,8 +1,14 @@
 namespace ScratchNet.Kernels;
 
+// ── optim ── one fused pass of torch.optim.SGD (momentum, dampening, weight decay, Nesterov) or Adam per parameter
+//   definition  Optim.Reference.cs   (the oracle of the tests and `scratchnet check`)
+//   cpu         Optim.Cpu.cs: the reference loops with --kernels reference, else Optim.Cpu.Simd.cs (avx512 | avx2 | vector)
+//   gpu         Optim.Ilgpu.cs
+//   tests       tests/OptimTests.cs, tests/CpuSimdTests.cs
+//   check/bench scratchnet check --op optim, scratchnet bench --op optim (GB/s)
+//
 // Optimizer updates: one fused element-wise pass over a parameter p, its gradient g and its state,
 // with exactly the arithmetic of torch.optim.SGD and torch.optim.Adam (single-tensor, non-fused versions).
-// CPU version: Optim.Cpu.cs. ILGPU version: Optim.Ilgpu.cs.
 //
 // SGD, per element (lr, m = momentum, τ = dampening, λ = weight decay):
 //   d = g + λ·p                       (only when λ ≠ 0)

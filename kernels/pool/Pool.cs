@@ -1,7 +1,13 @@
 namespace ScratchNet.Kernels;
 
+// ── pool ── 2-D max pooling with the winner's index, and the backward that sends each gradient to it
+//   definition  Pool.Reference.cs   (the oracle of the tests, `scratchnet check` and gradcheck)
+//   cpu         Pool.Cpu.cs: the reference loops with --kernels reference, else Pool.Cpu.Simd.cs (avx512 | avx2 | vector)
+//   gpu         Pool.Ilgpu.cs
+//   tests       tests/PoolTests.cs, tests/CpuSimdTests.cs
+//   check/bench scratchnet check --op pool, scratchnet bench --op pool (GB/s)
+//
 // 2-D max pooling over NCHW images (torch.nn.MaxPool2d with dilation 1, ceil_mode=False).
-// CPU version: Pool.Cpu.cs. ILGPU version: Pool.Ilgpu.cs.
 //
 // Every (n, c) plane of H×W is pooled independently. Output (oh, ow) looks at the window of KH×KW
 // input rows/columns starting at (oh·StrideH − PadH, ow·StrideW − PadW):

@@ -1,7 +1,13 @@
 namespace ScratchNet.Kernels;
 
+// ── reduce ── Σ x over a buffer (deterministic: fixed chunks, fixed order) and argmax per row
+//   definition  Reduce.Reference.cs   (the oracle of the tests and `scratchnet check`)
+//   cpu         Reduce.Cpu.cs: the reference loops with --kernels reference, else Reduce.Cpu.Simd.cs (avx512 | avx2 | vector)
+//   gpu         Reduce.Ilgpu.cs
+//   tests       tests/ReduceTests.cs, tests/CpuSimdTests.cs
+//   check/bench scratchnet check --op reduce, scratchnet bench --op reduce (GB/s)
+//
 // Reductions: the sum of a whole buffer, and per-row argmax of a row-major [N, C] matrix (row r at r·C).
-// CPU version: Reduce.Cpu.cs. ILGPU version: Reduce.Ilgpu.cs.
 public partial interface IBackend
 {
     /// <summary>y[0] = Σ_i x[i] over n elements. Deterministic: the same input gives the same bits every run.</summary>
