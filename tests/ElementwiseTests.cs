@@ -24,13 +24,13 @@ public class ElementwiseTests
                 op(y);
                 return y;
             }
-            float[] Math(Func<int, double> f) => Enumerable.Range(0, n).Select(i => (float)f(i)).ToArray();
-            TestUtil.AssertClose(Math(i => (double)a[i] + b[i]), Run(y => Reference.Add(a, b, y, n)), what: $"add n={n}");
-            TestUtil.AssertClose(Math(i => (double)a[i] * b[i]), Run(y => Reference.Mul(a, b, y, n)), what: $"mul n={n}");
-            TestUtil.AssertClose(Math(i => -2.5 * a[i]), Run(y => Reference.Scale(a, -2.5f, y, n)), what: $"scale n={n}");
-            TestUtil.AssertClose(Math(i => y0[i] + 1.7 * a[i]), Run(y => Reference.Axpy(1.7f, a, y, n), y0), what: $"axpy n={n}");
-            TestUtil.AssertClose(Math(i => y0[i] + (double)a[i] * b[i]), Run(y => Reference.MulAcc(a, b, y, n), y0), what: $"mulacc n={n}");
-            TestUtil.AssertClose(Math(i => y0[i] + 0.1), Run(y => Reference.AddScalar(0.1f, y, n), y0), what: $"addscalar n={n}");
+            float[] Exact(Func<int, double> f) => Enumerable.Range(0, n).Select(i => (float)f(i)).ToArray();
+            TestUtil.AssertClose(Exact(i => (double)a[i] + b[i]), Run(y => Reference.Add(a, b, y, n)), what: $"add n={n}");
+            TestUtil.AssertClose(Exact(i => (double)a[i] * b[i]), Run(y => Reference.Mul(a, b, y, n)), what: $"mul n={n}");
+            TestUtil.AssertClose(Exact(i => -2.5 * a[i]), Run(y => Reference.Scale(a, -2.5f, y, n)), what: $"scale n={n}");
+            TestUtil.AssertClose(Exact(i => y0[i] + 1.7 * a[i]), Run(y => Reference.Axpy(1.7f, a, y, n), y0), what: $"axpy n={n}");
+            TestUtil.AssertClose(Exact(i => y0[i] + (double)a[i] * b[i]), Run(y => Reference.MulAcc(a, b, y, n), y0), what: $"mulacc n={n}");
+            TestUtil.AssertClose(Exact(i => y0[i] + 0.1), Run(y => Reference.AddScalar(0.1f, y, n), y0), what: $"addscalar n={n}");
         }
     }
 

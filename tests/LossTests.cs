@@ -147,8 +147,8 @@ public class LossTests
             Assert.True(float.IsNaN(gb[i]) == (i / 7 is 1 or 2 or 3), $"gradient element {i} = {gb[i]}");
     }
 
-    /// <summary>Every version: the four kernels through IBackend against Reference on the same inputs (the backward kernels read
-    /// dy from the device and accumulate).</summary>
+    /// <summary>Every version: the kernels through IBackend and the ops F.CrossEntropy and F.Softmax (which run the loss and softmax
+    /// kernels) against Reference on the same inputs; the backward kernels read dy from the device and accumulate.</summary>
     [Theory]
     [MemberData(nameof(KernelVersions.All), MemberType = typeof(KernelVersions))]
     public void Kernels_MatchReference(string version)
@@ -165,43 +165,28 @@ public class LossTests
             var logits = Tensor.FromArray(x, [n, c], d);
             var lab = Tensor.Labels(labels, d);
 
+            // the kernel: probabilities and per-sample losses
             var probs = Tensor.Empty([n, c], d); var losses = Tensor.Empty([n], d);
             be.SoftmaxCrossEntropyForward(logits.Storage, lab.Storage, probs.Storage, losses.Storage, n, c);
             var (pRef, lRef) = RefForward(x, labels, n, c);
             TestUtil.AssertClose(pRef, probs.ToArray(), 1e-6f, 1e-5f, $"{version} probs {n}x{c}");
             TestUtil.AssertClose(lRef, losses.ToArray(), 1e-5f, 1e-5f, $"{version} losses {n}x{c}");
 
-            var dx = Tensor.FromArray(start, [n, c], d);
-            be.SoftmaxCrossEntropyBackward(Tensor.FromArray(pRef, [n, c], d).Storage, lab.Storage, Tensor.FromArray([2.5f], d).Storage, dx.Storage, n, c);
-            TestUtil.AssertClose(RefBackward(pRef, labels, 2.5f, start, n, c), dx.ToArray(), 1e-6f, 1e-5f, $"{version} dx += (p − onehot)·dy/N {n}x{c}");
-
-            var y = Tensor.Empty([n, c], d);
-            be.Softmax(logits.Storage, y.Storage, n, c);
-            var yRef = RefSoftmax(x, n, c);
-            TestUtil.AssertClose(yRef, y.ToArray(), 1e-6f, 1e-5f, $"{version} softmax {n}x{c}");
-            var sdx = Tensor.FromArray(start, [n, c], d);
-            be.SoftmaxBackward(Tensor.FromArray(yRef, [n, c], d).Storage, Tensor.FromArray(dy, [n, c], d).Storage, sdx.Storage, n, c);
-            TestUtil.AssertClose(RefSoftmaxBackward(yRef, dy, start, n, c), sdx.ToArray(), 1e-6f, 1e-5f, $"{version} softmax backward {n}x{c}");
-        }
-    }
-
-    [Theory]
-    [MemberData(nameof(TestUtil.Devices), MemberType = typeof(TestUtil))]
-    public void Op_Forward_MatchesReference(string device)
-    {
-        var d = Device.Get(device);
-        var g = new Generator(11);
-        foreach (var (n, c) in Shapes)
-        {
-            var x = TestUtil.RandomArray(g, n * c, -4f, 4f);
-            var labels = RandomLabels(g, n, c);
-            var logits = Tensor.FromArray(x, [n, c], d);
-            var (_, lRef) = RefForward(x, labels, n, c);
-            var loss = F.CrossEntropy(logits, Tensor.Labels(labels, d));
+            // the ops
+            var loss = F.CrossEntropy(logits, lab);
             Assert.Equal(new[] { 1 }, loss.Shape);
             double mean = lRef.Average(v => (double)v);
             Assert.Equal(mean, loss.Item(), 1e-5 * Math.Max(1, mean));
-            TestUtil.AssertClose(RefSoftmax(x, n, c), F.Softmax(logits).ToArray(), 1e-6f, 1e-5f, $"F.Softmax {n}x{c}");
+            var yRef = RefSoftmax(x, n, c);
+            TestUtil.AssertClose(yRef, F.Softmax(logits).ToArray(), 1e-6f, 1e-5f, $"{version} F.Softmax {n}x{c}");
+
+            // the backward kernels
+            var dx = Tensor.FromArray(start, [n, c], d);
+            be.SoftmaxCrossEntropyBackward(Tensor.FromArray(pRef, [n, c], d).Storage, lab.Storage, Tensor.FromArray([2.5f], d).Storage, dx.Storage, n, c);
+            TestUtil.AssertClose(RefBackward(pRef, labels, 2.5f, start, n, c), dx.ToArray(), 1e-6f, 1e-5f, $"{version} dx += (p − onehot)·dy/N {n}x{c}");
+            var sdx = Tensor.FromArray(start, [n, c], d);
+            be.SoftmaxBackward(Tensor.FromArray(yRef, [n, c], d).Storage, Tensor.FromArray(dy, [n, c], d).Storage, sdx.Storage, n, c);
+            TestUtil.AssertClose(RefSoftmaxBackward(yRef, dy, start, n, c), sdx.ToArray(), 1e-6f, 1e-5f, $"{version} softmax backward {n}x{c}");
         }
     }
 
