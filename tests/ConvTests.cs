@@ -677,32 +677,58 @@ public class ConvTests
         }
     }
 
-    [Theory]
-    [MemberData(nameof(TestUtil.Devices), MemberType = typeof(TestUtil))]
-    public void BiasKernels_MatchReference(string device)
+    // Bias add and its gradient (kernels/bias/). inner = 1 is the linear layout (one kernel on ILGPU), inner > 1 the conv layout
+    // (group reduction); outer·inner = 600 > 256 makes every thread of a reduction group sum several elements.
+    static readonly (int Outer, int Channels, int Inner)[] BiasShapes = [(1, 1, 1), (7, 5, 1), (3, 300, 1), (1, 3, 17), (4, 6, 150), (2, 1, 300)];
+
+    /// <summary>The bias family's definition itself (Reference.BiasAdd / BiasBackward), independent of it: y + bias[c] and
+    /// dbias + Σ dy written out in double.</summary>
+    [Fact]
+    public void BiasReference_MatchesTheMath()
     {
-        var be = Device.Get(device).Backend;
         var gen = new Generator(400);
-        // inner = 1 is the linear layout (one kernel on ILGPU), inner > 1 the conv layout (group reduction);
-        // outer·inner = 600 > 256 makes every thread of a reduction group sum several elements.
-        foreach (var (outer, channels, inner) in new[] { (1, 1, 1), (7, 5, 1), (3, 300, 1), (1, 3, 17), (4, 6, 150), (2, 1, 300) })
+        foreach (var (outer, channels, inner) in BiasShapes.Append((64, 16, 576)))   // and one big enough to run in parallel
         {
             int n = outer * channels * inner;
             var y0 = TestUtil.RandomArray(gen, n); var bias = TestUtil.RandomArray(gen, channels); var db0 = TestUtil.RandomArray(gen, channels);
-            var yRef = new float[n]; var dbRef = TestUtil.ToDouble(db0);
+            var yMath = new double[n]; var dbMath = TestUtil.ToDouble(db0);
             for (int o = 0; o < outer; o++)
                 for (int c = 0; c < channels; c++)
                     for (int i = 0; i < inner; i++)
                     {
                         int k = (o * channels + c) * inner + i;
-                        yRef[k] = y0[k] + bias[c];
-                        dbRef[c] += y0[k];
+                        yMath[k] = (double)y0[k] + bias[c];
+                        dbMath[c] += y0[k];
                     }
+            var db = (float[])db0.Clone();
+            Reference.BiasBackward(y0, db, outer, channels, inner);   // dbias += Σ y0 (before y changes)
+            var y = (float[])y0.Clone();
+            Reference.BiasAdd(y, bias, outer, channels, inner);
+            TestUtil.AssertClose(yMath, y, Atol, Rtol, $"Reference bias_add [{outer}, {channels}, {inner}]");
+            TestUtil.AssertClose(dbMath, db, Atol, Rtol, $"Reference bias_backward [{outer}, {channels}, {inner}]");
+        }
+    }
+
+    /// <summary>Every version of the bias kernels (each cpu vector path, the cpu default, the ILGPU kernels) against Reference.</summary>
+    [Theory]
+    [MemberData(nameof(KernelVersions.All), MemberType = typeof(KernelVersions))]
+    public void BiasKernels_MatchReference(string version)
+    {
+        var be = KernelVersions.Backend(version);
+        var gen = new Generator(400);
+        foreach (var (outer, channels, inner) in BiasShapes)
+        {
+            int n = outer * channels * inner;
+            var y0 = TestUtil.RandomArray(gen, n); var bias = TestUtil.RandomArray(gen, channels); var db0 = TestUtil.RandomArray(gen, channels);
+            var dbRef = (float[])db0.Clone();
+            Reference.BiasBackward(y0, dbRef, outer, channels, inner);
+            var yRef = (float[])y0.Clone();
+            Reference.BiasAdd(yRef, bias, outer, channels, inner);
             using var sy = Put(be, y0); using var sb = Put(be, bias); using var sdb = Put(be, db0);
             be.BiasBackward(sy, sdb, outer, channels, inner);   // dbias += Σ y0 (before y changes)
             be.BiasAdd(sy, sb, outer, channels, inner);
-            TestUtil.AssertClose(yRef, Get(be, sy, n), Atol, Rtol, $"{device} bias_add [{outer}, {channels}, {inner}]");
-            TestUtil.AssertClose(dbRef, Get(be, sdb, channels), Atol, Rtol, $"{device} bias_backward [{outer}, {channels}, {inner}]");
+            TestUtil.AssertClose(yRef, Get(be, sy, n), Atol, Rtol, $"{version} bias_add [{outer}, {channels}, {inner}]");
+            TestUtil.AssertClose(dbRef, Get(be, sdb, channels), Atol, Rtol, $"{version} bias_backward [{outer}, {channels}, {inner}]");
         }
         using var small = be.Allocate(10, DType.Float32);
         Assert.Contains("bias_add", Assert.Throws<ArgumentException>(() => be.BiasAdd(small, small, 2, 3, 2)).Message);

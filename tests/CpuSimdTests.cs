@@ -3,16 +3,17 @@ using ScratchNet.Kernels;
 namespace ScratchNet.Tests;
 
 // The vectorised cpu kernels (kernels/<family>/<Family>.Cpu.Simd.cs) on every path this CPU has (AVX-512,
-// AVX2, Vector<T>), each against the plain scalar loops of Reference (*.Cpu.cs). Lengths are chosen around
-// the vector widths (1, 3, 15, 16, 17, ...) and the parallel grain (65,536 and above, 1,000,003), so every
-// vector body, scalar tail and chunk boundary is exercised. The data mixes ordinary values with NaN, ±∞, −0,
-// subnormals and ties. Element-wise kernels, ReLU, bias add, dropout, SGD, Adam and max pooling must agree
-// BIT FOR BIT (same operations in the same order); sums that add in a different order (Sum, the bias gradient
-// of a conv) must agree to float rounding.
+// AVX2, Vector<T>), each against its family's definition, the plain scalar loops of Reference (<Family>.Reference.cs),
+// called directly: a vector kernel given KernelPath.Reference runs its Vector<T> code, not the definition. (The
+// family tests compare the same kernels through IBackend, KernelVersions.) Lengths are chosen around the vector
+// widths (1, 3, 15, 16, 17, ...) and the parallel grain (65,536 and above, 1,000,003), so every vector body,
+// scalar tail and chunk boundary is exercised. The data mixes ordinary values with NaN, ±∞, −0, subnormals and
+// ties. Element-wise kernels, ReLU, bias add, dropout, SGD, Adam and max pooling must agree BIT FOR BIT (same
+// operations in the same order); sums that add in a different order (Sum, the bias gradient of a conv) must
+// agree to float rounding.
 public class CpuSimdTests
 {
-    public static IEnumerable<object[]> Paths() =>
-        new[] { KernelPath.Avx512, KernelPath.Avx2, KernelPath.Vector }.Where(CpuSimd.IsSupported).Select(p => new object[] { p });
+    public static IEnumerable<object[]> Paths() => CpuSimd.VectorPaths.Select(p => new object[] { p });
 
     static readonly int[] Lengths = [0, 1, 3, 4, 7, 8, 15, 16, 17, 31, 33, 100, 1000, 65_537, 131_075, 1_000_003];
 
@@ -64,21 +65,21 @@ public class CpuSimdTests
         foreach (int n in Lengths)
         {
             float[] a = Data(rng, n), b = Data(rng, n), y0 = Data(rng, n);
-            void Check(string what, Action<KernelPath, float[]> op)
+            void Check(string what, Action<float[]> reference, Action<float[]> version)
             {
                 float[] expected = Copy(y0), actual = Copy(y0);
-                op(KernelPath.Reference, expected);
-                op(path, actual);
+                reference(expected);
+                version(actual);
                 AssertBits(expected, actual, n, $"{what} n={n} {path}");
             }
-            Check("add", (p, y) => ElementwiseSimd.Add(p, a, b, y, n));
-            Check("mul", (p, y) => ElementwiseSimd.Mul(p, a, b, y, n));
-            Check("scale", (p, y) => ElementwiseSimd.Scale(p, a, -0.37f, y, n));
-            Check("axpy", (p, y) => ElementwiseSimd.Axpy(p, 1.7f, a, y, n));
-            Check("mulacc", (p, y) => ElementwiseSimd.MulAcc(p, a, b, y, n));
-            Check("addscalar", (p, y) => ElementwiseSimd.AddScalar(p, 0.1f, y, n));
+            Check("add", y => Reference.Add(a, b, y, n), y => ElementwiseSimd.Add(path, a, b, y, n));
+            Check("mul", y => Reference.Mul(a, b, y, n), y => ElementwiseSimd.Mul(path, a, b, y, n));
+            Check("scale", y => Reference.Scale(a, -0.37f, y, n), y => ElementwiseSimd.Scale(path, a, -0.37f, y, n));
+            Check("axpy", y => Reference.Axpy(1.7f, a, y, n), y => ElementwiseSimd.Axpy(path, 1.7f, a, y, n));
+            Check("mulacc", y => Reference.MulAcc(a, b, y, n), y => ElementwiseSimd.MulAcc(path, a, b, y, n));
+            Check("addscalar", y => Reference.AddScalar(0.1f, y, n), y => ElementwiseSimd.AddScalar(path, 0.1f, y, n));
             // in place: y is also an input
-            Check("add in place", (p, y) => ElementwiseSimd.Add(p, y, b, y, n));
+            Check("add in place", y => Reference.Add(y, b, y, n), y => ElementwiseSimd.Add(path, y, b, y, n));
         }
     }
 
@@ -94,11 +95,11 @@ public class CpuSimdTests
             {
                 if (n > 100_000 && kind is ActivationKind.Sigmoid or ActivationKind.Tanh) continue;   // scalar on every path
                 float[] e = new float[n], a = new float[n];
-                ActivationSimd.Forward(KernelPath.Reference, kind, x, e, n);
+                Reference.ActivationForward(kind, x, e, n);
                 ActivationSimd.Forward(path, kind, x, a, n);
                 AssertBits(e, a, n, $"{kind} forward n={n} {path}");
                 float[] de = Copy(dx0), da = Copy(dx0);
-                ActivationSimd.Backward(KernelPath.Reference, kind, x, e, dy, de, n);
+                Reference.ActivationBackward(kind, x, e, dy, de, n);
                 ActivationSimd.Backward(path, kind, x, a, dy, da, n);
                 AssertBits(de, da, n, $"{kind} backward n={n} {path}");
             }
@@ -112,7 +113,10 @@ public class CpuSimdTests
                      float.NaN, -0f, 0f, -1f, 2f, float.NegativeInfinity, float.PositiveInfinity, -1e-41f, 3f];
         float[] expected = [float.NaN, -0f, 0f, 0f, 2f, 0f, float.PositiveInfinity, 0f,
                             float.NaN, -0f, 0f, 0f, 2f, 0f, float.PositiveInfinity, 0f, 3f];
-        foreach (var p in Paths().Select(o => (KernelPath)o[0]).Append(KernelPath.Reference))
+        var r = new float[x.Length];
+        Reference.ActivationForward(ActivationKind.Relu, x, r, x.Length);
+        AssertBits(expected, r, x.Length, "relu Reference");
+        foreach (var p in Paths().Select(o => (KernelPath)o[0]))
         {
             var y = new float[x.Length];
             ActivationSimd.Forward(p, ActivationKind.Relu, x, y, x.Length);
@@ -135,12 +139,12 @@ public class CpuSimdTests
             int n = outer * channels * inner;
             float[] y0 = Data(rng, n), bias = Data(rng, channels), dy = Data(rng, n, specials: false), db0 = Data(rng, channels, specials: false);
             float[] e = Copy(y0), a = Copy(y0);
-            BiasSimd.Add(KernelPath.Reference, e, bias, outer, channels, inner);
+            Reference.BiasAdd(e, bias, outer, channels, inner);
             BiasSimd.Add(path, a, bias, outer, channels, inner);
             AssertBits(e, a, n, $"bias add [{outer}, {channels}, {inner}] {path}");
 
             float[] de = Copy(db0), da = Copy(db0);
-            BiasSimd.Backward(KernelPath.Reference, dy, de, outer, channels, inner);
+            Reference.BiasBackward(dy, de, outer, channels, inner);
             BiasSimd.Backward(path, dy, da, outer, channels, inner);
             if (inner == 1) AssertBits(de, da, channels, $"bias backward [{outer}, {channels}, 1] {path}");
             else TestUtil.AssertClose(de, da, atol: 1e-6f, rtol: 1e-6f, what: $"bias backward [{outer}, {channels}, {inner}] {path}");
@@ -159,7 +163,7 @@ public class CpuSimdTests
             foreach (float p in ps)
             {
                 float[] ye = new float[n], me = new float[n], ya = new float[n], ma = new float[n];
-                DropoutSimd.Forward(KernelPath.Reference, x, ye, me, n, p, seed: 1234, step: n);
+                Reference.DropoutForward(x, ye, me, n, p, seed: 1234, step: n);
                 DropoutSimd.Forward(path, x, ya, ma, n, p, seed: 1234, step: n);
                 AssertBits(me, ma, n, $"dropout mask n={n} p={p} {path}");
                 AssertBits(ye, ya, n, $"dropout y n={n} p={p} {path}");
@@ -201,7 +205,7 @@ public class CpuSimdTests
             {
                 if (n > 100_000 && (dampening != 0f || first)) continue;   // keep the big case quick
                 float[] pe = Copy(p0), be = Copy(b0), pa = Copy(p0), ba = Copy(b0);
-                OptimSimd.SgdStep(KernelPath.Reference, pe, g, momentum == 0 ? null : be, n, 0.01f, momentum, dampening, wd, nesterov, first);
+                Reference.SgdStep(pe, g, momentum == 0 ? null : be, n, 0.01f, momentum, dampening, wd, nesterov, first);
                 OptimSimd.SgdStep(path, pa, g, momentum == 0 ? null : ba, n, 0.01f, momentum, dampening, wd, nesterov, first);
                 string what = $"sgd n={n} m={momentum} τ={dampening} λ={wd} nesterov={nesterov} first={first} {path}";
                 AssertBits(pe, pa, n, what + " p");
@@ -223,7 +227,7 @@ public class CpuSimdTests
             foreach (long step in new long[] { 1, 10 })
             {
                 float[] pe = Copy(p0), me = Copy(m0), ve = Copy(v0), pa = Copy(p0), ma = Copy(m0), va = Copy(v0);
-                OptimSimd.AdamStep(KernelPath.Reference, pe, g, me, ve, n, 1e-3f, 0.9f, 0.999f, 1e-8f, wd, step);
+                Reference.AdamStep(pe, g, me, ve, n, 1e-3f, 0.9f, 0.999f, 1e-8f, wd, step);
                 OptimSimd.AdamStep(path, pa, g, ma, va, n, 1e-3f, 0.9f, 0.999f, 1e-8f, wd, step);
                 string what = $"adam n={n} λ={wd} t={step} {path}";
                 AssertBits(pe, pa, n, what + " p");
@@ -241,7 +245,7 @@ public class CpuSimdTests
         foreach (int n in Lengths)
         {
             float[] x = Data(rng, n, specials: false);
-            float e = ReduceSimd.Sum(KernelPath.Reference, x, n), a = ReduceSimd.Sum(path, x, n);
+            float e = Reference.Sum(x, n), a = ReduceSimd.Sum(path, x, n);
             double scale = x.Take(n).Sum(v => Math.Abs((double)v));
             Assert.True(Math.Abs(e - a) <= 1e-7 * scale + 1e-30 && Math.Abs(e - a) <= Math.Max(Math.Abs(e) * 2.4e-7, 1e-6), $"sum n={n} {path}: {a}, expected {e}");
             // and deterministic: the same bits every call
@@ -285,7 +289,7 @@ public class CpuSimdTests
             {
                 float[] ye = new float[g.OutputSize], ya = new float[g.OutputSize];
                 int[] ae = new int[g.OutputSize], aa = new int[g.OutputSize];
-                PoolSimd.Forward(KernelPath.Reference, g, x, ye, ae);
+                Reference.MaxPool2dForward(g, x, ye, ae);
                 PoolSimd.Forward(path, g, x, ya, aa);
                 AssertBits(ye, ya, g.OutputSize, $"maxpool {g} {path}");
                 for (int o = 0; o < g.OutputSize; o++)
@@ -293,7 +297,7 @@ public class CpuSimdTests
 
                 float[] dy = Data(rng, g.OutputSize, specials: false), dx0 = Data(rng, g.InputSize, specials: false);
                 float[] de = Copy(dx0), da = Copy(dx0);
-                PoolSimd.Backward(KernelPath.Reference, g, dy, ae, de);
+                Reference.MaxPool2dBackward(g, dy, ae, de);
                 PoolSimd.Backward(path, g, dy, aa, da);
                 AssertBits(de, da, g.InputSize, $"maxpool backward {g} {path}");
             }
@@ -316,19 +320,19 @@ public class CpuSimdTests
             float[] x = Data(rng, g.N * g.InputImage);
             int n0 = g.N > 1 ? 1 : 0, count = g.N - n0, cols = count * g.ColRows * g.ColCols;
             float[] ce = Data(rng, cols), ca = Copy(ce);   // garbage in col: im2col must overwrite every element
-            ConvSimd.Im2Col(KernelPath.Reference, g, x, n0, count, ce);
+            Reference.Im2Col(g, x, n0, count, ce);
             ConvSimd.Im2Col(path, g, x, n0, count, ca);
             AssertBits(ce, ca, cols, $"im2col {g} {path}");
             float[] dcol = Data(rng, cols, specials: false), dx0 = Data(rng, g.N * g.InputImage, specials: false);
             float[] de = Copy(dx0), da = Copy(dx0);
-            ConvSimd.Col2Im(KernelPath.Reference, g, dcol, n0, count, de);
+            Reference.Col2Im(g, dcol, n0, count, de);
             ConvSimd.Col2Im(path, g, dcol, n0, count, da);
             AssertBits(de, da, de.Length, $"col2im {g} {path}");
         }
         foreach (var (a, b, p) in new[] { (1, 1, 1), (8, 64, 576), (16, 64, 64), (3, 5, 7), (2, 3, 300), (5, 2, 13), (64, 64, 1) })
         {
             float[] src = Data(rng, a * b * p + 5), de = Data(rng, a * b * p + 9), da = Copy(de);
-            ConvSimd.SwapAxes01(KernelPath.Reference, src, 5, de, 9, a, b, p);
+            Reference.SwapAxes01(src, 5, de, 9, a, b, p);
             ConvSimd.SwapAxes01(path, src, 5, da, 9, a, b, p);
             AssertBits(de, da, de.Length, $"swap [{a}, {b}, {p}] {path}");
         }

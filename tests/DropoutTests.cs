@@ -2,8 +2,10 @@ using ScratchNet.Kernels;
 
 namespace ScratchNet.Tests;
 
-// Dropout: mask statistics, exact scale, reproducibility from (seed, step), identical masks on every device,
-// evaluation = identity, backward, and bad p.
+// Dropout. The definition (Reference.DropoutForward, kernels/dropout/Dropout.Reference.cs, with the SplitMix64 hash of
+// Dropout.cs) against the math: published SplitMix64 outputs, mask values in {0, 1/(1 − p)}, the kept fraction, independence
+// of neighbours and unbiasedness within 5σ, reproducibility from (seed, step). Every version (each cpu vector path, the cpu
+// default, the ILGPU kernel) and F.Dropout against the definition, bit for bit; the backward against it too.
 public class DropoutTests
 {
     /// <summary>The device's mask and output for x; the mask is read straight from the kernel.</summary>
@@ -15,6 +17,14 @@ public class DropoutTests
         b.DropoutForward(sx, sy, sm, n, p, seed, step);
         var y = new float[n]; var m = new float[n];
         b.Download(sy, y); b.Download(sm, m);
+        return (y, m);
+    }
+
+    /// <summary>Reference's mask and output for x.</summary>
+    static (float[] y, float[] mask) RunReference(float[] x, float p, ulong seed, long step)
+    {
+        var y = new float[x.Length]; var m = new float[x.Length];
+        Reference.DropoutForward(x, y, m, x.Length, p, seed, step);
         return (y, m);
     }
 
@@ -31,17 +41,16 @@ public class DropoutTests
         Assert.Equal(DropoutRng.Mix64(0x9E3779B97F4A7C15UL), g.NextULong());
     }
 
-    [Theory]
-    [MemberData(nameof(TestUtil.Devices), MemberType = typeof(TestUtil))]
-    public void Mask_Statistics_AndExactScale(string device)
+    /// <summary>The definition itself, independent of it: the mask's values and statistics.</summary>
+    [Fact]
+    public void Reference_MatchesTheMath()
     {
-        var b = Device.Get(device).Backend;
         var gen = new Generator(31);
-        int n = device == "cpu" ? 1_000_000 : 20_000;
+        int n = 1_000_000;
         var x = TestUtil.RandomArray(gen, n, 0.5f, 2f);  // never 0, so y = 0 exactly where dropped
         foreach (float p in new[] { 0.1f, 0.5f, 0.9f })
         {
-            var (y, m) = Run(b, x, p, seed: 7, step: 3);
+            var (y, m) = RunReference(x, p, seed: 7, step: 3);
             float scale = 1f / (1f - p);
             for (int i = 0; i < n; i++)
             {
@@ -66,59 +75,65 @@ public class DropoutTests
             double sdY = Math.Sqrt(y.Average(v => (double)v * v) - meanY * meanY);
             Assert.InRange(meanY, meanX - 5 * sdY / Math.Sqrt(n), meanX + 5 * sdY / Math.Sqrt(n));
         }
-    }
 
-    [Theory]
-    [MemberData(nameof(TestUtil.Devices), MemberType = typeof(TestUtil))]
-    public void Mask_IsReproducible_AndChangesWithStepAndSeed(string device)
-    {
-        var b = Device.Get(device).Backend;
-        int n = 10_000;
-        var x = Enumerable.Repeat(1f, n).ToArray();
-        var (_, m1) = Run(b, x, 0.5f, 42, 100);
-        var (_, m2) = Run(b, x, 0.5f, 42, 100);
-        Assert.Equal(m1, m2);
-        // Another step or another seed: an unrelated mask, so about half (2p(1 − p)) of the decisions differ.
+        // Reproducible from (seed, step); another step or another seed: an unrelated mask, so about half (2p(1 − p)) of the
+        // decisions differ. Every p of Kernels_MatchReference drops some elements and keeps others.
+        var ones = Enumerable.Repeat(1f, 10_000).ToArray();
+        var (_, m1) = RunReference(ones, 0.5f, 42, 100);
+        Assert.Equal(m1, RunReference(ones, 0.5f, 42, 100).mask);
         foreach (var (seed, step) in new[] { (42UL, 101L), (43UL, 100L), (42UL, -100L) })
         {
-            var (_, m3) = Run(b, x, 0.5f, seed, step);
-            double differ = Enumerable.Range(0, n).Count(i => m1[i] != m3[i]) / (double)n;
+            var (_, m3) = RunReference(ones, 0.5f, seed, step);
+            double differ = Enumerable.Range(0, ones.Length).Count(i => m1[i] != m3[i]) / (double)ones.Length;
             Assert.InRange(differ, 0.45, 0.55);
+        }
+        foreach (var (p, seed, step) in Masks)
+        {
+            var (_, m) = RunReference(TestUtil.RandomArray(new Generator(32), 3001), p, seed, step);
+            Assert.Contains(m, v => v == 0f);
+            Assert.Contains(m, v => v != 0f);
         }
     }
 
-    [Fact]
-    public void Mask_IsIdenticalOnCpuAndIlgpu()
+    /// <summary>(p, seed, step): extreme seeds and steps, a negative step, and those of Reference_MatchesTheMath's statistics and
+    /// reproducibility checks (an element's decision depends on (seed, step, p, its index) only, so a version equal to Reference
+    /// on these has the masks whose statistics were checked).</summary>
+    static readonly (float P, ulong Seed, long Step)[] Masks =
+        [(0.5f, 0UL, 0L), (0.3f, 12345UL, 7L), (0.9f, ulong.MaxValue, long.MaxValue), (0.01f, 99UL, -1L),
+         (0.5f, 42UL, 100L), (0.5f, 42UL, 101L), (0.5f, 43UL, 100L), (0.5f, 42UL, -100L), (0.1f, 7UL, 3L), (0.5f, 7UL, 3L), (0.9f, 7UL, 3L)];
+
+    /// <summary>Every version: mask and output bit for bit equal to Reference's, and F.Dropout's output too.</summary>
+    [Theory]
+    [MemberData(nameof(KernelVersions.All), MemberType = typeof(KernelVersions))]
+    public void Kernels_MatchReference(string version)
     {
-        var cpu = Device.Get("cpu").Backend;
-        var sim = Device.Get("ilgpu-cpu").Backend;
+        var d = KernelVersions.Device(version);
         var gen = new Generator(32);
-        var x = TestUtil.RandomArray(gen, 3001);
-        foreach (var (p, seed, step) in new[] { (0.5f, 0UL, 0L), (0.3f, 12345UL, 7L), (0.9f, ulong.MaxValue, long.MaxValue), (0.01f, 99UL, -1L) })
+        // (CpuSimdTests compares the cpu paths with Reference up to 1,000,003 elements)
+        foreach (int n in KernelVersions.IsIlgpu(version) ? new[] { 3001, 20_000 } : new[] { 3001, 100_003 })
         {
-            var (yc, mc) = Run(cpu, x, p, seed, step);
-            var (yg, mg) = Run(sim, x, p, seed, step);
-            Assert.Equal(mc, mg);
-            Assert.Equal(yc, yg);
-            Assert.Contains(mc, v => v == 0f);
-            Assert.Contains(mc, v => v != 0f);
+            var x = TestUtil.RandomArray(gen, n);
+            foreach (var (p, seed, step) in Masks)
+            {
+                var (y, m) = Run(d.Backend, x, p, seed, step);
+                var (yRef, mRef) = RunReference(x, p, seed, step);
+                Assert.Equal(mRef, m);
+                Assert.Equal(yRef, y);
+            }
+            // and the op
+            Assert.Equal(RunReference(x, 0.4f, 5, 6).y, F.Dropout(Tensor.FromArray(x, d), 0.4f, true, 5, 6).ToArray());
         }
-        // and the op gives the same on both devices
-        var tc = F.Dropout(Tensor.FromArray(x), 0.4f, true, 5, 6).ToArray();
-        var tg = F.Dropout(Tensor.FromArray(x, Device.Get("ilgpu-cpu")), 0.4f, true, 5, 6).ToArray();
-        Assert.Equal(tc, tg);
     }
 
     [Theory]
     [MemberData(nameof(TestUtil.Devices), MemberType = typeof(TestUtil))]
-    public void Op_Backward_IsMaskTimesUpstream_AndMatchesFiniteDifferences(string device)
+    public void Op_Backward_IsReferenceMaskTimesUpstream(string device)
     {
         var d = Device.Get(device);
         var gen = new Generator(33);
         int[] shape = [3, 4, 5];
-        int n = 60;
-        var x = TestUtil.RandomArray(gen, n);
-        var r = TestUtil.RandomArray(gen, n);
+        var x = TestUtil.RandomArray(gen, 60);
+        var r = TestUtil.RandomArray(gen, 60);
         const float p = 0.3f;
         var tx = Tensor.FromArray(x, shape, d); tx.RequiresGrad = true;
         var y = F.Dropout(tx, p, training: true, seed: 9, step: 4);
@@ -126,20 +141,21 @@ public class DropoutTests
         Assert.Equal(shape, y.Shape);
         y.Backward(Tensor.FromArray(r, shape, d));
 
-        // The mask of (seed 9, step 4) is the output for an input of ones.
-        var mask = F.Dropout(Tensor.Ones(shape, d), p, true, 9, 4).ToArray();
-        Assert.Equal(x.Select((v, i) => v * mask[i]).ToArray(), y.ToArray());
-        Assert.Equal(r.Select((v, i) => v * mask[i]).ToArray(), tx.Grad!.ToArray());  // 0 + r·mask: exact
-
-        var rd = TestUtil.ToDouble(r); var md = TestUtil.ToDouble(mask);
-        var num = TestUtil.NumericGrad(xs => TestUtil.Dot(rd, xs.Select((v, i) => v * md[i]).ToArray()), TestUtil.ToDouble(x));
+        // y = x · mask of (seed 9, step 4), and the gradient is r · that mask: Reference's output for the input r, exactly.
+        Assert.Equal(RunReference(x, p, 9, 4).y, y.ToArray());
+        var g1 = RunReference(r, p, 9, 4).y;
+        Assert.Equal(g1, tx.Grad!.ToArray());  // 0 + r·mask: exact
+        // and central differences of Σ r ⊙ Reference(x) (linear in each input: exact slopes)
+        var num = TestUtil.NumericGrad(v => TestUtil.Dot(r, RunReference(v, p, 9, 4).y), x);
         TestUtil.AssertClose(num, tx.Grad!.ToArray(), 1e-5f, 1e-4f, "dropout grad vs finite differences");
 
         // A second use of x accumulates into the same gradient.
         var y2 = tx.Dropout(p, true, 9, 5);
         y2.Backward(Tensor.FromArray(r, shape, d));
-        var mask2 = F.Dropout(Tensor.Ones(shape, d), p, true, 9, 5).ToArray();
-        Assert.Equal(r.Select((v, i) => v * mask[i] + v * mask2[i]).ToArray(), tx.Grad!.ToArray());
+        var g2 = RunReference(r, p, 9, 5).y;
+        var sum = new float[60];
+        Reference.Add(g1, g2, sum, 60);
+        Assert.Equal(sum, tx.Grad!.ToArray());
     }
 
     [Theory]

@@ -1,35 +1,28 @@
+using ScratchNet.Kernels;
+
 namespace ScratchNet.Tests;
 
-// F.Linear and F.MatMul: forward against loops in double, backward against central finite differences
-// (double, CPU) of L = Σ r ⊙ f(x), on every device.
+// F.Linear and F.MatMul on every device: forward against the definitions of the GEMM and bias families (Reference.Gemm,
+// Reference.BiasAdd; GemmTests and ConvTests check them against the math in double), backward against central finite
+// differences of that Reference forward, L = Σ r ⊙ f(x) summed in double. f is linear in each single input (quadratic in
+// a diagonal element of A·A), so the difference quotient with step 1 is the exact slope, up to the rounding of f's floats.
 // Tolerances: forward 1e-4 + 1e-4·|ref| (K ≤ 150 products of values in [−1, 1]); gradients 1e-4 + 1e-3·|ref|.
 public class LinearTests
 {
-    /// <summary>y[n, o] = b[o] + Σ_i x[n, i]·w[o, i], in double.</summary>
-    static double[] LinearRef(double[] x, double[] w, double[]? b, int n, int inF, int outF)
+    /// <summary>y[n, o] = b[o] + Σ_i x[n, i]·w[o, i]: Reference.Gemm with w transposed, then Reference.BiasAdd.</summary>
+    static float[] LinearRef(float[] x, float[] w, float[]? b, int n, int inF, int outF)
     {
-        var y = new double[n * outF];
-        for (int r = 0; r < n; r++)
-            for (int o = 0; o < outF; o++)
-            {
-                double s = b is null ? 0 : b[o];
-                for (int i = 0; i < inF; i++) s += x[r * inF + i] * w[o * inF + i];
-                y[r * outF + o] = s;
-            }
+        var y = new float[n * outF];
+        Reference.Gemm(new GemmArgs(false, true, n, outF, inF), x, w, y);
+        if (b is not null) Reference.BiasAdd(y, b, n, outF, 1);
         return y;
     }
 
-    /// <summary>c[i, j] = Σ_p a[i, p]·b[p, j], in double.</summary>
-    static double[] MatMulRef(double[] a, double[] b, int m, int k, int n)
+    /// <summary>c[i, j] = Σ_p a[i, p]·b[p, j]: Reference.Gemm.</summary>
+    static float[] MatMulRef(float[] a, float[] b, int m, int k, int n)
     {
-        var c = new double[m * n];
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                double s = 0;
-                for (int p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j];
-                c[i * n + j] = s;
-            }
+        var c = new float[m * n];
+        Reference.Gemm(new GemmArgs(false, false, m, n, k), a, b, c);
         return c;
     }
 
@@ -59,18 +52,17 @@ public class LinearTests
         var y = F.Linear(tx, tw, tb);
         Assert.Equal(new[] { n, outF }, y.Shape);
 
-        double[] xd = TestUtil.ToDouble(x), wd = TestUtil.ToDouble(w), rd = TestUtil.ToDouble(r);
-        double[]? bd = withBias ? TestUtil.ToDouble(b) : null;
-        TestUtil.AssertClose(LinearRef(xd, wd, bd, n, inF, outF), y.ToArray(), 1e-4f, 1e-4f, $"{device} linear forward");
+        float[]? bd = withBias ? b : null;
+        TestUtil.AssertClose(LinearRef(x, w, bd, n, inF, outF), y.ToArray(), 1e-4f, 1e-4f, $"{device} linear forward");
 
         y.Backward(Tensor.FromArray(r, [n, outF], d));
-        var gx = TestUtil.NumericGrad(v => TestUtil.Dot(rd, LinearRef(v, wd, bd, n, inF, outF)), xd);
-        var gw = TestUtil.NumericGrad(v => TestUtil.Dot(rd, LinearRef(xd, v, bd, n, inF, outF)), wd);
+        var gx = TestUtil.NumericGrad(v => TestUtil.Dot(r, LinearRef(v, w, bd, n, inF, outF)), x);
+        var gw = TestUtil.NumericGrad(v => TestUtil.Dot(r, LinearRef(x, v, bd, n, inF, outF)), w);
         TestUtil.AssertClose(gx, tx.Grad!.ToArray(), 1e-4f, 1e-3f, $"{device} linear dx");
         TestUtil.AssertClose(gw, tw.Grad!.ToArray(), 1e-4f, 1e-3f, $"{device} linear dw");
         if (withBias)
         {
-            var gb = TestUtil.NumericGrad(v => TestUtil.Dot(rd, LinearRef(xd, wd, v, n, inF, outF)), bd!);
+            var gb = TestUtil.NumericGrad(v => TestUtil.Dot(r, LinearRef(x, w, v, n, inF, outF)), b);
             TestUtil.AssertClose(gb, tb!.Grad!.ToArray(), 1e-4f, 1e-3f, $"{device} linear db");
         }
     }
@@ -95,11 +87,10 @@ public class LinearTests
         var c = F.MatMul(ta, tb);
         Assert.Equal(new[] { m, n }, c.Shape);
 
-        double[] ad = TestUtil.ToDouble(a), bd = TestUtil.ToDouble(b), rd = TestUtil.ToDouble(r);
-        TestUtil.AssertClose(MatMulRef(ad, bd, m, k, n), c.ToArray(), 1e-4f, 1e-4f, $"{device} matmul forward");
+        TestUtil.AssertClose(MatMulRef(a, b, m, k, n), c.ToArray(), 1e-4f, 1e-4f, $"{device} matmul forward");
         c.Backward(Tensor.FromArray(r, [m, n], d));
-        TestUtil.AssertClose(TestUtil.NumericGrad(v => TestUtil.Dot(rd, MatMulRef(v, bd, m, k, n)), ad), ta.Grad!.ToArray(), 1e-4f, 1e-3f, $"{device} matmul da");
-        TestUtil.AssertClose(TestUtil.NumericGrad(v => TestUtil.Dot(rd, MatMulRef(ad, v, m, k, n)), bd), tb.Grad!.ToArray(), 1e-4f, 1e-3f, $"{device} matmul db");
+        TestUtil.AssertClose(TestUtil.NumericGrad(v => TestUtil.Dot(r, MatMulRef(v, b, m, k, n)), a), ta.Grad!.ToArray(), 1e-4f, 1e-3f, $"{device} matmul da");
+        TestUtil.AssertClose(TestUtil.NumericGrad(v => TestUtil.Dot(r, MatMulRef(a, v, m, k, n)), b), tb.Grad!.ToArray(), 1e-4f, 1e-3f, $"{device} matmul db");
     }
 
     [Theory]
@@ -113,8 +104,7 @@ public class LinearTests
         var a = TestUtil.RandomArray(gen, m * m); var r = TestUtil.RandomArray(gen, m * m);
         var ta = Tensor.FromArray(a, [m, m], d); ta.RequiresGrad = true;
         F.MatMul(ta, ta).Backward(Tensor.FromArray(r, [m, m], d));
-        double[] ad = TestUtil.ToDouble(a), rd = TestUtil.ToDouble(r);
-        var num = TestUtil.NumericGrad(v => TestUtil.Dot(rd, MatMulRef(v, v, m, m, m)), ad);
+        var num = TestUtil.NumericGrad(v => TestUtil.Dot(r, MatMulRef(v, v, m, m, m)), a);
         TestUtil.AssertClose(num, ta.Grad!.ToArray(), 1e-4f, 1e-3f, $"{device} d(A·A)/dA");
 
         var x = Tensor.FromArray(TestUtil.RandomArray(gen, 3 * 4), [3, 4], d); x.RequiresGrad = true;
@@ -123,9 +113,8 @@ public class LinearTests
         F.Linear(x, w, b).Backward(Tensor.Ones([3, 5], d));
         Assert.Null(w.Grad);
         Assert.All(b.Grad!.ToArray(), v => Assert.Equal(3f, v, 5));   // db = Σ over the 3 rows of 1
-        // dx[n, i] = Σ_o w[o, i]
-        var wv = w.ToArray();
-        var expected = Enumerable.Range(0, 12).Select(k => Enumerable.Range(0, 5).Sum(o => wv[o * 4 + k % 4])).ToArray();
+        // dx[n, i] = Σ_o w[o, i]: central differences of Σ Linear(x) by Reference
+        var expected = TestUtil.NumericGrad(v => TestUtil.Dot(Enumerable.Repeat(1f, 15).ToArray(), LinearRef(v, w.ToArray(), new float[5], 3, 4, 5)), x.ToArray());
         TestUtil.AssertClose(expected, x.Grad!.ToArray(), 1e-5f, 1e-5f, "dx with frozen w");
     }
 

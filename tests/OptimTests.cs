@@ -1,31 +1,38 @@
+using ScratchNet.Kernels;
 using ScratchNet.optim;
 
 namespace ScratchNet.Tests;
 
-// SGD and Adam against a double-precision transcription of torch.optim.SGD / torch.optim.Adam over several
-// steps, checkpoint state round trips, and argument checks.
+// SGD and Adam. The definition (Reference.SgdStep / AdamStep, kernels/optim/Optim.Reference.cs) against a double-precision
+// transcription of torch.optim.SGD / torch.optim.Adam over several steps; every version (each cpu vector path, the cpu
+// default, the ILGPU kernels) through the optimizers against the definition over the same steps; checkpoint state round
+// trips, and argument checks.
 public class OptimTests
 {
     // [40, 60] is bigger than one launch of the grid, so the grid-stride loops are exercised.
     static readonly int[][] ParamShapes = [[5, 7], [3], [40, 60]];
     const int Steps = 5;
 
-    /// <summary>The per-parameter update, in double, exactly as written in PyTorch's _single_tensor_sgd / _single_tensor_adam.</summary>
-    sealed class Reference(Func<int, double[], double[], int, double[]> stateUpdate)
+    /// <summary>Parameters updated step by step with PyTorch's per-parameter state: a parameter without a gradient is skipped
+    /// and its own step count (state['step']) does not advance. The update is either PyTorch's formulas in double or Reference's.</summary>
+    sealed class Stepper<T>(Func<int, T[], T[], int, T[]> update)
     {
         public readonly Dictionary<int, int> StepsOf = new();
-        public void Step(double[][] ps, double[]?[] gs)
+        public void Step(T[][] ps, T[]?[] gs)
         {
             for (int i = 0; i < ps.Length; i++)
             {
                 if (gs[i] is null) continue;
                 StepsOf[i] = StepsOf.GetValueOrDefault(i) + 1;
-                ps[i] = stateUpdate(i, ps[i], gs[i]!, StepsOf[i]);
+                ps[i] = update(i, ps[i], gs[i]!, StepsOf[i]);
             }
         }
     }
 
-    static Reference RefSgd(double lr, double momentum, double dampening, double wd, bool nesterov, Dictionary<int, double[]> bufs) => new((i, p, g, step) =>
+    // The math, for Reference_MatchesPyTorchFormulas only: the per-parameter update, in double, exactly as written in
+    // PyTorch's _single_tensor_sgd / _single_tensor_adam.
+
+    static Stepper<double> SgdInDouble(double lr, double momentum, double dampening, double wd, bool nesterov, Dictionary<int, double[]> bufs) => new((i, p, g, step) =>
     {
         var d = g.Select((v, k) => wd != 0 ? v + wd * p[k] : v).ToArray();
         if (momentum != 0)
@@ -37,7 +44,7 @@ public class OptimTests
         return p.Select((v, k) => v - lr * d[k]).ToArray();
     });
 
-    static Reference RefAdam(double lr, double b1, double b2, double eps, double wd, Dictionary<int, double[]> ms, Dictionary<int, double[]> vs) => new((i, p, g0, t) =>
+    static Stepper<double> AdamInDouble(double lr, double b1, double b2, double eps, double wd, Dictionary<int, double[]> ms, Dictionary<int, double[]> vs) => new((i, p, g0, t) =>
     {
         var g = g0.Select((v, k) => wd != 0 ? v + wd * p[k] : v).ToArray();
         var m = ms.GetValueOrDefault(i) ?? new double[p.Length];
@@ -48,6 +55,43 @@ public class OptimTests
         double bc1 = 1 - Math.Pow(b1, t), bc2 = 1 - Math.Pow(b2, t);
         return p.Select((x, k) => x - lr * (m[k] / bc1) / (Math.Sqrt(v[k] / bc2) + eps)).ToArray();
     });
+
+    // The definition: Reference's update on float copies, the state kept as the optimizers keep it.
+
+    static Stepper<float> ReferenceSgd(float lr, float momentum, float dampening, float wd, bool nesterov, Dictionary<int, float[]> bufs) => new((i, p, g, step) =>
+    {
+        var q = (float[])p.Clone();
+        if (momentum != 0 && !bufs.ContainsKey(i)) bufs[i] = new float[p.Length];
+        Reference.SgdStep(q, g, momentum != 0 ? bufs[i] : null, p.Length, lr, momentum, dampening, wd, nesterov, firstStep: step == 1);
+        return q;
+    });
+
+    static Stepper<float> ReferenceAdam(float lr, float b1, float b2, float eps, float wd, Dictionary<int, float[]> ms, Dictionary<int, float[]> vs) => new((i, p, g, t) =>
+    {
+        var q = (float[])p.Clone();
+        if (!ms.ContainsKey(i)) { ms[i] = new float[p.Length]; vs[i] = new float[p.Length]; }
+        Reference.AdamStep(q, g, ms[i], vs[i], p.Length, lr, b1, b2, eps, wd, t);
+        return q;
+    });
+
+    static readonly (float Lr, float Momentum, float Dampening, float Wd, bool Nesterov)[] SgdConfigs =
+    [
+        (0.1f, 0f, 0f, 0f, false),       // plain
+        (0.1f, 0f, 0f, 0.01f, false),    // weight decay
+        (0.05f, 0.9f, 0f, 0f, false),    // momentum
+        (0.05f, 0.9f, 0.3f, 0f, false),  // dampening
+        (0.05f, 0.9f, 0f, 0f, true),     // nesterov
+        (0.05f, 0.8f, 0.1f, 0.05f, false),
+        (0.05f, 0.7f, 0f, 0.02f, true),
+    ];
+
+    static readonly (float Lr, float B1, float B2, float Eps, float Wd)[] AdamConfigs =
+    [
+        (1e-3f, 0.9f, 0.999f, 1e-8f, 0f),   // PyTorch's defaults
+        (0.01f, 0.9f, 0.999f, 1e-8f, 0.1f), // with weight decay
+        (0.05f, 0.8f, 0.99f, 1e-6f, 0f),
+        (0.02f, 0.5f, 0.9f, 1e-3f, 0.01f),
+    ];
 
     static Tensor[] MakeParams(Device d, Generator g) => ParamShapes.Select(s =>
     {
@@ -67,20 +111,61 @@ public class OptimTests
             ps[i].Grad = gs[i] is null ? null : Tensor.FromArray(gs[i]!, ps[i].Shape, ps[i].Device);
     }
 
-    /// <summary>Runs the optimizer and the reference side by side for Steps steps, comparing parameters and state.</summary>
-    static void RunAgainstReference(Device d, Func<Tensor[], Optimizer> make, Reference reference,
-        Func<int, double[]?>[] states, string[] stateKeys, string what)
+    /// <summary>Reference's updates against PyTorch's formulas in double, side by side for Steps steps on the parameters and
+    /// gradients of RunAgainstReference, comparing parameters and state.</summary>
+    static void CompareWithPyTorch(Stepper<float> reference, Stepper<double> math, Func<int, float[]?>[] states, Func<int, double[]?>[] mathStates,
+        string[] stateKeys, string what)
+    {
+        var g = new Generator(31);
+        var ps = ParamShapes.Select(s => TestUtil.RandomArray(g, Tensor.NumelOf(s))).ToArray();
+        var mathPs = ps.Select(TestUtil.ToDouble).ToArray();
+        for (int step = 0; step < Steps; step++)
+        {
+            var grads = Grads(g, step);
+            reference.Step(ps, grads);
+            math.Step(mathPs, grads.Select(a => a is null ? null : TestUtil.ToDouble(a)).ToArray());
+            for (int i = 0; i < ps.Length; i++)
+                TestUtil.AssertClose(mathPs[i], ps[i], 1e-5f, 1e-5f, $"{what}: parameter {i} after step {step + 1}");
+        }
+        for (int i = 0; i < ps.Length; i++)
+            for (int k = 0; k < stateKeys.Length; k++)
+                TestUtil.AssertClose(mathStates[k](i)!, states[k](i)!, 1e-5f, 1e-5f, $"{what}: {stateKeys[k]} of parameter {i}");
+    }
+
+    /// <summary>The definition itself, independent of it: Reference.SgdStep and AdamStep against PyTorch's formulas in double.</summary>
+    [Fact]
+    public void Reference_MatchesPyTorchFormulas()
+    {
+        foreach (var c in SgdConfigs)
+        {
+            var bufs = new Dictionary<int, float[]>(); var mathBufs = new Dictionary<int, double[]>();
+            string[] keys = c.Momentum != 0 ? ["momentum_buffer"] : [];
+            CompareWithPyTorch(ReferenceSgd(c.Lr, c.Momentum, c.Dampening, c.Wd, c.Nesterov, bufs),
+                SgdInDouble(c.Lr, c.Momentum, c.Dampening, c.Wd, c.Nesterov, mathBufs), [i => bufs[i]], [i => mathBufs[i]], keys, $"Reference SGD {c}");
+        }
+        foreach (var c in AdamConfigs)
+        {
+            var ms = new Dictionary<int, float[]>(); var vs = new Dictionary<int, float[]>();
+            var mathMs = new Dictionary<int, double[]>(); var mathVs = new Dictionary<int, double[]>();
+            CompareWithPyTorch(ReferenceAdam(c.Lr, c.B1, c.B2, c.Eps, c.Wd, ms, vs), AdamInDouble(c.Lr, c.B1, c.B2, c.Eps, c.Wd, mathMs, mathVs),
+                [i => ms[i], i => vs[i]], [i => mathMs[i], i => mathVs[i]], ["exp_avg", "exp_avg_sq"], $"Reference Adam {c}");
+        }
+    }
+
+    /// <summary>Runs the optimizer and Reference side by side for Steps steps, comparing parameters and state.</summary>
+    static void RunAgainstReference(Device d, Func<Tensor[], Optimizer> make, Stepper<float> reference,
+        Func<int, float[]?>[] states, string[] stateKeys, string what)
     {
         var g = new Generator(31);
         var ps = MakeParams(d, g);
         var opt = make(ps);
-        var refPs = ps.Select(p => TestUtil.ToDouble(p.ToArray())).ToArray();
+        var refPs = ps.Select(p => p.ToArray()).ToArray();
         for (int step = 0; step < Steps; step++)
         {
             var grads = Grads(g, step);
             SetGrads(ps, grads);
             opt.Step();
-            reference.Step(refPs, grads.Select(a => a is null ? null : TestUtil.ToDouble(a)).ToArray());
+            reference.Step(refPs, grads);
             Assert.Equal(step + 1, opt.StepCount);
             for (int i = 0; i < ps.Length; i++)
                 TestUtil.AssertClose(refPs[i], ps[i].ToArray(), 1e-5f, 1e-5f, $"{what}: parameter {i} after step {step + 1}");
@@ -92,48 +177,29 @@ public class OptimTests
     }
 
     [Theory]
-    [MemberData(nameof(TestUtil.Devices), MemberType = typeof(TestUtil))]
-    public void Sgd_MatchesPyTorchFormulas(string device)
+    [MemberData(nameof(KernelVersions.All), MemberType = typeof(KernelVersions))]
+    public void Sgd_MatchesReference(string version)
     {
-        var d = Device.Get(device);
-        var configs = new (float Lr, float Momentum, float Dampening, float Wd, bool Nesterov)[]
+        var d = KernelVersions.Device(version);
+        foreach (var c in SgdConfigs)
         {
-            (0.1f, 0f, 0f, 0f, false),       // plain
-            (0.1f, 0f, 0f, 0.01f, false),    // weight decay
-            (0.05f, 0.9f, 0f, 0f, false),    // momentum
-            (0.05f, 0.9f, 0.3f, 0f, false),  // dampening
-            (0.05f, 0.9f, 0f, 0f, true),     // nesterov
-            (0.05f, 0.8f, 0.1f, 0.05f, false),
-            (0.05f, 0.7f, 0f, 0.02f, true),
-        };
-        foreach (var c in configs)
-        {
-            var bufs = new Dictionary<int, double[]>();
-            var reference = RefSgd(c.Lr, c.Momentum, c.Dampening, c.Wd, c.Nesterov, bufs);
+            var bufs = new Dictionary<int, float[]>();
             string[] keys = c.Momentum != 0 ? ["momentum_buffer"] : [];
-            RunAgainstReference(d, ps => new SGD(ps, c.Lr, c.Momentum, c.Dampening, c.Wd, c.Nesterov), reference,
-                [i => bufs[i]], keys, $"SGD {c}");
+            RunAgainstReference(d, ps => new SGD(ps, c.Lr, c.Momentum, c.Dampening, c.Wd, c.Nesterov),
+                ReferenceSgd(c.Lr, c.Momentum, c.Dampening, c.Wd, c.Nesterov, bufs), [i => bufs[i]], keys, $"{version} SGD {c}");
         }
     }
 
     [Theory]
-    [MemberData(nameof(TestUtil.Devices), MemberType = typeof(TestUtil))]
-    public void Adam_MatchesPyTorchFormulas(string device)
+    [MemberData(nameof(KernelVersions.All), MemberType = typeof(KernelVersions))]
+    public void Adam_MatchesReference(string version)
     {
-        var d = Device.Get(device);
-        var configs = new (float Lr, float B1, float B2, float Eps, float Wd)[]
+        var d = KernelVersions.Device(version);
+        foreach (var c in AdamConfigs)
         {
-            (1e-3f, 0.9f, 0.999f, 1e-8f, 0f),   // PyTorch's defaults
-            (0.01f, 0.9f, 0.999f, 1e-8f, 0.1f), // with weight decay
-            (0.05f, 0.8f, 0.99f, 1e-6f, 0f),
-            (0.02f, 0.5f, 0.9f, 1e-3f, 0.01f),
-        };
-        foreach (var c in configs)
-        {
-            var ms = new Dictionary<int, double[]>(); var vs = new Dictionary<int, double[]>();
-            var reference = RefAdam(c.Lr, c.B1, c.B2, c.Eps, c.Wd, ms, vs);
-            RunAgainstReference(d, ps => new Adam(ps, c.Lr, c.B1, c.B2, c.Eps, c.Wd), reference,
-                [i => ms[i], i => vs[i]], ["exp_avg", "exp_avg_sq"], $"Adam {c}");
+            var ms = new Dictionary<int, float[]>(); var vs = new Dictionary<int, float[]>();
+            RunAgainstReference(d, ps => new Adam(ps, c.Lr, c.B1, c.B2, c.Eps, c.Wd), ReferenceAdam(c.Lr, c.B1, c.B2, c.Eps, c.Wd, ms, vs),
+                [i => ms[i], i => vs[i]], ["exp_avg", "exp_avg_sq"], $"{version} Adam {c}");
         }
         // the defaults are PyTorch's
         var adam = new Adam([Tensor.Zeros([1])]);

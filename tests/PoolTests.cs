@@ -2,8 +2,10 @@ using ScratchNet.Kernels;
 
 namespace ScratchNet.Tests;
 
-// Max pooling: kernels against a naive reference (values and argmax exact, backward bit-exact), ties and
-// NaN, the op's backward against central finite differences in double, and bad arguments.
+// Max pooling. The definition (Reference.MaxPool2dForward / MaxPool2dBackward, kernels/pool/Pool.Reference.cs) against the
+// math: a scan of the whole KH×KW window written apart from it, hand-computed ties, padding and NaN cases, and its backward
+// against central finite differences in double. Every version (each cpu vector path, the cpu default, the ILGPU kernel) and
+// F.MaxPool2d against the definition: values, argmax and backward exact.
 public class PoolTests
 {
     // (N, C, H, W, KH, KW, StrideH, StrideW, PadH, PadW): kernel 1/2/3/4, stride 1–3, padding 0–2, non-square
@@ -26,9 +28,9 @@ public class PoolTests
 
     static PoolGeometry Geometry(int[] s) => new(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9]);
 
-    /// <summary>The definition, written independently of the kernels: scan the whole KH×KW window,
-    /// skip positions in the padding, keep the first strictly larger value (or a NaN).</summary>
-    static (float[] y, int[] argmax) Reference(float[] x, PoolGeometry g)
+    /// <summary>The math, for Reference_MatchesTheMath only: scan the whole KH×KW window, skip positions in the padding,
+    /// keep the first strictly larger value (or a NaN). Written independently of Reference.MaxPoolOne's clipped window.</summary>
+    static (float[] y, int[] argmax) WindowScan(float[] x, PoolGeometry g)
     {
         var y = new float[g.OutputSize];
         var a = new int[g.OutputSize];
@@ -51,8 +53,8 @@ public class PoolTests
         return (y, a);
     }
 
-    /// <summary>dx = dx0 + Σ over outputs, in increasing output order, of dy routed to the argmax input.</summary>
-    static float[] ReferenceBackward(float[] dy, int[] argmax, float[] dx0, PoolGeometry g)
+    /// <summary>The math: dx = dx0 + Σ over outputs, in increasing output order, of dy routed to the argmax input.</summary>
+    static float[] RouteBack(float[] dy, int[] argmax, float[] dx0, PoolGeometry g)
     {
         var dx = (float[])dx0.Clone();
         for (int o = 0; o < g.OutputSize; o++)
@@ -63,7 +65,8 @@ public class PoolTests
         return dx;
     }
 
-    static double[] ReferenceForwardDouble(double[] x, PoolGeometry g)
+    /// <summary>The math: the forward in double, differentiated numerically.</summary>
+    static double[] ForwardInDouble(double[] x, PoolGeometry g)
     {
         var y = new double[g.OutputSize];
         int o = 0;
@@ -83,6 +86,15 @@ public class PoolTests
         return y;
     }
 
+    /// <summary>Reference's forward, and its backward of dy accumulated into a copy of dx0.</summary>
+    static (float[] y, int[] argmax, float[] dx) RunReference(float[] x, float[] dy, float[] dx0, PoolGeometry g)
+    {
+        var y = new float[g.OutputSize]; var a = new int[g.OutputSize]; var dx = (float[])dx0.Clone();
+        Reference.MaxPool2dForward(g, x, y, a);
+        Reference.MaxPool2dBackward(g, dy, a, dx);
+        return (y, a, dx);
+    }
+
     /// <summary>Runs the device's forward and backward kernels; dx starts from dx0 (backward accumulates).</summary>
     static (float[] y, int[] argmax, float[] dx) RunKernels(IBackend b, float[] x, float[] dy, float[] dx0, PoolGeometry g)
     {
@@ -96,107 +108,145 @@ public class PoolTests
         return (y, a, dx);
     }
 
-    [Theory]
-    [MemberData(nameof(TestUtil.Devices), MemberType = typeof(TestUtil))]
-    public void Kernels_MatchReference(string device)
+    /// <summary>The inputs of every check, (geometry, x, dy, dx0): random values; values from {0, 1, 2} (most windows hold a tie
+    /// for the max); random values and NaNs; all equal, even all −∞ (the winner is the first REAL element of the window, never the padding); explicit
+    /// ties; a NaN.</summary>
+    static IEnumerable<(PoolGeometry G, float[] X, float[] Dy, float[] Dx0)> Cases()
     {
-        var b = Device.Get(device).Backend;
         var gen = new Generator(11);
         foreach (var s in Geometries)
         {
             var g = Geometry(s);
-            var x = TestUtil.RandomArray(gen, g.InputSize);
-            var dy = TestUtil.RandomArray(gen, g.OutputSize);
-            var dx0 = TestUtil.RandomArray(gen, g.InputSize);
-            var (y, a, dx) = RunKernels(b, x, dy, dx0, g);
-            var (yRef, aRef) = Reference(x, g);
-            // The max is a copy of an input, so values and indices must be exact (tolerance 0).
-            Assert.True(g.OH == (s[2] + 2 * s[8] - s[4]) / s[6] + 1 && g.OW == (s[3] + 2 * s[9] - s[5]) / s[7] + 1, $"{g}: output size");
-            Assert.Equal(yRef, y);
-            Assert.Equal(aRef, a);
-            // Backward adds in increasing output order on every device (the GPU gather included), so it is bit-exact too.
-            Assert.Equal(ReferenceBackward(dy, aRef, dx0, g), dx);
+            yield return (g, TestUtil.RandomArray(gen, g.InputSize), TestUtil.RandomArray(gen, g.OutputSize), TestUtil.RandomArray(gen, g.InputSize));
         }
-    }
-
-    [Theory]
-    [MemberData(nameof(TestUtil.Devices), MemberType = typeof(TestUtil))]
-    public void Ties_FirstMaxWins_PaddingNeverWins(string device)
-    {
-        var b = Device.Get(device).Backend;
-        var gen = new Generator(12);
+        var gen2 = new Generator(12);
         foreach (var s in Geometries)
         {
-            // Values from {0, 1, 2}: most windows hold a tie for the max.
             var g = Geometry(s);
-            var x = Enumerable.Range(0, g.InputSize).Select(_ => (float)gen.NextInt(3)).ToArray();
-            var dy = TestUtil.RandomArray(gen, g.OutputSize);
-            var dx0 = new float[g.InputSize];
-            var (y, a, dx) = RunKernels(b, x, dy, dx0, g);
-            var (yRef, aRef) = Reference(x, g);
-            Assert.Equal(yRef, y);
-            Assert.Equal(aRef, a);
-            Assert.Equal(ReferenceBackward(dy, aRef, dx0, g), dx);
+            var x = Enumerable.Range(0, g.InputSize).Select(_ => (float)gen2.NextInt(3)).ToArray();
+            yield return (g, x, TestUtil.RandomArray(gen2, g.OutputSize), new float[g.InputSize]);
+        }
+        // Random values with about one in ten a NaN (a NaN wins its window: in the vector bodies of the cpu paths too).
+        var gen3 = new Generator(15);
+        foreach (var s in Geometries)
+        {
+            var g = Geometry(s);
+            var x = TestUtil.RandomArray(gen3, g.InputSize).Select(v => MathF.Abs(v) < 0.1f ? float.NaN : v).ToArray();
+            yield return (g, x, TestUtil.RandomArray(gen3, g.OutputSize), TestUtil.RandomArray(gen3, g.InputSize));
+        }
+        foreach (float v in AllEqual)
+        {
+            var g = AllEqualGeometry;
+            yield return (g, Enumerable.Repeat(v, g.InputSize).ToArray(), new float[g.OutputSize], new float[g.InputSize]);
+        }
+        yield return (TiesGeometry, TiesInput, [0, 0], new float[6]);
+        yield return (NaNGeometry, NaNInput, new float[4], new float[16]);
+    }
+
+    static readonly float[] AllEqual = [0f, -5f, float.NegativeInfinity];
+    static readonly PoolGeometry AllEqualGeometry = new(1, 1, 4, 5, 3, 3, 2, 2, 1, 1);  // output 2×3, windows start at row/col −1
+    // plane 0 = [[1, 3, 3], [3, 0, 2]] with a 2×2 window, stride 1 → outputs 3, 3 at indices 1, 1.
+    static readonly PoolGeometry TiesGeometry = new(1, 1, 2, 3, 2, 2, 1, 1, 0, 0);
+    static readonly float[] TiesInput = [1, 3, 3, 3, 0, 2];
+    static readonly PoolGeometry NaNGeometry = new(1, 1, 4, 4, 2, 2, 2, 2, 0, 0);
+    static readonly float[] NaNInput = Enumerable.Range(0, 16).Select(i => i == 5 ? float.NaN : i).ToArray();  // row 1, col 1: in window (0, 0) after its first element
+
+    /// <summary>The definition itself, independent of it: the window scan, routing, hand values and finite differences.</summary>
+    [Fact]
+    public void Reference_MatchesTheMath()
+    {
+        foreach (var (g, x, dy, dx0) in Cases())
+        {
+            var (y, a, dx) = RunReference(x, dy, dx0, g);
+            var (yMath, aMath) = WindowScan(x, g);
+            // The max is a copy of an input, so values and indices must be exact (tolerance 0).
+            Assert.Equal(yMath, y);
+            Assert.Equal(aMath, a);
+            // Backward adds in increasing output order, so it is bit-exact too.
+            Assert.Equal(RouteBack(dy, aMath, dx0, g), dx);
+        }
+        foreach (var s in Geometries)
+        {
+            var g = Geometry(s);
+            Assert.True(g.OH == (s[2] + 2 * s[8] - s[4]) / s[6] + 1 && g.OW == (s[3] + 2 * s[9] - s[5]) / s[7] + 1, $"{g}: output size");
         }
 
-        // All equal (even all −∞): the winner is the first REAL element of the window, never the padding.
-        foreach (float v in new[] { 0f, -5f, float.NegativeInfinity })
+        // Hand values. All equal: window (oh, ow) starts at (2oh − 1, 2ow − 1), clipped to the image.
+        foreach (float v in AllEqual)
         {
-            var g = new PoolGeometry(1, 1, 4, 5, 3, 3, 2, 2, 1, 1);  // output 2×3, windows start at row/col −1
-            var x = Enumerable.Repeat(v, g.InputSize).ToArray();
-            var (y, a, _) = RunKernels(b, x, new float[g.OutputSize], new float[g.InputSize], g);
+            var g = AllEqualGeometry;
+            var (y, a, _) = RunReference(Enumerable.Repeat(v, g.InputSize).ToArray(), new float[g.OutputSize], new float[g.InputSize], g);
             Assert.All(y, yv => Assert.Equal(v, yv));
-            // window (oh, ow) starts at (2oh − 1, 2ow − 1), clipped to the image
             Assert.Equal(new[] { 0 * 5 + 0, 0 * 5 + 1, 0 * 5 + 3, 1 * 5 + 0, 1 * 5 + 1, 1 * 5 + 3 }, a);
         }
-
-        // Explicit ties: plane 0 = [[1, 3, 3], [3, 0, 2]] with a 2×2 window, stride 1 → outputs 3, 3 at indices 1, 1.
-        var g2 = new PoolGeometry(1, 1, 2, 3, 2, 2, 1, 1, 0, 0);
-        var (y2, a2, _) = RunKernels(b, [1, 3, 3, 3, 0, 2], [0, 0], new float[6], g2);
+        var (y2, a2, _) = RunReference(TiesInput, [0, 0], new float[6], TiesGeometry);
         Assert.Equal(new[] { 3f, 3f }, y2);
         Assert.Equal(new[] { 1, 1 }, a2);
+        var (y3, a3, _) = RunReference(NaNInput, new float[4], new float[16], NaNGeometry);
+        Assert.True(float.IsNaN(y3[0]));
+        Assert.Equal(5, a3[0]);
+        Assert.Equal(new[] { 7f, 13f, 15f }, y3[1..]);
+
+        // The backward against central finite differences of the forward in double. Distinct values 0.01 apart (a shuffled
+        // ramp): no ties, and the step h = 1e-4 is far smaller than any gap, so perturbing an input never changes the max.
+        var gen = new Generator(13);
+        foreach (var s in FiniteDifferenceGeometries)
+        {
+            var g = Geometry(s);
+            var (x, r) = DistinctInputs(gen, g);
+            var (_, _, grad) = RunReference(x, r, new float[g.InputSize], g);
+            var rd = TestUtil.ToDouble(r);
+            var num = TestUtil.NumericGrad(xs => TestUtil.Dot(rd, ForwardInDouble(xs, g)), TestUtil.ToDouble(x));
+            TestUtil.AssertClose(num, grad, 1e-5f, 1e-4f, $"max_pool2d Reference backward {g}");
+        }
     }
 
-    [Theory]
-    [MemberData(nameof(TestUtil.Devices), MemberType = typeof(TestUtil))]
-    public void NaN_Propagates(string device)
+    static readonly int[][] FiniteDifferenceGeometries = [Geometries[1], Geometries[3], Geometries[4], Geometries[6], Geometries[10]];
+
+    static (float[] x, float[] r) DistinctInputs(Generator gen, PoolGeometry g)
     {
-        var b = Device.Get(device).Backend;
-        var g = new PoolGeometry(1, 1, 4, 4, 2, 2, 2, 2, 0, 0);
-        var x = Enumerable.Range(0, 16).Select(i => (float)i).ToArray();
-        x[5] = float.NaN;  // row 1, col 1: in window (0, 0) after the first element
-        var (y, a, _) = RunKernels(b, x, new float[4], new float[16], g);
-        Assert.True(float.IsNaN(y[0]));
-        Assert.Equal(5, a[0]);
-        Assert.Equal(new[] { 7f, 13f, 15f }, y[1..]);
+        var perm = gen.Permutation(g.InputSize);
+        return (perm.Select(v => v * 0.01f - 1f).ToArray(), TestUtil.RandomArray(gen, g.OutputSize));
+    }
+
+    /// <summary>Every version on every case of Reference_MatchesTheMath (random values, ties, NaNs, all equal): values, argmax
+    /// and the backward equal to Reference's exactly (the backward adds in increasing output order on every device, the GPU
+    /// gather included).</summary>
+    [Theory]
+    [MemberData(nameof(KernelVersions.All), MemberType = typeof(KernelVersions))]
+    public void Kernels_MatchReference(string version)
+    {
+        var b = KernelVersions.Backend(version);
+        foreach (var (g, x, dy, dx0) in Cases())
+        {
+            var (y, a, dx) = RunKernels(b, x, dy, dx0, g);
+            var (yRef, aRef, dxRef) = RunReference(x, dy, dx0, g);
+            Assert.Equal(yRef, y);
+            Assert.Equal(aRef, a);
+            Assert.Equal(dxRef, dx);
+        }
     }
 
     [Theory]
     [MemberData(nameof(TestUtil.Devices), MemberType = typeof(TestUtil))]
-    public void Op_ForwardAndBackward_MatchFiniteDifferences(string device)
+    public void Op_ForwardAndBackward_MatchReference(string device)
     {
         var d = Device.Get(device);
         var gen = new Generator(13);
-        foreach (var s in new[] { Geometries[1], Geometries[3], Geometries[4], Geometries[6], Geometries[10] })
+        foreach (var s in FiniteDifferenceGeometries)
         {
             var g = Geometry(s);
-            // Distinct values 0.01 apart (a shuffled ramp): no ties, and the finite-difference step h = 1e-4
-            // is far smaller than any gap, so perturbing an input never changes which one is the max.
-            var perm = gen.Permutation(g.InputSize);
-            var x = perm.Select(v => v * 0.01f - 1f).ToArray();
-            var r = TestUtil.RandomArray(gen, g.OutputSize);
-
+            // the inputs of Reference_MatchesTheMath's finite differences
+            var (x, r) = DistinctInputs(gen, g);
             var tx = Tensor.FromArray(x, [g.N, g.C, g.H, g.W], d);
             tx.RequiresGrad = true;
             var y = F.MaxPool2d(tx, g.KH, g.KW, g.StrideH, g.StrideW, g.PadH, g.PadW);
             Assert.Equal(g.OutputShape, y.Shape);
             Assert.Equal("max_pool2d", y.Op);
-            Assert.Equal(Reference(x, g).y, y.ToArray());
             y.Backward(Tensor.FromArray(r, y.Shape, d));
-
-            var rd = TestUtil.ToDouble(r);
-            var num = TestUtil.NumericGrad(xs => TestUtil.Dot(rd, ReferenceForwardDouble(xs, g)), TestUtil.ToDouble(x));
-            TestUtil.AssertClose(num, tx.Grad!.ToArray(), 1e-5f, 1e-4f, $"max_pool2d grad {g}");
+            var (yRef, _, gradRef) = RunReference(x, r, new float[g.InputSize], g);
+            Assert.Equal(yRef, y.ToArray());
+            TestUtil.AssertClose(gradRef, tx.Grad!.ToArray(), 1e-5f, 1e-4f, $"max_pool2d grad {g}");
         }
     }
 
@@ -225,7 +275,8 @@ public class PoolTests
         var xs = x.ToArray();
         var g1 = new PoolGeometry(2, 3, 9, 7, 3, 3, 2, 2, 0, 0);
         var g2 = new PoolGeometry(2, 3, 9, 7, 3, 3, 2, 2, 1, 1);
-        var expected = ReferenceBackward(r2, Reference(xs, g2).argmax, ReferenceBackward(r1, Reference(xs, g1).argmax, new float[x.Numel], g1), g2);
+        var (_, _, after1) = RunReference(xs, r1, new float[x.Numel], g1);
+        var (_, _, expected) = RunReference(xs, r2, after1, g2);
         TestUtil.AssertClose(expected, x.Grad!.ToArray(), 1e-6f, 1e-5f, "accumulated max_pool2d grad");
     }
 

@@ -2,15 +2,16 @@ using ScratchNet.Kernels;
 
 namespace ScratchNet.Tests;
 
-// Sgemm (kernels/gemm/Sgemm*.cs) on every micro-kernel path this CPU has, against a naive reference
-// that accumulates in double.
+// Sgemm (kernels/gemm/Sgemm*.cs: the cpu device's GEMM version 2) on every micro-kernel path this CPU has, against the
+// GEMM family's definition, Reference.Gemm (kernels/gemm/Gemm.Reference.cs; GemmTests checks it against the math in double),
+// run on dense copies of the strided operands.
 //
-// Tolerance, random floats in [-1, 1): |C − C_ref| ≤ 2·(K + 4)·2⁻²⁴·(|α|·Σ_k|a_ik·b_kj| + |β·c_ij|),
-// i.e. twice the classical worst-case bound γ_K for a K-term float dot product plus the roundings of
-// the alpha/beta update and of the per-KC-block accumulation. It grows with K as the true error can.
-// Because a worst-case bound is loose for large K, every shape is also run on small integers, where
-// every product and partial sum is exactly representable: there the result must be bit-exact, so a
-// single misplaced, missing or doubled term fails.
+// Tolerance, random floats in [-1, 1): |C − C_ref| ≤ 2·(K + 4)·2⁻²⁴·(|α|·Σ_k|a_ik·b_kj| + |β·c_ij|): each of
+// Sgemm and Reference.Gemm stays within the classical worst-case bound γ_K for a K-term float dot product plus
+// the roundings of the alpha/beta update (and Sgemm's per-KC-block accumulation), so they differ by at most twice
+// that. It grows with K as the true error can. Because a worst-case bound is loose for large K, every shape is
+// also run on small integers, where every product and partial sum is exactly representable in both: there the
+// result must be bit-exact, so a single misplaced, missing or doubled term fails.
 public class SgemmTests
 {
     /// <summary>Every path the CPU supports (all three on an AVX-512 machine), so none is silently untested.</summary>
@@ -41,7 +42,7 @@ public class SgemmTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void RandomFloats_AllTransposes_MatchDoubleReference(KernelPath path)
+    public void RandomFloats_AllTransposes_MatchReference(KernelPath path)
     {
         var rng = new Random(1);
         foreach (var (m, n, k) in Shapes)
@@ -69,7 +70,7 @@ public class SgemmTests
     [Fact]
     public void Large_300x520x700_AllPathsAllTransposes_BitExact()
     {
-        // Crosses every block boundary on every path; the double reference is computed once per transpose pair.
+        // Crosses every block boundary on every path; Reference is computed once per transpose pair.
         var rng = new Random(6);
         int m = 300, n = 520, k = 700;
         foreach (bool transA in new[] { false, true })
@@ -80,7 +81,7 @@ public class SgemmTests
                 var b = Strided(rng, transB ? n : k, transB ? k : n, ldb, float.NaN, integers: true);
                 var c0 = Strided(rng, m, n, ldc, 12345f, integers: true);
                 var expected = (float[])c0.Clone();
-                Reference(transA, transB, m, n, k, -0.5f, a, lda, b, ldb, 2f, expected, ldc);
+                RefStrided(transA, transB, m, n, k, -0.5f, a, lda, b, ldb, 2f, expected, ldc);
                 foreach (var path in Paths().Select(p => (KernelPath)p[0]))
                 {
                     var c = (float[])c0.Clone();
@@ -94,25 +95,30 @@ public class SgemmTests
     [MemberData(nameof(Paths))]
     public void BetaZero_IgnoresNaNInC_AndAlphaZeroOrKZeroOnlyScales(KernelPath path)
     {
+        // Reference.Gemm: Beta = 0 never reads C, Alpha = 0 only scales C by Beta (hand values in GemmTests.Reference_MatchesTheMath).
         var rng = new Random(3);
         int m = 29, n = 37, k = 19;
         var a = RandomFloats(rng, m * k); var b = RandomFloats(rng, k * n);
 
-        var c = Enumerable.Repeat(float.NaN, m * n).ToArray();
+        var nan = Enumerable.Repeat(float.NaN, m * n).ToArray();
+        var c = (float[])nan.Clone();
         Sgemm.Gemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n, path);
         Assert.DoesNotContain(c, float.IsNaN);
+        TestUtil.AssertClose(RefGemm(new GemmArgs(false, false, m, n, k), a, b, nan), c, 1e-5f, 1e-5f, $"beta 0 {path}");
 
         var c0 = RandomFloats(rng, m * n);
         c = (float[])c0.Clone();
         Sgemm.Gemm(false, false, m, n, k, 0f, a, k, b, n, -3f, c, n, path);
-        Assert.Equal(c0.Select(v => -3f * v), c);
+        Assert.Equal(RefGemm(new GemmArgs(false, false, m, n, k, 0f, -3f), a, b, c0), c);
 
+        // K = 0 (which GemmArgs refuses): C = Beta·C, as Reference.Gemm with Alpha = 0 computes it.
         c = (float[])c0.Clone();
         Sgemm.Gemm(false, false, m, n, 0, 2f, a, 1, b, n, 0.5f, c, n, path);
-        Assert.Equal(c0.Select(v => 0.5f * v), c);
+        Assert.Equal(RefGemm(new GemmArgs(false, false, m, n, k, 0f, 0.5f), a, b, c0), c);
 
-        c = Enumerable.Repeat(float.NaN, m * n).ToArray();
+        c = (float[])nan.Clone();
         Sgemm.Gemm(false, false, m, n, 0, 2f, a, 1, b, n, 0f, c, n, path);
+        Assert.Equal(RefGemm(new GemmArgs(false, false, m, n, k, 0f, 0f), a, b, nan), c);
         Assert.All(c, v => Assert.Equal(0f, v));
     }
 
@@ -140,8 +146,7 @@ public class SgemmTests
         var rng = new Random(5);
         int m = 150, n = 260, k = 120;
         var a = SmallInts(rng, m * k); var b = SmallInts(rng, k * n);
-        var expected = new float[m * n];
-        Reference(false, false, m, n, k, 1f, a, k, b, n, 0f, expected, n);
+        var expected = RefGemm(new GemmArgs(false, false, m, n, k), a, b, new float[m * n]);
         Parallel.For(0, results.Length, i =>
         {
             for (int rep = 0; rep < 5; rep++)
@@ -154,7 +159,7 @@ public class SgemmTests
     }
 
     [Fact]
-    public unsafe void DotNT_MatchesDoubleReference_OnEdgeBlocksAndTails()
+    public unsafe void DotNT_MatchesReference_OnEdgeBlocksAndTails()
     {
         Assert.True(Sgemm.DotNTApplies(KernelPath.Avx512, 8, 25, 576) == System.Runtime.Intrinsics.X86.Avx512F.IsSupported);
         Assert.False(Sgemm.DotNTApplies(KernelPath.Avx2, 8, 25, 576));      // the other paths keep the packed GEMM
@@ -170,18 +175,11 @@ public class SgemmTests
                 float[] a = Enumerable.Range(0, m * lda).Select(_ => (float)rng.NextDouble() * 2 - 1).ToArray();
                 float[] b = Enumerable.Range(0, n * ldb).Select(_ => (float)rng.NextDouble() * 2 - 1).ToArray();
                 float[] c = Enumerable.Range(0, m * ldc).Select(_ => beta == 0f ? float.NaN : (float)rng.NextDouble()).ToArray();
-                var expected = new double[m * ldc];
-                for (int i = 0; i < m; i++)
-                    for (int j = 0; j < ldc; j++)
-                    {
-                        if (j >= n) { expected[i * ldc + j] = c[i * ldc + j]; continue; }   // padding: untouched
-                        double dot = 0;
-                        for (int p = 0; p < k; p++) dot += (double)a[i * lda + p] * b[j * ldb + p];
-                        expected[i * ldc + j] = dot + (beta == 0f ? 0 : beta * (double)c[i * ldc + j]);
-                    }
+                var expected = (float[])c.Clone();   // padding: untouched
+                RefStrided(false, true, m, n, k, 1f, a, lda, b, ldb, beta, expected, ldc);
                 fixed (float* pa = a, pb = b, pc = c) Sgemm.DotNT(m, n, k, pa, lda, pb, ldb, beta, pc, ldc);
                 for (int i = 0; i < c.Length; i++)
-                    if (!(float.IsNaN((float)expected[i]) && float.IsNaN(c[i])))
+                    if (!(float.IsNaN(expected[i]) && float.IsNaN(c[i])))
                         Assert.True(Math.Abs(expected[i] - c[i]) <= 1e-4 + 1e-4 * Math.Abs(expected[i]), $"DotNT {m}x{n}x{k} beta {beta}: C[{i}] = {c[i]}, expected {expected[i]}");
             }
     }
@@ -210,7 +208,8 @@ public class SgemmTests
         var b = Strided(rng, rowsB, colsB, ldb, float.NaN, integers);
         var c = Strided(rng, m, n, ldc, 12345f, integers);
         var expected = (float[])c.Clone();
-        double[] bound = Reference(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
+        RefStrided(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
+        double[] bound = integers ? [] : Bound(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
         Sgemm.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, path);
 
@@ -229,23 +228,34 @@ public class SgemmTests
         }
     }
 
-    /// <summary>C = alpha·op(A)·op(B) + beta·C in double (rounded to float once); returns Σ|α·a·b| + |β·c| per element.</summary>
-    static double[] Reference(bool transA, bool transB, int m, int n, int k, float alpha, float[] a, int lda, float[] b, int ldb, float beta, float[] c, int ldc)
+    /// <summary>The definition: Reference.Gemm (GemmArgs has no leading dimensions, so on dense copies of the strided
+    /// operands; the result is written back into c's rows, its padding left as it was).</summary>
+    static void RefStrided(bool transA, bool transB, int m, int n, int k, float alpha, float[] a, int lda, float[] b, int ldb, float beta, float[] c, int ldc)
+    {
+        float[] Dense(float[] x, int rows, int cols, int ld)
+        {
+            var d = new float[rows * cols];
+            for (int r = 0; r < rows; r++) Array.Copy(x, r * ld, d, r * cols, cols);
+            return d;
+        }
+        var dc = RefGemm(new GemmArgs(transA, transB, m, n, k, alpha, beta),
+            Dense(a, transA ? k : m, transA ? m : k, lda), Dense(b, transB ? n : k, transB ? k : n, ldb), Dense(c, m, n, ldc));
+        for (int r = 0; r < m; r++) Array.Copy(dc, r * n, c, r * ldc, n);
+    }
+
+    static float[] RefGemm(GemmArgs g, float[] a, float[] b, float[] c0) => GemmTests.RefGemm(g, a, b, c0);
+
+    /// <summary>The tolerance's scale: |α|·Σ_k|a_ik·b_kj| + |β·c_ij| per element, in double.</summary>
+    static double[] Bound(bool transA, bool transB, int m, int n, int k, float alpha, float[] a, int lda, float[] b, int ldb, float beta, float[] c, int ldc)
     {
         var bound = new double[m * n];
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
             {
-                double sum = 0, abs = 0;
+                double abs = 0;
                 for (int p = 0; p < k; p++)
-                {
-                    double prod = (double)(transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]);
-                    sum += prod;
-                    abs += Math.Abs(prod);
-                }
-                double old = beta == 0f ? 0 : (double)beta * c[i * ldc + j];
-                c[i * ldc + j] = (float)(alpha * sum + old);
-                bound[i * n + j] = Math.Abs(alpha) * abs + Math.Abs(old);
+                    abs += Math.Abs((double)(transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]));
+                bound[i * n + j] = Math.Abs(alpha) * abs + (beta == 0f ? 0 : Math.Abs((double)beta * c[i * ldc + j]));
             }
         return bound;
     }

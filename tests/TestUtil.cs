@@ -60,7 +60,36 @@ public static class TestUtil
         return g;
     }
 
+    /// <summary>
+    /// Central differences of a function of float inputs (a loss built on the float Reference kernels, summed in double):
+    /// g[i] = (f(x + h·eᵢ) − f(x − h·eᵢ)) / (the step actually taken, x + h and x − h rounded to float). For a function linear or
+    /// quadratic in each single input (a matmul, a bias, a sum, dropout, a max whose winner the step does not change) the
+    /// quotient is the exact slope for any h, up to the rounding of f's float outputs: a gradient check against the Reference.
+    /// </summary>
+    public static double[] NumericGrad(Func<float[], double> f, float[] x, float h = 1f)
+    {
+        var g = new double[x.Length];
+        var xp = (float[])x.Clone();
+        for (int i = 0; i < x.Length; i++)
+        {
+            float orig = xp[i], up = orig + h, down = orig - h;
+            xp[i] = up; double fp = f(xp);
+            xp[i] = down; double fm = f(xp);
+            xp[i] = orig;
+            g[i] = (fp - fm) / ((double)up - down);
+        }
+        return g;
+    }
+
     public static double[] ToDouble(float[] a) => a.Select(v => (double)v).ToArray();
+
+    /// <summary>Σ r ⊙ y, in double, of a float output y.</summary>
+    public static double Dot(float[] r, float[] y)
+    {
+        double s = 0;
+        for (int i = 0; i < r.Length; i++) s += (double)r[i] * y[i];
+        return s;
+    }
 
     /// <summary>Σ r ⊙ y: the scalar whose gradient w.r.t. y is r, so Backward(r) on y is checked against d/dx Σ r ⊙ f(x).</summary>
     public static double Dot(double[] r, double[] y)

@@ -6,33 +6,8 @@ public sealed partial class CpuBackend
 {
     public void Sum(Storage x, Storage y, int n) => F(y)[0] = IsReference ? Reference.Sum(F(x), n) : ReduceSimd.Sum(Path, F(x), n);
 
-    /// <summary>Index of the first maximum of x[o .. o+c); NaN beats every number, the first NaN wins.</summary>
-    static int ArgmaxRow(float[] x, int o, int c)
-    {
-        int best = 0;
-        float bestValue = x[o];
-        for (int j = 1; j < c; j++)
-        {
-            float v = x[o + j];
-            if (v > bestValue || (float.IsNaN(v) && !float.IsNaN(bestValue))) { best = j; bestValue = v; }
-        }
-        return best;
-    }
+    // Argmax has no vector version (its rows are the C = 10 logits of a batch): Reduce.Reference.cs's loops on every path.
+    public void ArgmaxRows(Storage x, Storage idx, int n, int c) => Reference.ArgmaxRows(F(x), I(idx), n, c);
 
-    public void ArgmaxRows(Storage x, Storage idx, int n, int c)
-    {
-        float[] X = F(x);
-        int[] Y = I(idx);
-        For(n, r => Y[r] = ArgmaxRow(X, r * c, c), c);
-    }
-
-    public int CountCorrect(Storage logits, Storage labels, int n, int c)
-    {
-        float[] X = F(logits);
-        int[] Y = I(labels);
-        int count = 0;
-        for (int r = 0; r < n; r++)
-            if (ArgmaxRow(X, r * c, c) == Y[r]) count++;
-        return count;
-    }
+    public int CountCorrect(Storage logits, Storage labels, int n, int c) => Reference.CountCorrect(F(logits), I(labels), n, c);
 }

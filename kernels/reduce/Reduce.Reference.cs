@@ -20,4 +20,29 @@ public static partial class Reference
         foreach (double p in partial) total += p;
         return (float)total;
     }
+
+    /// <summary>Index of the first maximum of x[o .. o+c); NaN beats every number, the first NaN wins (as torch.argmax).</summary>
+    public static int ArgmaxRow(float[] x, int o, int c)
+    {
+        int best = 0;
+        float bestValue = x[o];
+        for (int j = 1; j < c; j++)
+        {
+            float v = x[o + j];
+            if (v > bestValue || (float.IsNaN(v) && !float.IsNaN(bestValue))) { best = j; bestValue = v; }
+        }
+        return best;
+    }
+
+    /// <summary>idx[r] = ArgmaxRow of row r of x [n, c]; rows in parallel.</summary>
+    public static void ArgmaxRows(float[] X, int[] idx, int n, int c) => CpuBackend.For(n, r => idx[r] = ArgmaxRow(X, r * c, c), c);
+
+    /// <summary>How many rows r of logits [n, c] have ArgmaxRow == labels[r] (a label outside [0, c) never matches).</summary>
+    public static int CountCorrect(float[] X, int[] labels, int n, int c)
+    {
+        int count = 0;
+        for (int r = 0; r < n; r++)
+            if (ArgmaxRow(X, r * c, c) == labels[r]) count++;
+        return count;
+    }
 }
