@@ -38,6 +38,7 @@ public static class ActivationSimd
     /// <summary>y[i] = f(x[i]) on the given path (Sigmoid and Tanh: always the scalar reference).</summary>
     public static void Forward(KernelPath path, ActivationKind kind, float[] x, float[] y, int n)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         if (kind is ActivationKind.Sigmoid or ActivationKind.Tanh)
             Reference.ActivationForward(kind, x, y, n);
         else if (kind == ActivationKind.Relu) CpuMap.Run(path, n, x, null, y, new ReluOp());
@@ -48,6 +49,7 @@ public static class ActivationSimd
     /// <summary>dx[i] += dy[i] · f'(x[i]) on the given path (Sigmoid and Tanh: always the scalar reference).</summary>
     public static void Backward(KernelPath path, ActivationKind kind, float[] x, float[] y, float[] dy, float[] dx, int n)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         if (kind is ActivationKind.Sigmoid or ActivationKind.Tanh)
             Reference.ActivationBackward(kind, x, y, dy, dx, n);
         else if (kind == ActivationKind.Relu) CpuMap.Run(path, n, x, dy, dx, new ReluGradOp());

@@ -130,6 +130,7 @@ internal static class CpuMap
     /// b may be null when the op does not read it.</summary>
     public static void Run<TOp>(KernelPath path, int n, float[] a, float[]? b, float[] y, TOp op) where TOp : struct, IMapOp
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         if (a.Length < n || y.Length < n || (TOp.ReadsB && b!.Length < n)) throw new ArgumentException($"element-wise op: buffers shorter than n = {n}");
         b ??= a;
         switch (path)

@@ -101,6 +101,7 @@ public static class BiasSimd
     /// <summary>y[o, c, i] += bias[c] on the given path.</summary>
     public static void Add(KernelPath path, float[] y, float[] bias, int outer, int channels, int inner)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         if ((long)outer * channels * inner > y.Length || channels > bias.Length) throw new ArgumentException("bias_add: buffers too short");
         int grain = Grain((long)channels * inner);
         switch (path)
@@ -114,6 +115,7 @@ public static class BiasSimd
     /// <summary>dbias[c] += Σ_{o,i} dy[o, c, i] on the given path.</summary>
     public static void Backward(KernelPath path, float[] dy, float[] dbias, int outer, int channels, int inner)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         if ((long)outer * channels * inner > dy.Length || channels > dbias.Length) throw new ArgumentException("bias_backward: buffers too short");
         if (inner == 1)
         {

@@ -207,6 +207,7 @@ public static class ConvSimd
     /// <summary>SwapAxes01 (Conv.cs) on the given path: a [a, b, p] block of src becomes [b, a, p] in dst.</summary>
     public static void SwapAxes01(KernelPath path, float[] src, int srcOffset, float[] dst, int dstOffset, int a, int b, int p)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         long n = (long)a * b * p;
         if (a <= 0 || b <= 0 || p <= 0 || srcOffset < 0 || dstOffset < 0 || srcOffset + n > src.Length || dstOffset + n > dst.Length)
             throw new ArgumentException($"swap_axes01: [{a}, {b}, {p}] at offsets {srcOffset}, {dstOffset} does not fit the buffers ({src.Length}, {dst.Length})");
@@ -230,6 +231,7 @@ public static class ConvSimd
     /// <summary>Im2Col (Conv.cs) on the given path.</summary>
     public static void Im2Col(KernelPath path, in ConvGeometry g, float[] x, int n0, int count, float[] col)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         CheckSizes("im2col", g, x, n0, count, col);
         int grain = Grain(g);
         switch (path)
@@ -243,6 +245,7 @@ public static class ConvSimd
     /// <summary>Col2Im (Conv.cs, accumulating into dx) on the given path.</summary>
     public static void Col2Im(KernelPath path, in ConvGeometry g, float[] col, int n0, int count, float[] dx)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         CheckSizes("col2im", g, dx, n0, count, col);
         int grain = Grain(g);
         switch (path)
@@ -264,6 +267,7 @@ public static class ConvSimd
     /// <summary>im2col of image n alone into col[colBase ..] ([CKK, OHW]), on the calling thread (ConvPerImage).</summary>
     public static void Im2ColOne(KernelPath path, in ConvGeometry g, float[] x, int n, float[] col, int colBase)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         CheckOne("im2col", path, g, x, n, col, colBase);
         switch (path)
         {
@@ -276,6 +280,7 @@ public static class ConvSimd
     /// <summary>dx[n] += col2im(col[colBase ..]) for image n alone, on the calling thread (ConvPerImage); the reference's order.</summary>
     public static void Col2ImOne(KernelPath path, in ConvGeometry g, float[] col, int colBase, int n, float[] dx)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         CheckOne("col2im", path, g, dx, n, col, colBase);
         switch (path)
         {

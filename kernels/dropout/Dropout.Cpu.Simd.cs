@@ -51,6 +51,7 @@ public static class DropoutSimd
     /// <summary>Inverted dropout (Dropout.cs) on the given path: the same mask as Reference, bit for bit.</summary>
     public static void Forward(KernelPath path, float[] x, float[] y, float[] mask, int n, float p, ulong seed, long step)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         if (x.Length < n || y.Length < n || mask.Length < n) throw new ArgumentException($"dropout: buffers shorter than n = {n}");
         ulong key = DropoutRng.Key(seed, step), t = KeepThreshold(p);
         float scale = DropoutRng.Scale(p);

@@ -50,32 +50,38 @@ public static class ElementwiseSimd
 
     public static void Add(KernelPath path, float[] a, float[] b, float[] y, int n)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         CpuMap.Run(path, n, a, b, y, new AddOp());
     }
 
     public static void Mul(KernelPath path, float[] a, float[] b, float[] y, int n)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         CpuMap.Run(path, n, a, b, y, new MulOp());
     }
 
     public static void Scale(KernelPath path, float[] x, float alpha, float[] y, int n)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         CpuMap.Run(path, n, x, null, y, new ScaleOp(alpha));
     }
 
     public static void Axpy(KernelPath path, float alpha, float[] x, float[] y, int n)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         CpuMap.Run(path, n, x, null, y, new AxpyOp(alpha));
     }
 
     public static void MulAcc(KernelPath path, float[] a, float[] b, float[] y, int n)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         CpuMap.Run(path, n, a, b, y, new MulAccOp());
     }
 
     /// <summary>y[i] += v.</summary>
     public static void AddScalar(KernelPath path, float v, float[] y, int n)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         CpuMap.Run(path, n, y, null, y, new AddScalarOp(v));
     }
 }

@@ -102,6 +102,7 @@ public static class OptimSimd
     public static void SgdStep(KernelPath path, float[] p, float[] g, float[]? buf, int n, float lr, float momentum, float dampening,
         float weightDecay, bool nesterov, bool firstStep)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         if (momentum != 0f && buf is null) throw new ArgumentException("SgdStep: momentum needs a buffer");
         if (p.Length < n || g.Length < n || (momentum != 0f && buf!.Length < n)) throw new ArgumentException($"SgdStep: buffers shorter than n = {n}");
         buf ??= p;   // never read or written when momentum == 0
@@ -117,6 +118,7 @@ public static class OptimSimd
     public static void AdamStep(KernelPath path, float[] p, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2,
         float eps, float weightDecay, long step)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         if (p.Length < n || g.Length < n || m.Length < n || v.Length < n) throw new ArgumentException($"AdamStep: buffers shorter than n = {n}");
         var k = AdamScalars.Of(lr, beta1, beta2, step);
         switch (path)

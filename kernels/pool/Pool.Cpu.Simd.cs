@@ -120,6 +120,7 @@ public static class PoolSimd
     /// <summary>y = max over each window, argmax = winner's index in its plane (Pool.cs), on the given path.</summary>
     public static void Forward(KernelPath path, in PoolGeometry g, float[] x, float[] y, int[] argmax)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         if (x.Length < g.InputSize || y.Length < g.OutputSize || argmax.Length < g.OutputSize)
             throw new ArgumentException($"max_pool2d: buffers too short for {g}");
         // Indices travel in float lanes: exact while a plane has at most 2^24 elements.
@@ -136,6 +137,7 @@ public static class PoolSimd
     /// <summary>dx[plane·H·W + argmax[o]] += dy[o] in increasing o (the reference's order), on the given path.</summary>
     public static void Backward(KernelPath path, in PoolGeometry g, float[] dy, int[] argmax, float[] dx)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         if (dx.Length < g.InputSize || dy.Length < g.OutputSize || argmax.Length < g.OutputSize)
             throw new ArgumentException($"max_pool2d backward: buffers too short for {g}");
         int grain = Math.Max(1, CpuSimd.SerialElements / (g.H * g.W));

@@ -34,6 +34,7 @@ public static class ReduceSimd
     /// <summary>Σ x[0 .. n) on the given path, as float.</summary>
     public static unsafe float Sum(KernelPath path, float[] x, int n)
     {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         if (x.Length < n) throw new ArgumentException($"sum: buffer shorter than n = {n}");
         int chunks = (n + Chunk - 1) / Chunk;
         double[]? rented = chunks > 2048 ? System.Buffers.ArrayPool<double>.Shared.Rent(chunks) : null;
