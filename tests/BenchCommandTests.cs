@@ -1,6 +1,6 @@
 using System.Text.Json;
 using ScratchNet.Cli;
-using ScratchNet.Cli.Bench;
+using ScratchNet.Bench;
 
 namespace ScratchNet.Tests;
 

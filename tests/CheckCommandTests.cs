@@ -1,5 +1,5 @@
 using ScratchNet.Cli;
-using ScratchNet.Cli.Bench;
+using ScratchNet.Bench;
 
 namespace ScratchNet.Tests;
 

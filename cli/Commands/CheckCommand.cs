@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using ScratchNet.Cli.Bench;
+using ScratchNet.Bench;
 using ScratchNet.Kernels;
 
 namespace ScratchNet.Cli.Commands;

@@ -2,7 +2,7 @@ using ScratchNet.Kernels;
 using System.CommandLine;
 using System.Globalization;
 using ScratchNet.Models;
-using ScratchNet.Cli.Bench;
+using ScratchNet.Bench;
 
 namespace ScratchNet.Cli.Commands;
 

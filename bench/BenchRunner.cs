@@ -7,7 +7,7 @@ using ScratchNet.Kernels;
 using ScratchNet.Models;
 using ScratchNet.optim;
 
-namespace ScratchNet.Cli.Bench;
+namespace ScratchNet.Bench;
 
 /// <summary>
 /// One measured figure. Higher is better for every unit (GFLOP/s, GB/s, img/s). WarmupSeconds is the first call

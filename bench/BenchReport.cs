@@ -7,7 +7,7 @@ using Bar = ScottPlot.Bar;
 using Color = ScottPlot.Color;
 using Table = Spectre.Console.Table;
 
-namespace ScratchNet.Cli.Bench;
+namespace ScratchNet.Bench;
 
 /// <summary>The views of a <see cref="BenchResults"/>: console table, README Markdown, bench.png.</summary>
 public static class BenchReport

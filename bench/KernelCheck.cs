@@ -1,6 +1,6 @@
 using ScratchNet.Kernels;
 
-namespace ScratchNet.Cli.Bench;
+namespace ScratchNet.Bench;
 
 /// <summary>One line of `scratchnet check`: an op on one shape, the largest difference to the cpu device, and the bound.</summary>
 public sealed record CheckResult(string Family, string Op, string Shape, double MaxAbsError, double Tolerance)
