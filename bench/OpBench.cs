@@ -68,7 +68,8 @@ public sealed class OpBench(BenchOptions o, TextWriter log)
         {
             if (version.PlainLoops && c.Work > o.PlainLoopsWork)
             {
-                log.WriteLine($"   {c.Name,-34} {"-",9} {"-",9} {c.Unit,-7} {"",9}  (not timed: the plain loops run about 1 G/s, this case is {c.Work / 1e9:F1} G)");
+                string g = c.Unit == BenchCase.Flops ? "GFLOP" : "GB";
+                log.WriteLine($"   {c.Name,-34} {"-",9} {"-",9} {c.Unit,-7} {"",9}  not timed: {(c.Work / 1e9).ToString("F1", Inv)} {g} a call, the plain loops run about 1 {g}/s");
                 continue;
             }
             var (m, baseline) = Measure(c, be, sources, o.Timing);
@@ -89,18 +90,24 @@ public sealed class OpBench(BenchOptions o, TextWriter log)
     /// <summary>Every version side by side on one device: a column per version, its check, then the best figure of each case.</summary>
     private void Summary(KernelOp op, string device, IReadOnlyList<OpVersion> versions, List<BenchCase> cases, BenchResults r)
     {
+        var items = r.Items.Where(i => i.Device == device && i.Section == op.Family).ToList();
+        // The baseline's column: its best round over the rounds it ran against every version.
+        string? baseline = items.FirstOrDefault(i => i.Baseline is not null)?.Baseline;
         var header = new List<string> { $"{op.Family} on {device}" };
         header.AddRange(versions.Select(v => v.Name));
+        if (baseline is not null) header.Add(baseline);
         var rows = new List<List<string>> { header };
         var checkRow = new List<string> { "check" };
         checkRow.AddRange(versions.Select(v => r.Checks.LastOrDefault(c => c.Device == device && c.Family == op.Family && c.Version == v.Name)?.Verdict ?? "-"));
+        if (baseline is not null) checkRow.Add("");
         rows.Add(checkRow);
         foreach (var c in cases)
         {
             var row = new List<string> { $"{c.Name} ({c.Unit})" };
-            row.AddRange(versions.Select(v =>
-                r.Items.LastOrDefault(i => i.Device == device && i.Section == op.Family && i.Name == c.Name && i.Version == v.Name) is { } i
-                    ? BenchReport.F1(i.Value) : "-"));
+            row.AddRange(versions.Select(v => items.LastOrDefault(i => i.Name == c.Name && i.Version == v.Name) is { } i ? BenchReport.F1(i.Value) : "-"));
+            if (baseline is not null)
+                row.Add(items.Where(i => i.Name == c.Name && i.BaselineValue is not null).Select(i => i.BaselineValue!.Value).DefaultIfEmpty().Max() is var b and > 0
+                    ? BenchReport.F1(b) : "-");
             rows.Add(row);
         }
         int[] width = [.. Enumerable.Range(0, header.Count).Select(k => rows.Max(row => row[k].Length))];
