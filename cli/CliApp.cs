@@ -27,16 +27,16 @@ public static class CliApp
         Recursive = true,
     };
 
-    /// <summary>The root command with every subcommand and the recursive --verbose.</summary>
-    public static RootCommand BuildRoot()
+    /// <summary>The root command with the recursive --verbose and <paramref name="commands"/>, by default every subcommand (an
+    /// instance of each <see cref="ICliCommand"/> of this assembly, made with its parameterless constructor).</summary>
+    public static RootCommand BuildRoot(IEnumerable<ICliCommand>? commands = null)
     {
         var root = new RootCommand("ScratchNet: a deep learning engine written from scratch in C# (tensors, autograd, CPU and ILGPU kernels).");
         root.Add(Verbose);
-        var commands = typeof(CliApp).Assembly.GetTypes()
+        commands ??= typeof(CliApp).Assembly.GetTypes()
             .Where(t => typeof(ICliCommand).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
-            .Select(t => (ICliCommand)Activator.CreateInstance(t)!)
-            .OrderBy(c => c.Order);
-        foreach (var c in commands) root.Add(c.Build());
+            .Select(t => (ICliCommand)Activator.CreateInstance(t)!);
+        foreach (var c in commands.OrderBy(c => c.Order)) root.Add(c.Build());
         return root;
     }
 
@@ -45,12 +45,14 @@ public static class CliApp
     /// 0 success, 1 a failure the user can fix (bad option, bad file, missing device...), 2 an internal error.
     /// A command line that does not parse (unknown option, bad value, missing argument) gets one line per problem
     /// naming the command and the option, and a pointer to --help; the help itself appears only when asked for.
+    /// <paramref name="commands"/>: the subcommands, by default all of them (a test passes its own, e.g. a check over a registry
+    /// holding a fake op).
     /// </summary>
-    public static int Run(IReadOnlyList<string> args, TextWriter? output = null, TextWriter? error = null)
+    public static int Run(IReadOnlyList<string> args, TextWriter? output = null, TextWriter? error = null, IReadOnlyList<ICliCommand>? commands = null)
     {
         output ??= Console.Out;
         error ??= Console.Error;
-        var parse = BuildRoot().Parse(args);
+        var parse = BuildRoot(commands).Parse(args);
         // An unknown "--name" is often taken for a positional value ("Argument '--bogus' not recognized. Must be one of:
         // 'alexnet' ...", or an image file name for predict): name it as what it is, an option the command does not have.
         var unknown = UnknownOptions(parse.CommandResult.Command, args).ToList();
@@ -62,7 +64,7 @@ public static class CliApp
                 : parse.Errors.Select(e => Rephrase(e.Message)).Distinct().ToList();
             if (parse.CommandResult.Command is RootCommand)
             {
-                if (args.Count == 0) return BuildRoot().Parse(["--help"]).Invoke(new InvocationConfiguration { Output = output, Error = error });
+                if (args.Count == 0) return BuildRoot(commands).Parse(["--help"]).Invoke(new InvocationConfiguration { Output = output, Error = error });
                 if (unknown.Count == 0 && !args[0].StartsWith('-')) problems = [$"unknown command '{args[0]}'"];
             }
             for (int i = 0; i < problems.Count; i++)
@@ -290,6 +292,19 @@ public static class CommonOptions
         Description = $"Refuse images with more pixels than this (read from the header, before decoding; default {data.ImageReadOptions.Default.MaxPixels:N0}, PIL's limit)",
     }.TrainRule();
 
+    /// <summary>`--device`/`-d`, repeatable: the devices `check` and `bench` run on (none given: cpu, ilgpu-cpu, and cuda/opencl when available).</summary>
+    public static Option<string[]> Devices(string what) => new("--device", "-d")
+    {
+        Description = $"Device(s) to {what} (repeatable): cpu, ilgpu-cpu, cuda, opencl, auto (default: cpu, ilgpu-cpu, and cuda/opencl when available)",
+        AllowMultipleArgumentsPerToken = true,
+    };
+
+    /// <summary>`--op FAMILY`: one kernel family of <paramref name="ops"/>, checked at parse time (the error lists the families).</summary>
+    public static Option<string?> Op(ScratchNet.Bench.OpRegistry ops, string what) => new Option<string?>("--op")
+    {
+        Description = $"One kernel family, {what}: {string.Join(", ", ops.Families)}",
+    }.Check(v => v is null || ops.Find(v) is not null ? null : $"one of {string.Join(", ", ops.Families)}");
+
     /// <summary>`--device`/`-d`: which device to run on.</summary>
     public static Option<string> Device(string defaultDevice = "cpu") => new("--device", "-d")
     {
@@ -357,6 +372,9 @@ public sealed class KernelFlags
         command.Add(Conv);
         command.Add(GemmVersion);
     }
+
+    /// <summary>Whether any of the three was typed: then they pin one version for every family (`check`, `bench`).</summary>
+    public bool Given(ParseResult parse) => parse.Given(Kernels) || parse.Given(Conv) || parse.Given(GemmVersion);
 
     /// <summary>The device options the command line asks for.</summary>
     public ScratchNet.Kernels.DeviceOptions Read(ParseResult parse) => new()

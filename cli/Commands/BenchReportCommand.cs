@@ -1,5 +1,5 @@
 using System.CommandLine;
-using ScratchNet.Cli.Bench;
+using ScratchNet.Bench;
 
 namespace ScratchNet.Cli.Commands;
 

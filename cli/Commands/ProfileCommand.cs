@@ -2,7 +2,7 @@ using ScratchNet.Kernels;
 using System.CommandLine;
 using System.Globalization;
 using ScratchNet.Models;
-using ScratchNet.Cli.Bench;
+using ScratchNet.Bench;
 
 namespace ScratchNet.Cli.Commands;
 
@@ -32,7 +32,7 @@ public sealed class ProfileCommand : ICliCommand
             int b = parse.GetValue(batch), n = parse.GetValue(steps);
             if (b < 1 || n < 1) throw new ArgumentException($"profile: --batch-size and --steps must be >= 1, got {b} and {n}");
             var info = ModelRegistry.Get(parse.GetValue(model)!);
-            var (net, opt, x, y) = BenchRunner.TrainingSetup(info.Name, b, dev);
+            var (net, opt, x, y) = TrainingSetup.Create(info.Name, b, dev);
             void Step()
             {
                 using var scope = new TensorScope();

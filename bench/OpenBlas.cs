@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace ScratchNet.Cli.Bench;
+namespace ScratchNet.Bench;
 
 /// <summary>
 /// OpenBLAS's cblas_sgemm through P/Invoke (the same approach as bench/SgemmBench.cs), the CPU SGEMM baseline of

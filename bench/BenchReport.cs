@@ -7,7 +7,7 @@ using Bar = ScottPlot.Bar;
 using Color = ScottPlot.Color;
 using Table = Spectre.Console.Table;
 
-namespace ScratchNet.Cli.Bench;
+namespace ScratchNet.Bench;
 
 /// <summary>The views of a <see cref="BenchResults"/>: console table, README Markdown, bench.png.</summary>
 public static class BenchReport
@@ -24,7 +24,7 @@ public static class BenchReport
         double? vsCpu = r.CpuFigure(i) is double c && c > 0 ? i.Value / c : null;
         return
         [
-            i.Section, i.Name, i.Device, F1(i.Value), i.Unit,
+            i.Section, i.Label, i.Device, F1(i.Value), i.Unit,
             i.WarmupSeconds is double w ? w.ToString("F3", Inv) : "",
             i.Baseline ?? "", i.BaselineValue is double b ? F1(b) : "",
             i.Ratio is double q ? q.ToString("F2", Inv) + "×" : "",
@@ -74,21 +74,25 @@ public static class BenchReport
         foreach (var (k, v) in r.Devices) sb.AppendLine($"- device `{k}`: {v}");
         foreach (var (k, v) in r.Baselines) sb.AppendLine($"- baseline {k}: {v}");
         sb.AppendLine();
-        sb.AppendLine("Higher is better everywhere except peak memory (lower is better). GEMM: square N×N×N SGEMM, 2·N³ flops. Conv: the AlexNet-CIFAR layers and the seed CNN's two, through the entry points training calls, 2·N·O·C·KH·KW·OH·OW flops " +
+        sb.AppendLine("Higher is better everywhere except peak memory (lower is better). Figures: the best of several timed rounds; a baseline " +
+                      "is measured in the same rounds, alternating with ours (ours, baseline, ours, baseline...). GEMM: square N×N×N SGEMM, 2·N³ flops. Conv: the AlexNet-CIFAR layers and the seed CNN's two, through the entry points training calls, 2·N·O·C·KH·KW·OH·OW flops " +
                       "for each of forward, backward-data, backward-weights. Memory: bytes read + written. Train: forward + backward + " +
                       "SGD (lr 0.01, momentum 0.9, weight decay 5e-4); infer: forward only. Warm-up: the first call (JIT), not in the figure. " +
                       "GEMM versions: the ILGPU kernel steps of kernels/gemm (v1 … v5). Conv algorithms: ILGPU's two ways to run a conv " +
                       "(kernels/conv); on a GPU the Convolutions table shows the one Auto picked by timing both (its warm-up includes that), on the CPU simulator the chunked one. Peak memory: device bytes in use while training " +
                       "(ours: the caching allocator's peak; PyTorch: torch.cuda.max_memory_allocated).");
-        string[] sections = ["gemm", "gemm-v", "conv", "conv-alg", "memory", "train", "infer", "peak"];
+        string[] known = ["gemm", "gemm-v", "conv", "conv-alg", "memory", "train", "infer", "peak"];
         string[] titles = ["GEMM", "GEMM kernel versions (ILGPU)", "Convolutions (AlexNet-CIFAR, seed CNN)", "Conv algorithms (ILGPU): chunked im2col + GEMM vs implicit GEMM",
                            "Memory-bound kernels", "Training", "Inference", "Peak memory (training)"];
-        for (int s = 0; s < sections.Length; s++)
+        // Then the sections of `bench --op` (one per family: every version, checked, then timed), in the order they ran.
+        var sections = known.Where(k => r.Items.Any(i => i.Section == k))
+            .Concat(r.Items.Select(i => i.Section).Where(k => !known.Contains(k)).Distinct()).ToList();
+        foreach (var section in sections)
         {
-            var items = r.Items.Where(i => i.Section == sections[s]).ToList();
-            if (items.Count == 0) continue;
+            int t = Array.IndexOf(known, section);
+            var items = r.Items.Where(i => i.Section == section).ToList();
             sb.AppendLine();
-            sb.AppendLine($"{h}# {titles[s]}");
+            sb.AppendLine($"{h}# {(t >= 0 ? titles[t] : $"{section}: every version (`scratchnet bench --op {section}`)")}");
             sb.AppendLine();
             sb.AppendLine("| item | device | ours | unit | warm-up s | baseline | baseline figure | ours/baseline | vs cpu |");
             sb.AppendLine("|---|---|--:|---|--:|---|--:|--:|--:|");
@@ -97,6 +101,13 @@ public static class BenchReport
                 var c = Row(r, i);
                 sb.AppendLine($"| {c[1]} | {c[2]} | {c[3]} | {c[4]} | {c[5]} | {c[6]} | {c[7]} | {c[8]} | {c[9]} |");
             }
+        }
+        if (r.Checks.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine($"{h}# Checks against the reference (the cpu device, --kernels reference)");
+            sb.AppendLine();
+            foreach (var c in r.Checks) sb.AppendLine($"- {c.Device} {c.Family} {c.Version}: {c.Verdict}");
         }
         if (r.Notes.Count > 0)
         {
@@ -117,13 +128,13 @@ public static class BenchReport
         foreach (var i in r.Items)
         {
             if (i.Section == "peak") continue;   // lower is better: a ratio bar would read the wrong way
-            if (i.Ratio is double q) bars.Add(($"{i.Device} {i.Section} {i.Name} vs {ShortName(i.Baseline!)}", q, q >= 1 ? Colors.SeaGreen : Colors.Orange));
-            if (r.CpuFigure(i) is double c && c > 0) bars.Add(($"{i.Device} {i.Section} {i.Name} vs cpu", i.Value / c, Colors.SteelBlue));
+            if (i.Ratio is double q) bars.Add(($"{i.Device} {i.Section} {i.Label} vs {ShortName(i.Baseline!)}", q, q >= 1 ? Colors.SeaGreen : Colors.Orange));
+            if (r.CpuFigure(i) is double c && c > 0) bars.Add(($"{i.Device} {i.Section} {i.Label} vs cpu", i.Value / c, Colors.SteelBlue));
         }
         var plt = new Plot();
         bool ratios = bars.Count > 0;
         if (!ratios)
-            bars = r.Items.Select(i => ($"{i.Device} {i.Name} ({i.Unit})", Math.Log10(Math.Max(i.Value, 1e-3)), Colors.SteelBlue)).ToList();
+            bars = r.Items.Select(i => ($"{i.Device} {i.Label} ({i.Unit})", Math.Log10(Math.Max(i.Value, 1e-3)), Colors.SteelBlue)).ToList();
         var list = bars.Select((b, k) => new Bar { Position = k, Value = b.Value, FillColor = b.Color }).ToList();
         plt.Add.Bars(list);
         plt.Axes.Bottom.SetTicks(bars.Select((_, k) => (double)k).ToArray(), bars.Select(b => b.Label).ToArray());
