@@ -6,7 +6,7 @@ namespace ScratchNet.Kernels;
 //               (avx512 | avx2 | vector; sigmoid and tanh stay scalar: a vector exp would not round like MathF.Exp)
 //   gpu         Activation.Ilgpu.cs: one grid-stride kernel per pass
 //   tests       tests/ActivationTests.cs, tests/CpuSimdTests.cs
-//   check/bench scratchnet check --op activation, scratchnet bench --op activation (GB/s)
+//   check/bench bench/ops/ActivationOp.cs: scratchnet check --op activation, scratchnet bench --op activation (GB/s)
 //
 // Element-wise activation functions over n contiguous floats, forward and backward. The scalar math below is shared by
 // both (ILGPU compiles these static methods into the kernel), so every device evaluates the same formulas.

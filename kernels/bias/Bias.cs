@@ -5,7 +5,7 @@ namespace ScratchNet.Kernels;
 //   cpu         Bias.Cpu.cs: the reference loops with --kernels reference, else Bias.Cpu.Simd.cs (avx512 | avx2 | vector)
 //   gpu         Bias.Ilgpu.cs
 //   tests       tests/ConvTests.cs (BiasKernels), tests/LinearTests.cs, tests/CpuSimdTests.cs
-//   check/bench scratchnet check --op bias, scratchnet bench --op bias (GB/s)
+//   check/bench bench/ops/BiasOp.cs: scratchnet check --op bias, scratchnet bench --op bias (GB/s)
 //
 // Per-channel bias of a tensor viewed as [outer, channels, inner]:
 //   Linear: y [N, out]        → outer = N, channels = out, inner = 1

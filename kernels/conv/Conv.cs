@@ -9,7 +9,7 @@ namespace ScratchNet.Kernels;
 //               --conv implicit   GPU: the GEMM gathers the patches itself, no col buffer: Conv.Ilgpu.Implicit.cs
 //               --conv auto       the device's choice per shape: Conv.Cpu.cs, Conv.Ilgpu.Algorithm.cs
 //   tests       tests/ConvTests.cs
-//   check/bench scratchnet check --op conv2d, scratchnet bench --op conv2d (GFLOP/s)
+//   check/bench bench/ops/ConvOp.cs: scratchnet check --op conv2d, scratchnet bench --op conv2d (GFLOP/s)
 //
 // The im2col algorithm: 2-D convolution (cross-correlation, as PyTorch) as GEMM.
 //

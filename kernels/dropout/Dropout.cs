@@ -5,7 +5,7 @@ namespace ScratchNet.Kernels;
 //   cpu         Dropout.Cpu.cs: the reference loop with --kernels reference, else Dropout.Cpu.Simd.cs (avx512 | avx2 | vector)
 //   gpu         Dropout.Ilgpu.cs
 //   tests       tests/DropoutTests.cs, tests/CpuSimdTests.cs
-//   check/bench scratchnet check --op dropout, scratchnet bench --op dropout (GB/s)
+//   check/bench bench/ops/DropoutOp.cs: scratchnet check --op dropout, scratchnet bench --op dropout (GB/s)
 //
 // Inverted dropout over n contiguous floats.
 //

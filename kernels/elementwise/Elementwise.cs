@@ -6,7 +6,7 @@ namespace ScratchNet.Kernels;
 //               (avx512 | avx2 | vector: one generic source, the reference's bits)
 //   gpu         Elementwise.Ilgpu.cs
 //   tests       tests/ElementwiseTests.cs, tests/CpuSimdTests.cs
-//   check/bench scratchnet check --op elementwise, scratchnet bench --op elementwise (GB/s)
+//   check/bench bench/ops/ElementwiseOp.cs: scratchnet check --op elementwise, scratchnet bench --op elementwise (GB/s)
 //
 // Element-wise ops over n contiguous floats: y[i] = f(a[i], b[i]).
 public partial interface IBackend

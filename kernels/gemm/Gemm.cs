@@ -8,7 +8,7 @@ namespace ScratchNet.Kernels;
 //   gpu         --gemm-version 1–2: Gemm.Ilgpu.cs (shared-memory tiles, register blocking); 3–5 (default 5):
 //               Gemm.Ilgpu.Fast.cs (128-bit loads, transposed A tile, double buffering, split K)
 //   tests       tests/GemmTests.cs, tests/SgemmTests.cs
-//   check/bench scratchnet check --op gemm, scratchnet bench --op gemm (GFLOP/s; OpenBLAS and cuBLAS beside it)
+//   check/bench bench/ops/GemmOp.cs: scratchnet check --op gemm, scratchnet bench --op gemm (GFLOP/s; OpenBLAS and cuBLAS beside it)
 //
 // GEMM: general matrix multiply, the workhorse of Linear, MatMul and (through im2col) Conv2d.
 //

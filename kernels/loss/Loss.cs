@@ -5,7 +5,7 @@ namespace ScratchNet.Kernels;
 //               shorter than one vector, so there is no SIMD version)
 //   gpu         Loss.Ilgpu.cs
 //   tests       tests/LossTests.cs
-//   check/bench scratchnet check --op loss, scratchnet bench --op loss
+//   check/bench bench/ops/LossOp.cs: scratchnet check --op loss, scratchnet bench --op loss
 //
 // Softmax and softmax + cross-entropy over the rows of a row-major [N, C] matrix (N samples, C classes).
 // Row r occupies x[r·C .. r·C + C).

@@ -5,7 +5,7 @@ namespace ScratchNet.Kernels;
 //   cpu         Optim.Cpu.cs: the reference loops with --kernels reference, else Optim.Cpu.Simd.cs (avx512 | avx2 | vector)
 //   gpu         Optim.Ilgpu.cs
 //   tests       tests/OptimTests.cs, tests/CpuSimdTests.cs
-//   check/bench scratchnet check --op optim, scratchnet bench --op optim (GB/s)
+//   check/bench bench/ops/OptimOp.cs: scratchnet check --op optim, scratchnet bench --op optim (GB/s)
 //
 // Optimizer updates: one fused element-wise pass over a parameter p, its gradient g and its state,
 // with exactly the arithmetic of torch.optim.SGD and torch.optim.Adam (single-tensor, non-fused versions).

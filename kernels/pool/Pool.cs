@@ -5,7 +5,7 @@ namespace ScratchNet.Kernels;
 //   cpu         Pool.Cpu.cs: the reference loops with --kernels reference, else Pool.Cpu.Simd.cs (avx512 | avx2 | vector)
 //   gpu         Pool.Ilgpu.cs
 //   tests       tests/PoolTests.cs, tests/CpuSimdTests.cs
-//   check/bench scratchnet check --op pool, scratchnet bench --op pool (GB/s)
+//   check/bench bench/ops/PoolOp.cs: scratchnet check --op pool, scratchnet bench --op pool (GB/s)
 //
 // 2-D max pooling over NCHW images (torch.nn.MaxPool2d with dilation 1, ceil_mode=False).
 //

@@ -5,7 +5,7 @@ namespace ScratchNet.Kernels;
 //   cpu         Reduce.Cpu.cs: the reference loops with --kernels reference, else Reduce.Cpu.Simd.cs (avx512 | avx2 | vector)
 //   gpu         Reduce.Ilgpu.cs
 //   tests       tests/ReduceTests.cs, tests/CpuSimdTests.cs
-//   check/bench scratchnet check --op reduce, scratchnet bench --op reduce (GB/s)
+//   check/bench bench/ops/ReduceOp.cs: scratchnet check --op reduce, scratchnet bench --op reduce (GB/s)
 //
 // Reductions: the sum of a whole buffer, and per-row argmax of a row-major [N, C] matrix (row r at r·C).
 public partial interface IBackend
