@@ -4,7 +4,7 @@ using System.Runtime.ExceptionServices;
 namespace ScratchNet.Kernels;
 
 // One fork-join team of threads for every parallel kernel of the `cpu` device (SGEMM, the SIMD kernels, the
-// image-parallel convolution).
+// per-image convolution).
 //
 // Why not Parallel.For: a training step of a small network issues a few dozen parallel loops of 10–500 µs
 // each. The .NET thread pool hands each one to workers that may be asleep (waking one costs tens of µs, and

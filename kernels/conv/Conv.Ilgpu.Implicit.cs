@@ -27,7 +27,7 @@ namespace ScratchNet.Kernels;
 // per element). Neighbouring threads (t, t+2) hold neighbouring
 // j, so a warp's loads touch runs of adjacent pixels; each pixel is read KH·KW times, mostly from L1/L2.
 //
-// Compared with the chunked im2col path on the same GEMM: no col buffer (up to 64 MiB) and no swap buffer
+// Compared with im2col (ConvIm2Col) on the same GEMM: no col buffer (up to 64 MiB) and no swap buffer
 // (a chunk's output), no im2col/swap traffic, and one grid over the whole batch instead of one per
 // chunk (AlexNet-CIFAR conv2 at batch 256 is 7 chunks of ≤ 40 images, each too small a grid to fill an H100).
 // The price is the gather's integer work and the bounds checks per loaded element. IlgpuBackend.ConvAlgorithm

@@ -15,7 +15,7 @@ namespace ScratchNet.Kernels;
 // across its lanes, and the K mod 16 leftover products are added in scalar. Edge blocks (M or N not a
 // multiple of 4) run one dot product at a time.
 //
-// Used by the image-parallel convolution (Conv.Cpu.PerImage.cs) for weight gradients with few output
+// Used by the per-image convolution (Conv.Cpu.PerImage.cs) for weight gradients with few output
 // channels and many pixels (DotNTApplies); everything else goes through the packed GEMM.
 public static unsafe partial class Sgemm
 {
