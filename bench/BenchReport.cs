@@ -79,7 +79,7 @@ public static class BenchReport
                       "for each of forward, backward-data, backward-weights. Memory: bytes read + written. Train: forward + backward + " +
                       "SGD (lr 0.01, momentum 0.9, weight decay 5e-4); infer: forward only. Warm-up: the first call (JIT), not in the figure. " +
                       "GEMM versions: the ILGPU kernel steps of kernels/gemm (v1 … v5). Conv algorithms: ILGPU's two ways to run a conv " +
-                      "(kernels/conv); on a GPU the Convolutions table shows the one Auto picked by timing both (its warm-up includes that), on the CPU simulator the chunked one. Peak memory: device bytes in use while training " +
+                      "(kernels/conv); on a GPU the Convolutions table shows the one Auto picked by timing both (its warm-up includes that), on the CPU simulator im2col. Peak memory: device bytes in use while training " +
                       "(ours: the caching allocator's peak; PyTorch: torch.cuda.max_memory_allocated).");
         string[] known = ["gemm", "gemm-v", "conv", "conv-alg", "memory", "train", "infer", "peak"];
         string[] titles = ["GEMM", "GEMM kernel versions (ILGPU)", "Convolutions (AlexNet-CIFAR, seed CNN)", "Conv algorithms (ILGPU): chunked im2col + GEMM vs implicit GEMM",

@@ -153,10 +153,9 @@ public partial interface IBackend
     /// </summary>
     void Col2Im(in ConvGeometry g, Storage col, int n0, int count, Storage dx);
 
-    // The three conv entry points autograd calls (engine/autograd/Ops.Conv.cs). Every device runs ConvIm2Col
-    // (chunked im2col + one GEMM) unless it has a better plan for some shapes: the cpu device runs small
-    // convolutions image-parallel (Conv.Cpu.PerImage.cs), the ILGPU devices choose per shape between the driver and
-    // the implicit GEMM (Conv.Ilgpu.Algorithm.cs).
+    // The three conv entry points autograd calls (engine/autograd/Ops.Conv.cs), one per ConvPass. Each device runs
+    // the algorithm its options name (--conv; the card at the top of this file lists them), Auto choosing per shape:
+    // Conv.Cpu.cs on the cpu, Conv.Ilgpu.Algorithm.cs on the ILGPU devices.
 
     /// <summary>y = conv2d(x, w) + bias: x [N, C, H, W], w [O, C, KH, KW], bias [O] or null, y [N, O, OH, OW] (overwritten).</summary>
     void Conv2dForward(in ConvGeometry g, Storage x, Storage w, Storage? bias, Storage y);
