@@ -1,0 +1,179 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace ScratchNet.Kernels;
+
+// Sum and max/min along a dimension, vectorised (CpuSimd.cs), in the two layouts of the [outer, dim, inner] view:
+//   - ROWS (inner = 1): each output reduces a contiguous row of dim floats. Sum: TV.SumDouble (Count/2-lane double
+//     accumulators: another order than the reference's running sum, so the float result may differ in its last bit).
+//     Max/min: each lane keeps the best value and its index of the positions d ≡ lane (mod Count), then the lanes are merged
+//     (NaN first, else the largest value, ties to the smaller index) and the tail is scanned: the reference's value and index.
+//   - COLUMNS (inner > 1): Count consecutive outputs (o, i .. i + Count − 1) in the lanes, one vector load per d (stride inner).
+//     Sum: TV.AddColumnSums, each lane summed in order of d in double: the reference's bits. Max/min: a compare and two lane
+//     selects per d: the reference's value and index.
+// A kernel item is a row (rows) or an (o, lane block) pair (columns); items run in parallel on the cpu team.
+public static class ReduceDimSimd
+{
+    /// <summary>y[o, i] = (float)Σ_d x[o, d, i] · scale, or with <paramref name="accumulate"/> y[o, i] += scale · (float)Σ_d x[o, d, i]
+    /// (the form of SumToShape).</summary>
+    public static void Sum(KernelPath path, float[] x, float[] y, int outer, int dim, int inner, float scale, bool accumulate)
+    {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
+        switch (path)
+        {
+            case KernelPath.Avx512: Run<V512>(); break;
+            case KernelPath.Avx2: Run<V256>(); break;
+            default: Run<VecT>(); break;
+        }
+
+        void Run<TV>() where TV : struct, ISimd<TV>
+        {
+            var k = new SumKernel<TV> { X = x, Y = y, Dim = dim, Inner = inner, Scale = scale, Accumulate = accumulate, Blocks = (inner + TV.Count - 1) / TV.Count };
+            int items = inner == 1 ? outer : outer * k.Blocks;
+            long perItem = inner == 1 ? dim : (long)dim * Math.Min(inner, TV.Count);
+            CpuSimd.For(items, (int)Math.Max(1, CpuSimd.SerialElements / Math.Max(1, perItem)), k, align: 1);
+        }
+    }
+
+    /// <summary>y[o, i] = the first maximum (max) or minimum of x[o, :, i] (a NaN wins), index[o, i] = its d.</summary>
+    public static void Extreme(KernelPath path, float[] x, float[] y, int[] index, int outer, int dim, int inner, bool max)
+    {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
+        if (dim >= 1 << 24) { Reference.ReduceDim(max ? DimReduction.Max : DimReduction.Min, x, y, index, null, outer, dim, inner, 1f); return; }   // indices must be exact floats
+        switch (path)
+        {
+            case KernelPath.Avx512: Run<V512>(); break;
+            case KernelPath.Avx2: Run<V256>(); break;
+            default: Run<VecT>(); break;
+        }
+
+        void Run<TV>() where TV : struct, ISimd<TV>
+        {
+            var k = new ExtremeKernel<TV> { X = x, Y = y, Index = index, Dim = dim, Inner = inner, Max = max, Blocks = (inner + TV.Count - 1) / TV.Count };
+            int items = inner == 1 ? outer : outer * k.Blocks;
+            long perItem = inner == 1 ? dim : (long)dim * Math.Min(inner, TV.Count);
+            CpuSimd.For(items, (int)Math.Max(1, CpuSimd.SerialElements / Math.Max(1, perItem)), k, align: 1);
+        }
+    }
+
+    struct SumKernel<TV> : ICpuKernel where TV : struct, ISimd<TV>
+    {
+        public float[] X, Y;
+        public int Dim, Inner, Blocks;
+        public float Scale;
+        public bool Accumulate;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run(int start, int end)
+        {
+            ref float x = ref MemoryMarshal.GetArrayDataReference(X);
+            ref float y = ref MemoryMarshal.GetArrayDataReference(Y);
+            Span<float> sums = stackalloc float[TV.Count];
+            for (int item = start; item < end; item++)
+            {
+                if (Inner == 1)
+                {
+                    float s = (float)TV.SumDouble(ref Unsafe.Add(ref x, (nint)item * Dim), Dim);
+                    Y[item] = Accumulate ? Y[item] + Scale * s : s * Scale;
+                    continue;
+                }
+                int o = item / Blocks, i0 = item % Blocks * TV.Count;
+                int first = o * Dim * Inner + i0, outAt = o * Inner + i0;
+                if (i0 + TV.Count <= Inner)
+                {
+                    sums.Clear();
+                    TV.AddColumnSums(ref Unsafe.Add(ref x, first), Inner, Dim, ref MemoryMarshal.GetReference(sums));
+                    var v = TV.Load(ref MemoryMarshal.GetReference(sums), 0);
+                    var r = Accumulate ? TV.Load(ref y, outAt) + TV.Splat(Scale) * v : v * TV.Splat(Scale);
+                    TV.Store(r, ref y, outAt);
+                }
+                else
+                    for (int i = i0; i < Inner; i++)
+                    {
+                        float s = (float)Reference.SumAlong(X, first + i - i0, Dim, Inner);
+                        Y[outAt + i - i0] = Accumulate ? Y[outAt + i - i0] + Scale * s : s * Scale;
+                    }
+            }
+        }
+    }
+
+    struct ExtremeKernel<TV> : ICpuKernel where TV : struct, ISimd<TV>
+    {
+        public float[] X, Y;
+        public int[] Index;
+        public int Dim, Inner, Blocks;
+        public bool Max;
+
+        /// <summary>Lanes where v should replace best: v beats it, or v is the first NaN.</summary>
+        static TV Takes(TV v, TV best, bool max) =>
+            (max ? TV.GreaterThan(v, best) : TV.LessThan(v, best)) | TV.Select(TV.IsNaN(best), TV.Splat(0f), TV.IsNaN(v));
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run(int start, int end)
+        {
+            ref float x = ref MemoryMarshal.GetArrayDataReference(X);
+            Span<float> lanes = stackalloc float[TV.Count];
+            Span<float> lanesIdx = stackalloc float[TV.Count];
+            for (int item = start; item < end; item++)
+            {
+                if (Inner == 1) { Row(ref x, item, lanes, lanesIdx); continue; }
+                int o = item / Blocks, i0 = item % Blocks * TV.Count;
+                int first = o * Dim * Inner + i0, outAt = o * Inner + i0;
+                if (i0 + TV.Count <= Inner)
+                {
+                    var best = TV.Load(ref x, first);
+                    var at = TV.Splat(0f);
+                    for (int d = 1; d < Dim; d++)
+                    {
+                        var v = TV.Load(ref x, first + d * Inner);
+                        var take = Takes(v, best, Max);
+                        best = TV.Select(take, v, best);
+                        at = TV.Select(take, TV.Splat(d), at);
+                    }
+                    TV.Store(best, ref MemoryMarshal.GetArrayDataReference(Y), outAt);
+                    TV.StoreInt(at, ref MemoryMarshal.GetArrayDataReference(Index), outAt);
+                }
+                else
+                    for (int i = i0; i < Inner; i++)
+                    {
+                        var (v, d) = Reference.ExtremeAlong(X, first + i - i0, Dim, Inner, Max);
+                        Y[outAt + i - i0] = v; Index[outAt + i - i0] = d;
+                    }
+            }
+        }
+
+        void Row(ref float x, int o, Span<float> lanes, Span<float> lanesIdx)
+        {
+            int first = o * Dim, w = TV.Count;
+            if (Dim < 2 * w) { var (v0, d0) = Reference.ExtremeAlong(X, first, Dim, 1, Max); Y[o] = v0; Index[o] = d0; return; }
+            var best = TV.Load(ref x, first);
+            var at = TV.Iota;
+            int d = w;
+            for (; d <= Dim - w; d += w)
+            {
+                var v = TV.Load(ref x, first + d);
+                var take = Takes(v, best, Max);
+                best = TV.Select(take, v, best);
+                at = TV.Select(take, TV.Splat(d) + TV.Iota, at);
+            }
+            TV.Store(best, ref MemoryMarshal.GetReference(lanes), 0);
+            TV.Store(at, ref MemoryMarshal.GetReference(lanesIdx), 0);
+            // Merge the lanes: the first NaN if any, else the best value with the smallest index.
+            float bv = lanes[0]; int bi = (int)lanesIdx[0];
+            for (int l = 1; l < w; l++)
+            {
+                float v = lanes[l]; int i = (int)lanesIdx[l];
+                bool nanB = float.IsNaN(bv), nanV = float.IsNaN(v);
+                bool take = nanB ? nanV && i < bi
+                    : nanV || (Max ? v > bv : v < bv) || (v == bv && i < bi);
+                if (take) { bv = v; bi = i; }
+            }
+            for (; d < Dim && !float.IsNaN(bv); d++)
+            {
+                float v = X[first + d];
+                if ((Max ? v > bv : v < bv) || float.IsNaN(v)) { bv = v; bi = d; }
+            }
+            Y[o] = bv; Index[o] = bi;
+        }
+    }
+}
