@@ -217,5 +217,6 @@ public sealed partial class Tensor
     public Tensor Permute(params int[] dims) => F.Permute(this, dims);
     public Tensor Narrow(int dim, int start, int length) => F.Narrow(this, dim, start, length);
     public Tensor IndexSelect(int dim, Tensor index) => F.IndexSelect(this, dim, index);
+    public Tensor IndexSelect(int dim, params int[] index) => F.IndexSelect(this, dim, index);
     public Tensor MatMul(Tensor other) => F.MatMul(this, other);
 }
