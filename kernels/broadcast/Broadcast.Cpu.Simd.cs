@@ -12,8 +12,9 @@ namespace ScratchNet.Kernels;
 // N rows of loads + a splat. Every op here is a single IEEE operation or a selection, computed lane by lane exactly as
 // BroadcastMath's scalar formula: every path gives the reference's bits. Pow is not vectorised (MathF.Pow per element).
 //
-// UNARY / UNARY BACKWARD: CpuMap over the n elements with the op's formula (exp, log and the two pows stay scalar: a vector exp
-// would not round like MathF.Exp). Where and BinaryGrad run the reference loops (Broadcast.Cpu.cs).
+// UNARY / UNARY BACKWARD: CpuMap over the n elements with the op's formula, the reference's bits, except: exp and log use .NET's
+// vector Exp / Log (System.Runtime.Intrinsics), within 2 ulp of MathF.Exp / MathF.Log (a 1e-5 tolerance in the checks, as for
+// the GPU); the two pows stay scalar (Reference). Where and BinaryGrad run the reference loops (Broadcast.Cpu.cs).
 public static class BroadcastSimd
 {
     /// <summary>The vector form of a binary op (the scalar form is BroadcastMath.Binary).</summary>
@@ -45,7 +46,31 @@ public static class BroadcastSimd
         public float Scalar(float a, float b, float y) => BroadcastMath.Binary(op, a, b);
     }
 
-    /// <summary>y = f(x) in vector form for the exact unary ops (not Exp, Log, Pow, RPow).</summary>
+    /// <summary>.NET's vector exp or log of TV's lanes (within 2 ulp of MathF.Exp / MathF.Log; not part of ISimd: one branch per
+    /// vector type, folded by the JIT).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static TV ExpLog<TV>(TV x, bool log) where TV : struct, ISimd<TV>
+    {
+        if (typeof(TV) == typeof(V512))
+        {
+            var v = Unsafe.As<TV, System.Runtime.Intrinsics.Vector512<float>>(ref x);
+            var r = log ? System.Runtime.Intrinsics.Vector512.Log(v) : System.Runtime.Intrinsics.Vector512.Exp(v);
+            return Unsafe.As<System.Runtime.Intrinsics.Vector512<float>, TV>(ref r);
+        }
+        if (typeof(TV) == typeof(V256))
+        {
+            var v = Unsafe.As<TV, System.Runtime.Intrinsics.Vector256<float>>(ref x);
+            var r = log ? System.Runtime.Intrinsics.Vector256.Log(v) : System.Runtime.Intrinsics.Vector256.Exp(v);
+            return Unsafe.As<System.Runtime.Intrinsics.Vector256<float>, TV>(ref r);
+        }
+        {
+            var v = Unsafe.As<TV, System.Numerics.Vector<float>>(ref x);
+            var r = log ? System.Numerics.Vector.Log(v) : System.Numerics.Vector.Exp(v);
+            return Unsafe.As<System.Numerics.Vector<float>, TV>(ref r);
+        }
+    }
+
+    /// <summary>y = f(x) in vector form for every unary op but Pow and RPow (exp and log: .NET's vector functions).</summary>
     struct UnaryV(int op, float p, float q) : IMapOp
     {
         public static bool ReadsB => false; public static bool ReadsY => false;
@@ -56,6 +81,8 @@ public static class BroadcastSimd
             switch (op)
             {
                 case 0: return TV.Splat(-1f) * x;
+                case 1: return ExpLog(x, log: false);
+                case 2: return ExpLog(x, log: true);
                 case 3: return TV.Sqrt(x);
                 case 4: return TV.Select(TV.LessThan(x, TV.Splat(0f)), TV.Splat(-1f) * x, x) + TV.Splat(0f);   // + 0 turns −0 into +0
                 case 6:
@@ -111,8 +138,11 @@ public static class BroadcastSimd
         public float Scalar(float y, float dy, float dx) => dx + BroadcastMath.UnaryGrad(op, 0f, y, dy, 0f, 0f);
     }
 
-    /// <summary>Whether the unary op has a vector form (exp, log and the pows do not).</summary>
-    public static bool IsVectorUnary(UnaryOp op) => op is not (UnaryOp.Exp or UnaryOp.Log or UnaryOp.Pow or UnaryOp.RPow);
+    /// <summary>Whether the unary op has a vector form (the pows do not).</summary>
+    public static bool IsVectorUnary(UnaryOp op) => op is not (UnaryOp.Pow or UnaryOp.RPow);
+
+    /// <summary>Whether the op's vector form gives the reference's bits (all but exp and log).</summary>
+    public static bool IsExactUnary(UnaryOp op) => op is not (UnaryOp.Exp or UnaryOp.Log or UnaryOp.Pow or UnaryOp.RPow);
 
     /// <summary>Whether the unary op's backward has a vector form (the pows do not).</summary>
     public static bool IsVectorUnaryGrad(UnaryOp op) => op is not (UnaryOp.Pow or UnaryOp.RPow);

@@ -4,11 +4,11 @@ namespace ScratchNet.Kernels;
 //                reduce-to-shape adjoint Σ that takes a gradient back to a broadcast input's shape
 //   definition  Broadcast.Reference.cs   (the oracle of the tests, `scratchnet check` and the gradient checks)
 //   cpu         Broadcast.Cpu.cs: the reference loops with --kernels reference, else Broadcast.Cpu.Simd.cs (avx512 | avx2 |
-//               vector: the IEEE-exact ops, + − × ÷ max min comparisons √ |x| clamp, give the reference's bits; exp, log and pow
-//               stay scalar: a vector exp would not round like MathF.Exp) and, for SumToShape, the [outer, dim, inner]
+//               vector: the IEEE-exact ops, + − × ÷ max min comparisons √ |x| clamp, give the reference's bits; exp and log
+//               use .NET's vector Exp / Log, within 2 ulp; pow stays scalar) and, for SumToShape, the [outer, dim, inner]
 //               sums of kernels/reduce/ReduceDim.Cpu.Simd.cs
 //   gpu         Broadcast.Ilgpu.cs
-//   tests       tests/TensorMathTests.cs, tests/BroadcastKernelTests.cs
+//   tests       tests/TensorMathKernelTests.cs (every version against the Reference), tests/TensorMathTests.cs and TensorMathTorchTests.cs (the ops)
 //   check/bench bench/ops/BroadcastOp.cs: scratchnet check --op broadcast, scratchnet bench --op broadcast (GB/s, a copy as the ceiling)
 //   engine      engine/autograd/Ops.Math.cs (F.Add, Sub, Mul, Div, Pow, Maximum, Minimum, Where, Exp, Log, ..., the operators)
 //
@@ -285,7 +285,7 @@ public static class StridedLayout
         if (reducedRuns <= 1)
         {
             int at = kinds.FindIndex(x => x.Reduced);
-            if (at < 0) dim = 1;
+            if (at < 0) { dim = 1; outer = kinds.Aggregate(1, (p, x) => p * x.Size); }   // nothing reduced: y += α·x
             else
             {
                 dim = kinds[at].Size;

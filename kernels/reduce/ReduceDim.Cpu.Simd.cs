@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -9,8 +11,9 @@ namespace ScratchNet.Kernels;
 //     Max/min: each lane keeps the best value and its index of the positions d ≡ lane (mod Count), then the lanes are merged
 //     (NaN first, else the largest value, ties to the smaller index) and the tail is scanned: the reference's value and index.
 //   - COLUMNS (inner > 1): Count consecutive outputs (o, i .. i + Count − 1) in the lanes, one vector load per d (stride inner).
-//     Sum: TV.AddColumnSums, each lane summed in order of d in double: the reference's bits. Max/min: a compare and two lane
-//     selects per d: the reference's value and index.
+//     Sum: blocks of 512 columns, each row of the block widened and added to 512 double accumulators (in L1) in order of d:
+//     the reference's bits, reading whole rows (no strided walk down a column). Max/min: Count columns in the lanes, a compare
+//     and two lane selects per d: the reference's value and index.
 // A kernel item is a row (rows) or an (o, lane block) pair (columns); items run in parallel on the cpu team.
 public static class ReduceDimSimd
 {
@@ -28,9 +31,9 @@ public static class ReduceDimSimd
 
         void Run<TV>() where TV : struct, ISimd<TV>
         {
-            var k = new SumKernel<TV> { X = x, Y = y, Dim = dim, Inner = inner, Scale = scale, Accumulate = accumulate, Blocks = (inner + TV.Count - 1) / TV.Count };
+            var k = new SumKernel<TV> { X = x, Y = y, Dim = dim, Inner = inner, Scale = scale, Accumulate = accumulate, Blocks = (inner + ColumnBlock - 1) / ColumnBlock };
             int items = inner == 1 ? outer : outer * k.Blocks;
-            long perItem = inner == 1 ? dim : (long)dim * Math.Min(inner, TV.Count);
+            long perItem = inner == 1 ? dim : (long)dim * Math.Min(inner, ColumnBlock);
             CpuSimd.For(items, (int)Math.Max(1, CpuSimd.SerialElements / Math.Max(1, perItem)), k, align: 1);
         }
     }
@@ -56,6 +59,9 @@ public static class ReduceDimSimd
         }
     }
 
+    /// <summary>Columns per block of the column sums: 512 double accumulators (4 KiB, in L1) per item.</summary>
+    const int ColumnBlock = 512;
+
     struct SumKernel<TV> : ICpuKernel where TV : struct, ISimd<TV>
     {
         public float[] X, Y;
@@ -67,8 +73,7 @@ public static class ReduceDimSimd
         public void Run(int start, int end)
         {
             ref float x = ref MemoryMarshal.GetArrayDataReference(X);
-            ref float y = ref MemoryMarshal.GetArrayDataReference(Y);
-            Span<float> sums = stackalloc float[TV.Count];
+            Span<double> acc = stackalloc double[ColumnBlock];
             for (int item = start; item < end; item++)
             {
                 if (Inner == 1)
@@ -77,24 +82,54 @@ public static class ReduceDimSimd
                     Y[item] = Accumulate ? Y[item] + Scale * s : s * Scale;
                     continue;
                 }
-                int o = item / Blocks, i0 = item % Blocks * TV.Count;
-                int first = o * Dim * Inner + i0, outAt = o * Inner + i0;
-                if (i0 + TV.Count <= Inner)
+                // Columns i0 .. i1 of row block o: each row of the block added to the double accumulators, in order of d
+                // (each column's sum in the reference's order: the same bits).
+                int o = item / Blocks, i0 = item % Blocks * ColumnBlock, w = Math.Min(ColumnBlock, Inner - i0);
+                var a = acc[..w];
+                a.Clear();
+                ref double pa = ref MemoryMarshal.GetReference(a);
+                for (int d = 0; d < Dim; d++) AddWidened<TV>(ref Unsafe.Add(ref x, (nint)(o * Dim + d) * Inner + i0), ref pa, w);
+                int outAt = o * Inner + i0;
+                for (int j = 0; j < w; j++)
                 {
-                    sums.Clear();
-                    TV.AddColumnSums(ref Unsafe.Add(ref x, first), Inner, Dim, ref MemoryMarshal.GetReference(sums));
-                    var v = TV.Load(ref MemoryMarshal.GetReference(sums), 0);
-                    var r = Accumulate ? TV.Load(ref y, outAt) + TV.Splat(Scale) * v : v * TV.Splat(Scale);
-                    TV.Store(r, ref y, outAt);
+                    float s = (float)a[j];
+                    Y[outAt + j] = Accumulate ? Y[outAt + j] + Scale * s : s * Scale;
                 }
-                else
-                    for (int i = i0; i < Inner; i++)
-                    {
-                        float s = (float)Reference.SumAlong(X, first + i - i0, Dim, Inner);
-                        Y[outAt + i - i0] = Accumulate ? Y[outAt + i - i0] + Scale * s : s * Scale;
-                    }
             }
         }
+    }
+
+    /// <summary>acc[j] += (double)row[j] for j &lt; w, with the vector width of TV (the widening is not part of ISimd: one branch per
+    /// vector type, folded by the JIT).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void AddWidened<TV>(ref float row, ref double acc, int w) where TV : struct, ISimd<TV>
+    {
+        int j = 0;
+        if (typeof(TV) == typeof(V512))
+            for (; j <= w - 16; j += 16)
+            {
+                var (lo, hi) = System.Runtime.Intrinsics.Vector512.Widen(System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref row, (nuint)j));
+                (System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref acc, (nuint)j) + lo).StoreUnsafe(ref acc, (nuint)j);
+                (System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref acc, (nuint)j + 8) + hi).StoreUnsafe(ref acc, (nuint)j + 8);
+            }
+        else if (typeof(TV) == typeof(V256))
+            for (; j <= w - 8; j += 8)
+            {
+                var (lo, hi) = System.Runtime.Intrinsics.Vector256.Widen(System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref row, (nuint)j));
+                (System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref acc, (nuint)j) + lo).StoreUnsafe(ref acc, (nuint)j);
+                (System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref acc, (nuint)j + 4) + hi).StoreUnsafe(ref acc, (nuint)j + 4);
+            }
+        else
+        {
+            int n = System.Numerics.Vector<float>.Count, h = n / 2;
+            for (; j <= w - n; j += n)
+            {
+                System.Numerics.Vector.Widen(System.Numerics.Vector.LoadUnsafe(ref row, (nuint)j), out var lo, out var hi);
+                (System.Numerics.Vector.LoadUnsafe(ref acc, (nuint)j) + lo).StoreUnsafe(ref acc, (nuint)j);
+                (System.Numerics.Vector.LoadUnsafe(ref acc, (nuint)(j + h)) + hi).StoreUnsafe(ref acc, (nuint)(j + h));
+            }
+        }
+        for (; j < w; j++) Unsafe.Add(ref acc, j) += Unsafe.Add(ref row, j);
     }
 
     struct ExtremeKernel<TV> : ICpuKernel where TV : struct, ISimd<TV>

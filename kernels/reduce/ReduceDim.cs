@@ -6,7 +6,7 @@ namespace ScratchNet.Kernels;
 //               (avx512 | avx2 | vector: along a contiguous row, and across rows with the inner dimension in the lanes);
 //               var and softmax stay scalar (softmax needs exp; var is two passes in double)
 //   gpu         ReduceDim.Ilgpu.cs: L threads per output (L = 1 … 256, a power of two chosen by the number of outputs)
-//   tests       tests/TensorMathTests.cs, tests/ReduceDimKernelTests.cs
+//   tests       tests/TensorMathKernelTests.cs (every version against the Reference), tests/TensorMathTests.cs and TensorMathTorchTests.cs (the ops)
 //   check/bench bench/ops/ReduceDimOp.cs: scratchnet check --op reducedim, scratchnet bench --op reducedim (GB/s, a copy as the ceiling)
 //   engine      engine/autograd/Ops.ReduceDim.cs (F.Sum/Mean/Max/Min/Argmax/Argmin/Var along dims, F.Softmax/LogSoftmax(x, dim))
 //

@@ -6,7 +6,7 @@ namespace ScratchNet.Kernels;
 //               rows of the innermost dimension copied, splatted or gathered, and 2-D transposes in cache tiles; copies move
 //               bits, so every path gives the reference's
 //   gpu         Shape.Ilgpu.cs
-//   tests       tests/TensorMathTests.cs, tests/ShapeKernelTests.cs
+//   tests       tests/TensorMathKernelTests.cs (every version against the Reference), tests/TensorMathTests.cs and TensorMathTorchTests.cs (the ops)
 //   check/bench bench/ops/ShapeOp.cs: scratchnet check --op shape, scratchnet bench --op shape (GB/s, a copy as the ceiling)
 //   engine      engine/autograd/Ops.Shape.cs (F.Reshape/View, Flatten, Squeeze, Unsqueeze, Expand, Transpose, Permute, Cat,
 //               Stack, Narrow, IndexSelect)
