@@ -59,6 +59,55 @@ public static class ReduceDimSimd
         }
     }
 
+    /// <summary>The backward of Sum: dx[o, d, i] += scale·dy[o, i], a row of dy added to every row d of block o (inner &gt; 1) or dy[o]
+    /// splatted along row o (inner = 1); the reference's operations: its bits.</summary>
+    public static void SumBackward(KernelPath path, float[] dy, float[] dx, int outer, int dim, int inner, float scale)
+    {
+        path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
+        // items: rows (o, d) of inner floats; or, when inner = 1, blocks o of dim floats that all add dy[o]
+        int rows = inner == 1 ? outer : outer * dim, grain = Math.Max(1, CpuSimd.SerialElements / Math.Max(1, inner == 1 ? dim : inner));
+        switch (path)
+        {
+            case KernelPath.Avx512: CpuSimd.For(rows, grain, new SumGradKernel<V512> { DY = dy, DX = dx, Dim = dim, Inner = inner, Scale = scale }, align: 1); break;
+            case KernelPath.Avx2: CpuSimd.For(rows, grain, new SumGradKernel<V256> { DY = dy, DX = dx, Dim = dim, Inner = inner, Scale = scale }, align: 1); break;
+            default: CpuSimd.For(rows, grain, new SumGradKernel<VecT> { DY = dy, DX = dx, Dim = dim, Inner = inner, Scale = scale }, align: 1); break;
+        }
+    }
+
+    /// <summary>Item = a row (o, d) of dx: inner floats (inner = 1: item = o, dim floats).</summary>
+    struct SumGradKernel<TV> : ICpuKernel where TV : struct, ISimd<TV>
+    {
+        public float[] DY, DX;
+        public int Dim, Inner;
+        public float Scale;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run(int start, int end)
+        {
+            ref float dy = ref MemoryMarshal.GetArrayDataReference(DY);
+            ref float dx = ref MemoryMarshal.GetArrayDataReference(DX);
+            var sc = TV.Splat(Scale);
+            if (Inner == 1)
+            {
+                for (int o = start; o < end; o++)
+                {
+                    var v = sc * TV.Splat(DY[o]);
+                    int at = o * Dim, i = 0;
+                    for (; i <= Dim - TV.Count; i += TV.Count) TV.Store(TV.Load(ref dx, at + i) + v, ref dx, at + i);
+                    for (; i < Dim; i++) DX[at + i] += Scale * DY[o];
+                }
+                return;
+            }
+            for (int row = start; row < end; row++)
+            {
+                int o = row / Dim, at = row * Inner, from = o * Inner, i = 0;
+                for (; i <= Inner - TV.Count; i += TV.Count)
+                    TV.Store(TV.Load(ref dx, at + i) + sc * TV.Load(ref dy, from + i), ref dx, at + i);
+                for (; i < Inner; i++) DX[at + i] += Scale * DY[from + i];
+            }
+        }
+    }
+
     /// <summary>Columns per block of the column sums: 512 double accumulators (4 KiB, in L1) per item.</summary>
     const int ColumnBlock = 512;
 
