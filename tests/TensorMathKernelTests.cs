@@ -268,9 +268,9 @@ public class TensorMathKernelTests
             {
                 Action<IBackend, Storage[], Storage> sm = (k, t, y) => k.SoftmaxDim(t[0], y, outer, dim, inner, log);
                 var yr = Run(RefBackend, [x], n, sm);
-                Same(yr, Run(be, [x], n, sm), cpu, $"{tag} softmax log={log}");
+                Same(yr, Run(be, [x], n, sm), false, $"{tag} softmax log={log}");
                 Action<IBackend, Storage[], Storage> smb = (k, t, dx) => k.SoftmaxDimBackward(t[0], t[1], dx, outer, dim, inner, log);
-                Same(Run(RefBackend, [yr, dyn], n, smb, dx0), Run(be, [yr, dyn], n, smb, dx0), cpu, $"{tag} softmax backward log={log}");
+                Same(Run(RefBackend, [yr, dyn], n, smb, dx0), Run(be, [yr, dyn], n, smb, dx0), false, $"{tag} softmax backward log={log}");
             }
         }
     }

@@ -49,7 +49,7 @@ public static class BroadcastSimd
     /// <summary>.NET's vector exp or log of TV's lanes (within 2 ulp of MathF.Exp / MathF.Log; not part of ISimd: one branch per
     /// vector type, folded by the JIT).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static TV ExpLog<TV>(TV x, bool log) where TV : struct, ISimd<TV>
+    internal static TV ExpLog<TV>(TV x, bool log) where TV : struct, ISimd<TV>
     {
         if (typeof(TV) == typeof(V512))
         {

@@ -11,11 +11,11 @@ namespace ScratchNet.Kernels;
 //     Max/min: each lane keeps the best value and its index of the positions d ≡ lane (mod Count), then the lanes are merged
 //     (NaN first, else the largest value, ties to the smaller index) and the tail is scanned: the reference's value and index.
 //   - COLUMNS (inner > 1): Count consecutive outputs (o, i .. i + Count − 1) in the lanes, one vector load per d (stride inner).
-//     Sum: blocks of 512 columns, each row of the block widened and added to 512 double accumulators (in L1) in order of d:
-//     the reference's bits, reading whole rows (no strided walk down a column). Max/min: Count columns in the lanes, a compare
-//     and two lane selects per d: the reference's value and index.
+//     Blocks of 512 columns, each row of the block read in order of d (no strided walk down a column) into 512 running values
+//     in L1. Sum: the row widened and added to double accumulators: the reference's bits. Max/min: the running best and its
+//     index, a compare and two lane selects per vector: the reference's value and index.
 // A kernel item is a row (rows) or an (o, lane block) pair (columns); items run in parallel on the cpu team.
-public static class ReduceDimSimd
+public static partial class ReduceDimSimd
 {
     /// <summary>y[o, i] = (float)Σ_d x[o, d, i] · scale, or with <paramref name="accumulate"/> y[o, i] += scale · (float)Σ_d x[o, d, i]
     /// (the form of SumToShape).</summary>
@@ -52,9 +52,9 @@ public static class ReduceDimSimd
 
         void Run<TV>() where TV : struct, ISimd<TV>
         {
-            var k = new ExtremeKernel<TV> { X = x, Y = y, Index = index, Dim = dim, Inner = inner, Max = max, Blocks = (inner + TV.Count - 1) / TV.Count };
+            var k = new ExtremeKernel<TV> { X = x, Y = y, Index = index, Dim = dim, Inner = inner, Max = max, Blocks = (inner + ColumnBlock - 1) / ColumnBlock };
             int items = inner == 1 ? outer : outer * k.Blocks;
-            long perItem = inner == 1 ? dim : (long)dim * Math.Min(inner, TV.Count);
+            long perItem = inner == 1 ? dim : (long)dim * Math.Min(inner, ColumnBlock);
             CpuSimd.For(items, (int)Math.Max(1, CpuSimd.SerialElements / Math.Max(1, perItem)), k, align: 1);
         }
     }
@@ -198,31 +198,38 @@ public static class ReduceDimSimd
             ref float x = ref MemoryMarshal.GetArrayDataReference(X);
             Span<float> lanes = stackalloc float[TV.Count];
             Span<float> lanesIdx = stackalloc float[TV.Count];
+            Span<float> best = stackalloc float[ColumnBlock];
+            Span<float> at = stackalloc float[ColumnBlock];
             for (int item = start; item < end; item++)
             {
                 if (Inner == 1) { Row(ref x, item, lanes, lanesIdx); continue; }
-                int o = item / Blocks, i0 = item % Blocks * TV.Count;
+                // Columns i0 .. i0 + w of block o: the running best value and index of each column in two L1 rows, updated
+                // row by row of x (whole rows read in order, no strided walk down a column).
+                int o = item / Blocks, i0 = item % Blocks * ColumnBlock, w = Math.Min(ColumnBlock, Inner - i0);
                 int first = o * Dim * Inner + i0, outAt = o * Inner + i0;
-                if (i0 + TV.Count <= Inner)
+                X.AsSpan(first, w).CopyTo(best);
+                at.Clear();
+                ref float pb = ref MemoryMarshal.GetReference(best);
+                ref float pa = ref MemoryMarshal.GetReference(at);
+                for (int d = 1; d < Dim; d++)
                 {
-                    var best = TV.Load(ref x, first);
-                    var at = TV.Splat(0f);
-                    for (int d = 1; d < Dim; d++)
+                    int row = first + d * Inner, i = 0;
+                    var dv = TV.Splat(d);
+                    for (; i <= w - TV.Count; i += TV.Count)
                     {
-                        var v = TV.Load(ref x, first + d * Inner);
-                        var take = Takes(v, best, Max);
-                        best = TV.Select(take, v, best);
-                        at = TV.Select(take, TV.Splat(d), at);
+                        var v = TV.Load(ref x, row + i);
+                        var b = TV.Load(ref pb, i);
+                        var take = Takes(v, b, Max);
+                        TV.Store(TV.Select(take, v, b), ref pb, i);
+                        TV.Store(TV.Select(take, dv, TV.Load(ref pa, i)), ref pa, i);
                     }
-                    TV.Store(best, ref MemoryMarshal.GetArrayDataReference(Y), outAt);
-                    TV.StoreInt(at, ref MemoryMarshal.GetArrayDataReference(Index), outAt);
+                    for (; i < w; i++)
+                    {
+                        float v = X[row + i];
+                        if (!float.IsNaN(best[i]) && ((Max ? v > best[i] : v < best[i]) || float.IsNaN(v))) { best[i] = v; at[i] = d; }
+                    }
                 }
-                else
-                    for (int i = i0; i < Inner; i++)
-                    {
-                        var (v, d) = Reference.ExtremeAlong(X, first + i - i0, Dim, Inner, Max);
-                        Y[outAt + i - i0] = v; Index[outAt + i - i0] = d;
-                    }
+                for (int i = 0; i < w; i++) { Y[outAt + i] = best[i]; Index[outAt + i] = (int)at[i]; }
             }
         }
 

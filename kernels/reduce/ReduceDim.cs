@@ -2,9 +2,10 @@ namespace ScratchNet.Kernels;
 
 // ── reducedim ── reductions along one dimension (sum, mean, max/min with their index, var) and softmax / log_softmax along it
 //   definition  ReduceDim.Reference.cs   (the oracle of the tests and `scratchnet check`)
-//   cpu         ReduceDim.Cpu.cs: the reference loops with --kernels reference, else ReduceDim.Cpu.Simd.cs for sum and max/min
-//               (avx512 | avx2 | vector: along a contiguous row, and across rows with the inner dimension in the lanes);
-//               var and softmax stay scalar (softmax needs exp; var is two passes in double)
+//   cpu         ReduceDim.Cpu.cs: the reference loops with --kernels reference, else (avx512 | avx2 | vector) ReduceDim.Cpu.Simd.cs
+//               for sum and max/min (along a contiguous row, and across rows in blocks of columns: the reference's bits but for
+//               the row sums' order) and ReduceDim.Cpu.Simd.Softmax.cs for var and softmax (the same layouts; softmax uses .NET's
+//               vector exp, within 2 ulp of MathF.Exp)
 //   gpu         ReduceDim.Ilgpu.cs: L threads per output (L = 1 … 256, a power of two chosen by the number of outputs)
 //   tests       tests/TensorMathKernelTests.cs (every version against the Reference), tests/TensorMathTests.cs and TensorMathTorchTests.cs (the ops)
 //   check/bench bench/ops/ReduceDimOp.cs: scratchnet check --op reducedim, scratchnet bench --op reducedim (GB/s, a copy as the ceiling)

@@ -9,8 +9,9 @@ namespace ScratchNet.Kernels;
 // whose x and y strides are 1 is a block copy (or a vector add when accumulating), a row with x stride 0 (expand along the
 // last dimension) a vector splat, anything else the scalar loop (a gather).
 // TRANSPOSES: when y's innermost stride is 1 and x's is not, but x is contiguous along the dimension before (a swap of the two
-// innermost dimensions, the common permute), the last two dimensions are copied in 32 × 32 tiles: the tile's x lines stay in
-// L1 while the gather walks them, instead of one cache miss per element.
+// innermost dimensions, the common permute), or the same with x and y exchanged (the permute's backward), the last two
+// dimensions are copied in 32 × 32 tiles: the tile's lines stay in L1 while the strided side walks them, instead of one cache
+// miss per element.
 // INDEX SELECT copies rows of inner floats; its adjoint adds rows, parallel over (o, a block of i), j in order: the reference's bits.
 public static class ShapeSimd
 {
@@ -20,13 +21,17 @@ public static class ShapeSimd
     {
         path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
         int r = d.Rank;
-        if (r >= 2 && sy.Stride(r - 1) == 1 && sx.Stride(r - 1) != 1 && sx.Stride(r - 2) == 1 && d.Size(r - 1) >= 8 && d.Size(r - 2) >= 8)
+        // A swap of the two innermost dims (one side unit-stride along the last, the other along the one before): tiles.
+        bool swap = r >= 2 && d.Size(r - 1) >= 8 && d.Size(r - 2) >= 8
+            && ((sy.Stride(r - 1) == 1 && sx.Stride(r - 1) != 1 && sx.Stride(r - 2) == 1)
+             || (sx.Stride(r - 1) == 1 && sy.Stride(r - 1) != 1 && sy.Stride(r - 2) == 1));
+        if (swap)
         {
             var outer = Dims6.Of(d.ToArray().AsSpan(0, r - 2));
             var k = new TransposeKernel
             {
-                X = x, Y = y, Outer = outer, SX = sx, SY = sy, Accumulate = accumulate,
-                Rows = d.Size(r - 2), Cols = d.Size(r - 1), XColStride = sx.Stride(r - 1), YRowStride = sy.Stride(r - 2),
+                X = x, Y = y, Outer = outer, SX = sx, SY = sy, Accumulate = accumulate, Rows = d.Size(r - 2), Cols = d.Size(r - 1),
+                XRow = sx.Stride(r - 2), XCol = sx.Stride(r - 1), YRow = sy.Stride(r - 2), YCol = sy.Stride(r - 1),
             };
             k.RowTiles = (k.Rows + Tile - 1) / Tile; k.ColTiles = (k.Cols + Tile - 1) / Tile;
             CpuSimd.For(outer.N * k.RowTiles * k.ColTiles, Math.Max(1, CpuSimd.SerialElements / (Tile * Tile)), k, align: 1);
@@ -101,14 +106,15 @@ public static class ShapeSimd
         }
     }
 
-    /// <summary>The two innermost dims in Tile × Tile blocks: item = (outer index, row tile, column tile).</summary>
+    /// <summary>The two innermost dims in Tile × Tile blocks: item = (outer index, row tile, column tile). Inside a tile the inner
+    /// loop runs along y's unit stride (a gather from x) or, when y is the transposed side, along x's (a scatter to y).</summary>
     struct TransposeKernel : ICpuKernel
     {
         public float[] X, Y;
         public Dims6 Outer;
         public Strides6 SX, SY;
         public bool Accumulate;
-        public int Rows, Cols, XColStride, YRowStride, RowTiles, ColTiles;
+        public int Rows, Cols, XRow, XCol, YRow, YCol, RowTiles, ColTiles;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int start, int end)
@@ -121,9 +127,9 @@ public static class ShapeSimd
                 int bx = StridedLayout.Offset(o, Outer, SX), by = StridedLayout.Offset(o, Outer, SY);
                 for (int rr = r0; rr < r1; rr++)
                 {
-                    int xo = bx + rr, yo = by + rr * YRowStride;
-                    if (Accumulate) for (int c = c0; c < c1; c++) Y[yo + c] += X[xo + c * XColStride];
-                    else for (int c = c0; c < c1; c++) Y[yo + c] = X[xo + c * XColStride];
+                    int xo = bx + rr * XRow, yo = by + rr * YRow;
+                    if (Accumulate) for (int c = c0; c < c1; c++) Y[yo + c * YCol] += X[xo + c * XCol];
+                    else for (int c = c0; c < c1; c++) Y[yo + c * YCol] = X[xo + c * XCol];
                 }
             }
         }
