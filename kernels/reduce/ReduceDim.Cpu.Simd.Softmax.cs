@@ -1,14 +1,16 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace ScratchNet.Kernels;
 
 // Var and softmax / log_softmax along a dimension on the cpu's vector paths (see ReduceDim.Cpu.Simd.cs for the layouts).
 //   ROWS (inner = 1): softmax: a vector max, e = exp(x − m) with .NET's vector exp (within 2 ulp of MathF.Exp: a tolerance,
 //   not the reference's bits) stored in y, Σ e in double (TV.SumDouble), then y scaled (or y = x − m − ln Σ); its backward: the
-//   dot product in double, then a vector update. Var: the mean with TV.SumDouble, Σ (x − m)² in double.
+//   dot product in double, then a vector update. Var: the mean with TV.SumDouble, Σ (x − m)² on double lanes.
 //   COLUMNS (inner > 1): blocks of 256 columns of one o, each pass reading x row by row of the block (in order of d) into
-//   running values in L1: max, then Σ exp, then the writes; var: the mean, then Σ (x − m)², in double in order of d.
+//   running values in L1: max, then Σ exp, then the writes; var: the mean, then Σ (x − m)², on double lanes in order of d (the
+//   reference's bits).
 public static partial class ReduceDimSimd
 {
     const int SoftBlock = 256;
@@ -44,6 +46,60 @@ public static partial class ReduceDimSimd
             case KernelPath.Avx2: CpuSimd.For(items, grain, new SoftmaxKernel<V256> { J = job, Dim = dim, Inner = inner, Blocks = blocks }, align: 1); break;
             default: CpuSimd.For(items, grain, new SoftmaxKernel<VecT> { J = job, Dim = dim, Inner = inner, Blocks = blocks }, align: 1); break;
         }
+    }
+
+    /// <summary>Σ_j ((double)row[j] − m)² over n floats, on double lanes of TV's width (another order than a running sum).</summary>
+    static double SquaredDeviations<TV>(ref float row, int n, double m) where TV : struct, ISimd<TV>
+    {
+        int j = 0;
+        double s = 0;
+        if (typeof(TV) == typeof(V512))
+        {
+            Vector512<double> a0 = default, a1 = default, vm = Vector512.Create(m);
+            for (; j <= n - 16; j += 16)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref row, (nuint)j));
+                lo -= vm; hi -= vm;
+                a0 += lo * lo; a1 += hi * hi;
+            }
+            s = Vector512.Sum(a0 + a1);
+        }
+        else
+        {
+            Vector256<double> a0 = default, a1 = default, vm = Vector256.Create(m);
+            for (; j <= n - 8; j += 8)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref row, (nuint)j));
+                lo -= vm; hi -= vm;
+                a0 += lo * lo; a1 += hi * hi;
+            }
+            s = Vector256.Sum(a0 + a1);
+        }
+        for (; j < n; j++) { double e = Unsafe.Add(ref row, j) - m; s += e * e; }
+        return s;
+    }
+
+    /// <summary>ss[j] += ((double)row[j] − mean[j])² for j &lt; w: each column's sum in order of d (the reference's bits).</summary>
+    static void AddSquaredDeviations<TV>(ref float row, ref double mean, ref double ss, int w) where TV : struct, ISimd<TV>
+    {
+        int j = 0;
+        if (typeof(TV) == typeof(V512))
+            for (; j <= w - 16; j += 16)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref row, (nuint)j));
+                lo -= Vector512.LoadUnsafe(ref mean, (nuint)j); hi -= Vector512.LoadUnsafe(ref mean, (nuint)j + 8);
+                (Vector512.LoadUnsafe(ref ss, (nuint)j) + lo * lo).StoreUnsafe(ref ss, (nuint)j);
+                (Vector512.LoadUnsafe(ref ss, (nuint)j + 8) + hi * hi).StoreUnsafe(ref ss, (nuint)j + 8);
+            }
+        else
+            for (; j <= w - 8; j += 8)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref row, (nuint)j));
+                lo -= Vector256.LoadUnsafe(ref mean, (nuint)j); hi -= Vector256.LoadUnsafe(ref mean, (nuint)j + 4);
+                (Vector256.LoadUnsafe(ref ss, (nuint)j) + lo * lo).StoreUnsafe(ref ss, (nuint)j);
+                (Vector256.LoadUnsafe(ref ss, (nuint)j + 4) + hi * hi).StoreUnsafe(ref ss, (nuint)j + 4);
+            }
+        for (; j < w; j++) { double e = Unsafe.Add(ref row, j) - Unsafe.Add(ref mean, j); Unsafe.Add(ref ss, j) += e * e; }
     }
 
     struct SoftmaxKernel<TV> : ICpuKernel where TV : struct, ISimd<TV>
@@ -209,8 +265,9 @@ public static partial class ReduceDimSimd
         {
             float[] X = J.X;
             int first = o * Dim;
-            double mean = TV.SumDouble(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(X), first), Dim) / Dim, ss = 0;
-            for (int i = 0; i < Dim; i++) { double e = X[first + i] - mean; ss += e * e; }
+            ref float row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(X), first);
+            double mean = TV.SumDouble(ref row, Dim) / Dim;
+            double ss = SquaredDeviations<TV>(ref row, Dim, mean);
             J.Y[o] = (float)(ss * J.Scale);
             if (J.DY is not null) J.DY[o] = (float)mean;
         }
@@ -225,10 +282,7 @@ public static partial class ReduceDimSimd
                 AddWidened<TV>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(X), first + d * Inner), ref MemoryMarshal.GetReference(sum), w);
             for (int i = 0; i < w; i++) sum[i] /= Dim;
             for (int d = 0; d < Dim; d++)
-            {
-                int row = first + d * Inner;
-                for (int i = 0; i < w; i++) { double e = X[row + i] - sum[i]; ss[i] += e * e; }
-            }
+                AddSquaredDeviations<TV>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(X), first + d * Inner), ref MemoryMarshal.GetReference(sum), ref MemoryMarshal.GetReference(ss), w);
             for (int i = 0; i < w; i++)
             {
                 J.Y[outAt + i] = (float)(ss[i] * J.Scale);
