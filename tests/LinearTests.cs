@@ -138,7 +138,8 @@ public class LinearTests
         Bad(() => F.Linear(x, w, Tensor.Zeros([5], Device.Get("ilgpu-cpu"))), "linear", "different devices");
         Bad(() => F.Linear(Tensor.Labels([1, 2, 3], Device.Cpu).Reshape(1, 3), w, null), "linear", "Float32");
         Bad(() => F.MatMul(x, Tensor.Zeros([4, 2])), "matmul", "[4, 3]", "[4, 2]");
-        Bad(() => F.MatMul(x, Tensor.Zeros([3])), "matmul", "2 dimensions", "[3]");
+        Bad(() => F.MatMul(x, Tensor.Zeros([4])), "matmul", "[4, 3]", "[4]");   // a 1-D operand is a column (torch.matmul): 3 ≠ 4
+        Bad(() => F.MatMul(x, Tensor.Zeros([])), "matmul", "at least one dimension", "[]");
         Bad(() => F.MatMul(x, Tensor.Zeros([3, 2], Device.Get("ilgpu-cpu"))), "matmul", "different devices");
     }
 }

@@ -16,11 +16,13 @@ public sealed class OpRegistry
         if (twice is not null) throw new ArgumentException($"OpRegistry: family '{twice.Key}' is registered twice");
     }
 
-    /// <summary>Every family of kernels/: element-wise, GEMM, conv, bias, pool, activation, loss, dropout, reduce, optimizers.</summary>
+    /// <summary>Every family of kernels/: element-wise, GEMM, conv, bias, pool, activation, loss, dropout, reduce, optimizers, and the tensor
+    /// math's broadcast, reduce-along-a-dim and shape families.</summary>
     public static OpRegistry Default { get; } = new(
     [
         new ElementwiseOp(), new GemmOp(), new ConvOp(), new BiasOp(), new PoolOp(),
         new ActivationOp(), new LossOp(), new DropoutOp(), new ReduceOp(), new OptimOp(),
+        new BroadcastOp(), new ReduceDimOp(), new ShapeOp(),
     ]);
 
     /// <summary>The ops, in order.</summary>

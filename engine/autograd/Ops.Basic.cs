@@ -4,10 +4,11 @@ namespace ScratchNet;
 // Kernels: kernels/elementwise/.
 public static partial class F
 {
-    /// <summary>y = a + b (same shapes).  dL/da += dL/dy,  dL/db += dL/dy.</summary>
+    /// <summary>y = a + b.  dL/da += dL/dy,  dL/db += dL/dy. Other shapes broadcast (Ops.Math.cs).</summary>
     public static Tensor Add(Tensor a, Tensor b)
     {
-        Check.SameDevice("add", a, b); Check.Float("add", a); Check.Float("add", b); Check.SameShape("add", a, b);
+        Check.SameDevice("add", a, b); Check.Float("add", a); Check.Float("add", b);
+        if (!a.Shape.SequenceEqual(b.Shape)) return BroadcastBinary("add", Kernels.BinaryOp.Add, a, b);
         var y = Tensor.Empty(a.Shape, a.Device);
         a.Backend.Add(a.Storage, b.Storage, y.Storage, y.Numel);
         return y.SetBackward("add", [a, b], () =>
@@ -17,10 +18,11 @@ public static partial class F
         });
     }
 
-    /// <summary>y = a ⊙ b (element-wise).  dL/da += dL/dy ⊙ b,  dL/db += dL/dy ⊙ a.</summary>
+    /// <summary>y = a ⊙ b (element-wise).  dL/da += dL/dy ⊙ b,  dL/db += dL/dy ⊙ a. Other shapes broadcast (Ops.Math.cs).</summary>
     public static Tensor Mul(Tensor a, Tensor b)
     {
-        Check.SameDevice("mul", a, b); Check.Float("mul", a); Check.Float("mul", b); Check.SameShape("mul", a, b);
+        Check.SameDevice("mul", a, b); Check.Float("mul", a); Check.Float("mul", b);
+        if (!a.Shape.SequenceEqual(b.Shape)) return BroadcastBinary("mul", Kernels.BinaryOp.Mul, a, b);
         var y = Tensor.Empty(a.Shape, a.Device);
         a.Backend.Mul(a.Storage, b.Storage, y.Storage, y.Numel);
         return y.SetBackward("mul", [a, b], () =>
@@ -70,7 +72,7 @@ public sealed partial class Tensor
     public static Tensor operator *(Tensor a, Tensor b) => F.Mul(a, b);
     public static Tensor operator *(Tensor a, float s) => F.Scale(a, s);
     public static Tensor operator *(float s, Tensor a) => F.Scale(a, s);
-    public static Tensor operator -(Tensor a, Tensor b) => F.Add(a, F.Scale(b, -1f));
+    public static Tensor operator -(Tensor a, Tensor b) => F.Sub(a, b);
     public Tensor Reshape(params int[] shape) => F.Reshape(this, shape);
     public Tensor Flatten() => F.Flatten(this);
 }

@@ -39,11 +39,12 @@ public static partial class F
         });
     }
 
-    /// <summary>C = A·B, A [M, K], B [K, N] → [M, N].  Backward: dA += dC·Bᵀ,  dB += Aᵀ·dC.</summary>
+    /// <summary>C = A·B, A [M, K], B [K, N] → [M, N].  Backward: dA += dC·Bᵀ,  dB += Aᵀ·dC. Other ranks: torch.matmul's rules (Ops.MatMul.cs).</summary>
     public static Tensor MatMul(Tensor a, Tensor b)
     {
         const string op = "matmul";
         Check.SameDevice(op, a, b); Check.Float(op, a); Check.Float(op, b);
+        if (a.Dim != 2 || b.Dim != 2) return MatMulNd(a, b);   // 1-D and batched operands: Ops.MatMul.cs
         Check.Rank(op, "a", a, 2); Check.Rank(op, "b", b, 2);
         if (a.Shape[1] != b.Shape[0])
             throw new ArgumentException($"{op}: inner sizes differ: a {a.ShapeString} has {a.Shape[1]} columns, b {b.ShapeString} has {b.Shape[0]} rows");

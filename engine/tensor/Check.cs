@@ -56,4 +56,30 @@ public static class Check
     {
         if (t.DType != Kernels.DType.Float32) throw new ArgumentException($"{op}: expected a Float32 tensor, got {t.DType} {t.ShapeString}");
     }
+
+    /// <summary>A dimension in [−rank, rank) as an index in [0, rank) (negative dims count from the end, as PyTorch); a rank-0
+    /// tensor takes 0 and −1. <paramref name="extra"/> = 1 for ops that insert a dimension (unsqueeze, stack: [−rank−1, rank]).</summary>
+    public static int Dim(string op, int[] shape, int dim, int extra = 0)
+    {
+        int rank = Math.Max(shape.Length + extra, 1);
+        if (dim < -rank || dim >= rank)
+            throw new ArgumentException($"{op}: dim {dim} is out of range for shape {Fmt(shape)} (expected a dim in [{-rank}, {rank - 1}])");
+        return dim < 0 ? dim + rank : dim;
+    }
+
+    /// <summary>The broadcast shape of the operands (NumPy's rule), or an ArgumentException naming the op, the shapes and the dim that clash.</summary>
+    public static int[] Broadcast(string op, params Tensor[] tensors)
+    {
+        var shapes = tensors.Select(t => t.Shape).ToArray();
+        var r = Kernels.StridedLayout.BroadcastShape(shapes);
+        if (r is not null) return r;
+        int rank = shapes.Max(s => s.Length);
+        for (int k = 0; k < rank; k++)
+        {
+            var sizes = shapes.Select(s => k - (rank - s.Length) is var j and >= 0 ? s[j] : 1).Where(v => v != 1).Distinct().ToArray();
+            if (sizes.Length > 1)
+                throw new ArgumentException($"{op}: shapes {string.Join(" and ", shapes.Select(Fmt))} cannot be broadcast: sizes {string.Join(" and ", sizes)} at dim {k - rank} (dims align at the last one; each pair must be equal or 1)");
+        }
+        throw new ArgumentException($"{op}: shapes {string.Join(" and ", shapes.Select(Fmt))} cannot be broadcast");
+    }
 }

@@ -6,6 +6,7 @@ namespace ScratchNet.Kernels;
 //   gpu         Reduce.Ilgpu.cs
 //   tests       tests/ReduceTests.cs, tests/CpuSimdTests.cs
 //   check/bench bench/ops/ReduceOp.cs: scratchnet check --op reduce, scratchnet bench --op reduce (GB/s)
+//   along a dim ReduceDim.cs (its own card: the family `reducedim`, sum/max/min/var/softmax over an [outer, dim, inner] view)
 //
 // Reductions: the sum of a whole buffer, and per-row argmax of a row-major [N, C] matrix (row r at r·C).
 public partial interface IBackend
