@@ -21,6 +21,8 @@ namespace ScratchNet;
 /// masks) becomes unreachable; outside a TensorScope, <see cref="TensorMemory"/> then returns those buffers to the pool
 /// at the end of Backward(). A second Backward() through a freed graph is an error naming the op; pass
 /// retainGraph: true to the first one to backpropagate twice.
+/// For op authors: a backward closure must capture the Tensor objects it reads (x, y, an index tensor), never only their
+/// Storage or a raw view of it: outside a scope, reachability of the Tensor is what keeps its buffer out of the pool.
 /// </summary>
 public sealed partial class Tensor
 {
