@@ -91,6 +91,14 @@ public class ExamplesTests(ITestOutputHelper output, ExamplesTests.Feed feed) : 
     }
 
     [Fact]
+    public void CustomOp_PassesGradCheck_AndTrains_FromThePackage()
+    {
+        string log = BuildAndRun("CustomOp", "--steps", "40");
+        Assert.Contains("gradcheck of Swish: PASSED", log);
+        Assert.Contains("step 40: loss", log);
+    }
+
+    [Fact]
     public void Inference_ClassifiesAnImageFile_WithACheckpoint()
     {
         string run = Path.Combine(_feed.Root, "run");
