@@ -107,6 +107,12 @@ public abstract class AlexNetBase : Sequential
 {
     /// <summary>How an AlexNet variant starts: the first conv's kernel, stride and padding, the max-pools' size (stride 2),
     /// the side of the last feature map, and whether an AdaptiveAvgPool2d to that side follows the features.</summary>
+    /// <param name="Kernel">The first conv's kernel size (3 for CIFAR, 11 for ImageNet).</param>
+    /// <param name="Stride">The first conv's stride.</param>
+    /// <param name="Padding">The first conv's zero padding on each side.</param>
+    /// <param name="Pool">The max-pools' kernel size; their stride is 2.</param>
+    /// <param name="FeatureSide">Height and width of the last feature map, which the classifier's first Linear flattens.</param>
+    /// <param name="AveragePool">Whether an AdaptiveAvgPool2d((FeatureSide, FeatureSide)) follows the features (torchvision's).</param>
     public sealed record Stem(int Kernel, int Stride, int Padding, int Pool, int FeatureSide, bool AveragePool);
 
     /// <summary>Builds the layers of the variant <paramref name="stem"/> (checks: positive classes, dropout in [0, 1), positive width).</summary>

@@ -11,6 +11,8 @@ namespace ScratchNet.Models;
 /// </summary>
 public sealed class FormalNeuron
 {
+    /// <summary>A neuron y = H(w·x − θ) with <paramref name="weights"/> (copied; at least one) and threshold
+    /// <paramref name="threshold"/>, all finite; <paramref name="device"/> (default cpu) is where <see cref="Fire"/> runs.</summary>
     public FormalNeuron(float[] weights, float threshold, Device? device = null)
     {
         if (weights.Length == 0) throw new ArgumentException("FormalNeuron: needs at least one input weight");
@@ -21,9 +23,13 @@ public sealed class FormalNeuron
         Device = device ?? Device.Cpu;
     }
 
+    /// <summary>w: one weight per input, in input order.</summary>
     public IReadOnlyList<float> Weights { get; }
+    /// <summary>θ: the neuron fires when w·x exceeds it (strictly).</summary>
     public float Threshold { get; }
+    /// <summary>Where <see cref="Fire"/> computes; <see cref="Sum"/> and <see cref="Forward"/> run on their input's device.</summary>
     public Device Device { get; }
+    /// <summary>n, the number of inputs (the length of <see cref="Weights"/>).</summary>
     public int Inputs => Weights.Count;
 
     /// <summary>The pre-activation u = X·wᵀ − θ for a batch X [N, n] → [N, 1].</summary>
@@ -73,6 +79,8 @@ public sealed class FormalNeuron
 }
 
 /// <summary>One row of a truth table: the inputs and the output the network computed.</summary>
+/// <param name="Inputs">The binary inputs x1 … xn.</param>
+/// <param name="Output">The network's output, 0 or 1.</param>
 public sealed record TruthRow(int[] Inputs, int Output);
 
 /// <summary>A logic gate built from formal neurons, with the lecture's formula.</summary>
@@ -85,9 +93,11 @@ public sealed class LogicGate
         Name = name; Formula = formula; Arity = arity; Expected = expected; _forward = forward;
     }
 
+    /// <summary>The gate's name: AND, AND (second form), OR, NOT or XOR.</summary>
     public string Name { get; }
     /// <summary>The network as the lecture writes it, e.g. "H(x1 + x2 − 1.5)".</summary>
     public string Formula { get; }
+    /// <summary>Number of binary inputs: 1 for NOT, 2 for the others.</summary>
     public int Arity { get; }
     /// <summary>The Boolean function the gate is meant to compute (the reference for tests).</summary>
     public Func<int[], int> Expected { get; }
@@ -121,14 +131,20 @@ public sealed class LogicGate
 /// </summary>
 public static class Gates
 {
+    /// <summary>AND as one neuron, H(x1 + x2 − 1.5), on <paramref name="device"/> (default cpu).</summary>
     public static LogicGate And(Device? device = null) => Single("AND", new FormalNeuron([1f, 1f], 1.5f, device), v => v[0] & v[1]);
 
+    /// <summary>AND in the lecture's second form, H(5·x1 + 5·x2 − 9): other weights, the same truth table.</summary>
     public static LogicGate And5(Device? device = null) => Single("AND (second form)", new FormalNeuron([5f, 5f], 9f, device), v => v[0] & v[1]);
 
+    /// <summary>OR as one neuron, H(x1 + x2 − 0.5).</summary>
     public static LogicGate Or(Device? device = null) => Single("OR", new FormalNeuron([1f, 1f], 0.5f, device), v => v[0] | v[1]);
 
+    /// <summary>NOT as one neuron with one input, H(−x1 + 0.5).</summary>
     public static LogicGate Not(Device? device = null) => Single("NOT", new FormalNeuron([-1f], -0.5f, device), v => 1 - v[0]);
 
+    /// <summary>XOR as two layers, H(x1 + x2 − 2·H(x1 + x2 − 1.5) − 0.5): an AND neuron h, then an output neuron that sees x1, x2
+    /// and h. No single neuron computes it (it is not linearly separable).</summary>
     public static LogicGate Xor(Device? device = null)
     {
         var hidden = new FormalNeuron([1f, 1f], 1.5f, device);   // h = AND(x1, x2)

@@ -12,6 +12,9 @@ namespace ScratchNet.Models;
 /// </summary>
 public sealed class Mlp : Sequential
 {
+    /// <summary>An MLP inputs → hidden → outputs with a tanh or sigmoid hidden layer (<paramref name="activation"/>,
+    /// case-insensitive; anything else is an ArgumentException), weights drawn from <paramref name="generator"/> on
+    /// <paramref name="device"/>.</summary>
     public Mlp(int inputs = 2, int hidden = 4, int outputs = 1, string activation = "tanh", Generator? generator = null, Device? device = null)
         : base(new Linear(inputs, hidden, generator: generator, device: device),
                Activation(activation),
@@ -21,9 +24,13 @@ public sealed class Mlp : Sequential
         Inputs = inputs; Hidden = hidden; Outputs = outputs; ActivationName = activation.ToLowerInvariant();
     }
 
+    /// <summary>Width of the input layer.</summary>
     public int Inputs { get; }
+    /// <summary>Neurons in the hidden layer.</summary>
     public int Hidden { get; }
+    /// <summary>Width of the output layer, each output in (0, 1).</summary>
     public int Outputs { get; }
+    /// <summary>The hidden activation, lower case: "tanh" or "sigmoid".</summary>
     public string ActivationName { get; }
 
     private static Module Activation(string name) => name.ToLowerInvariant() switch
@@ -35,6 +42,11 @@ public sealed class Mlp : Sequential
 }
 
 /// <summary>The outcome of <see cref="XorTraining.Train"/>.</summary>
+/// <param name="Solved">Every final output is on the right side of 0.5.</param>
+/// <param name="Epochs">Full-batch steps taken (fewer than asked when every output came within 0.2 of its target).</param>
+/// <param name="FinalLoss">The mean squared error after the last step.</param>
+/// <param name="Outputs">The final outputs for the rows 00, 01, 10, 11.</param>
+/// <param name="LossHistory">The loss of each step, computed before its update.</param>
 public sealed record XorResult(bool Solved, int Epochs, float FinalLoss, float[] Outputs, IReadOnlyList<float> LossHistory);
 
 /// <summary>
@@ -48,7 +60,9 @@ public sealed record XorResult(bool Solved, int Epochs, float FinalLoss, float[]
 /// </summary>
 public static class XorTraining
 {
+    /// <summary>The XOR truth table's inputs as a row-major [4, 2] matrix: rows 00, 01, 10, 11.</summary>
     public static readonly float[] Inputs = [0, 0, 0, 1, 1, 0, 1, 1];
+    /// <summary>XOR of each input row: 0, 1, 1, 0.</summary>
     public static readonly float[] Targets = [0, 1, 1, 0];
 
     /// <summary>MSE = mean((y − t)²) from F.* ops.</summary>

@@ -3,8 +3,11 @@ using ScratchNet.nn;
 namespace ScratchNet.Models;
 
 /// <summary>A model the CLI and the tools can build by name.</summary>
+/// <param name="Name">The name the CLI takes, lower case (matched case-insensitively).</param>
+/// <param name="Description">One line for listings: what the model is for and its parameter count at the default classes.</param>
 /// <param name="InputShape">One sample's shape, without the batch dimension: [C, H, W] for images, [features] for the MLP.</param>
 /// <param name="DefaultClasses">Number of outputs when none is given.</param>
+/// <param name="Factory">Builds the model from (classes, generator, device); a null generator or device takes the defaults.</param>
 public sealed record ModelInfo(string Name, string Description, int[] InputShape, int DefaultClasses,
                                Func<int, Generator?, Device?, Module> Factory)
 {
@@ -28,7 +31,9 @@ public static class ModelRegistry
             (c, g, d) => new Mlp(2, 4, c, "tanh", g, d)),
     ];
 
+    /// <summary>Every registered model, in registration order: seedcnn, alexnet, alexnet224, mlp.</summary>
     public static IReadOnlyList<ModelInfo> All => Models;
+    /// <summary>The registered names in the same order, as the CLI's model arguments accept them.</summary>
     public static IEnumerable<string> Names => Models.Select(m => m.Name);
 
     /// <summary>The model registered under <paramref name="name"/> (case-insensitive); ArgumentException listing the names otherwise.</summary>
@@ -36,6 +41,9 @@ public static class ModelRegistry
         Models.FirstOrDefault(m => string.Equals(m.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))
         ?? throw new ArgumentException($"Unknown model '{name}'. Known models: {string.Join(", ", Names)}.");
 
+    /// <summary>A new model registered under <paramref name="name"/> (case-insensitive) with <paramref name="classes"/> outputs
+    /// (its default when null), weights from <paramref name="generator"/>, on <paramref name="device"/>; ArgumentException
+    /// listing the names for an unknown one.</summary>
     public static Module Create(string name, int? classes = null, Generator? generator = null, Device? device = null) =>
         Get(name).Create(classes, generator, device);
 }

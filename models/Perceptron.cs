@@ -4,6 +4,8 @@ namespace ScratchNet.Models;
 /// <param name="Converged">An epoch went by with no error.</param>
 /// <param name="Epochs">Epochs run (including the error-free one when it converged).</param>
 /// <param name="ErrorsPerEpoch">Misclassified rows in each epoch.</param>
+/// <param name="Weights">The weights w after training.</param>
+/// <param name="Threshold">The threshold θ after training.</param>
 public sealed record PerceptronResult(bool Converged, int Epochs, IReadOnlyList<int> ErrorsPerEpoch, float[] Weights, float Threshold)
 {
     /// <summary>The distinct error counts of the last epochs (for XOR: where the rule stays stuck).</summary>
@@ -28,6 +30,8 @@ public sealed class Perceptron
 {
     private readonly float[] _w;
 
+    /// <summary>A perceptron with <paramref name="inputs"/> inputs, weights and threshold 0, learning rate
+    /// <paramref name="learningRate"/> (finite and positive), evaluated on <paramref name="device"/> (default cpu).</summary>
     public Perceptron(int inputs, float learningRate = 0.25f, Device? device = null)
     {
         Check.Positive("Perceptron", "inputs", inputs);
@@ -38,14 +42,19 @@ public sealed class Perceptron
         Device = device ?? Device.Cpu;
     }
 
+    /// <summary>η, the step of every update.</summary>
     public float LearningRate { get; }
+    /// <summary>Where the neuron's output is computed; the updates happen on the host.</summary>
     public Device Device { get; }
+    /// <summary>A copy of the current weights w.</summary>
     public float[] Weights => (float[])_w.Clone();
+    /// <summary>The current threshold θ.</summary>
     public float Threshold { get; private set; }
 
     /// <summary>The current neuron y = H(w·x − θ).</summary>
     public FormalNeuron Neuron => new(_w, Threshold, Device);
 
+    /// <summary>The current neuron's output, 0 or 1, for one row of binary inputs <paramref name="x"/>.</summary>
     public int Predict(params int[] x) => Neuron.Fire(x);
 
     /// <summary>Applies the learning rule until an epoch has no error, or for at most maxEpochs epochs.</summary>

@@ -20,6 +20,8 @@ namespace ScratchNet.Models;
 /// </summary>
 public sealed class SeedCnn : Sequential
 {
+    /// <summary>The seed CNN with <paramref name="classes"/> outputs (positive), weights from <paramref name="generator"/>, on
+    /// <paramref name="device"/>.</summary>
     public SeedCnn(int classes = 10, Generator? generator = null, Device? device = null)
         : base(Layers(classes, generator, device))
     {
@@ -39,8 +41,10 @@ public sealed class SeedCnn : Sequential
                 new Linear(256, classes, generator: generator, device: device)];
     }
 
+    /// <summary>Width of the last Linear layer: the number of logits per image.</summary>
     public int Classes { get; }
 
+    /// <summary>Logits [N, Classes] for images [N, 1, 28, 28]; any other input shape is an ArgumentException naming it.</summary>
     public override Tensor Forward(Tensor x)
     {
         if (x.Dim != 4 || x.Shape[1] != 1 || x.Shape[2] != 28 || x.Shape[3] != 28)

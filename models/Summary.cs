@@ -4,8 +4,14 @@ using ScratchNet.nn;
 namespace ScratchNet.Models;
 
 /// <summary>One layer of a summary: its module path, what it is, its output shape (batch dimension dropped) and parameters.</summary>
+/// <param name="Name">The module path, e.g. features.0 (the class name for a model that is one layer).</param>
+/// <param name="Layer">The module's description, the first line of its ToString(), e.g. Conv2d(1, 8, kernel_size=5).</param>
+/// <param name="OutputShape">The layer's output shape for one sample.</param>
+/// <param name="Weights">Elements of its parameters other than biases.</param>
+/// <param name="Biases">Elements of its bias parameters.</param>
 public sealed record SummaryRow(string Name, string Layer, int[] OutputShape, long Weights, long Biases)
 {
+    /// <summary>Weights + Biases.</summary>
     public long Parameters => Weights + Biases;
     /// <summary>The lecture's notation: H×W×C for feature maps, the size for vectors.</summary>
     public string Output => Summary.FormatShape(OutputShape);
@@ -14,13 +20,21 @@ public sealed record SummaryRow(string Name, string Layer, int[] OutputShape, lo
 /// <summary>A model's layer table; ToString() prints it.</summary>
 public sealed class ModelSummary(string model, int[] inputShape, IReadOnlyList<SummaryRow> rows)
 {
+    /// <summary>The model's name, as the table's title prints it.</summary>
     public string Model { get; } = model;
+    /// <summary>One sample's shape, without the batch dimension.</summary>
     public int[] InputShape { get; } = inputShape;
+    /// <summary>The leaf layers in execution order.</summary>
     public IReadOnlyList<SummaryRow> Rows { get; } = rows;
+    /// <summary>Sum of every row's weights (parameters other than biases).</summary>
     public long TotalWeights => Rows.Sum(r => r.Weights);
+    /// <summary>Sum of every row's biases.</summary>
     public long TotalBiases => Rows.Sum(r => r.Biases);
+    /// <summary>All parameters: TotalWeights + TotalBiases.</summary>
     public long Total => TotalWeights + TotalBiases;
 
+    /// <summary>The table: a title line with the input shape, one line per layer (name, layer, output in H×W×C, weights, biases;
+    /// 0 left blank), the totals, and the total parameter count.</summary>
     public override string ToString()
     {
         int nw = Math.Max(5, Rows.Max(r => r.Name.Length));
@@ -49,6 +63,8 @@ public sealed class ModelSummary(string model, int[] inputShape, IReadOnlyList<S
 /// </summary>
 public static class Summary
 {
+    /// <summary>The summary of the registered model <paramref name="modelName"/>, built with its registered input shape,
+    /// <paramref name="classes"/> outputs (its default when null) and weights from Generator(0), on <paramref name="device"/>.</summary>
     public static ModelSummary Of(string modelName, Device? device = null, int? classes = null)
     {
         var info = ModelRegistry.Get(modelName);
@@ -56,7 +72,11 @@ public static class Summary
         return Of(model, info.InputShape, info.Name);
     }
 
+    /// <summary>Runs one zero sample through <paramref name="model"/> in eval mode without gradients and records each leaf
+    /// layer; every module's training mode is restored afterwards.</summary>
+    /// <param name="model">The model, on its device.</param>
     /// <param name="inputShape">One sample's shape without the batch dimension, e.g. [1, 28, 28].</param>
+    /// <param name="name">The title of the table; the model's class name when null.</param>
     public static ModelSummary Of(Module model, int[] inputShape, string? name = null)
     {
         Check.Shape("Summary", inputShape);

@@ -16,18 +16,25 @@ namespace ScratchNet.data;
 /// </summary>
 public static class Cifar10
 {
+    /// <summary>Image height and width in pixels.</summary>
     public const int Side = 32;
+    /// <summary>Colour planes per image, in the order red, green, blue.</summary>
     public const int Channels = 3;
+    /// <summary>Bytes of one image: 3 planes of 32×32, CHW order.</summary>
     public const int ImageBytes = Channels * Side * Side;
+    /// <summary>Bytes of one record: the label byte, then the image.</summary>
     public const int RecordBytes = 1 + ImageBytes;
+    /// <summary>The folder cifar-10-binary.tar.gz extracts to, holding the batch files and batches.meta.txt.</summary>
     public const string BatchFolder = "cifar-10-batches-bin";
 
     /// <summary>The published class names, used when batches.meta.txt is absent.</summary>
     public static readonly IReadOnlyList<string> DefaultClasses =
         ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 
+    /// <summary>The five training batches, 10,000 images each, in the order they are concatenated.</summary>
     public static readonly IReadOnlyList<string> TrainFiles =
         ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"];
+    /// <summary>The test batch, 10,000 images.</summary>
     public const string TestFile = "test_batch.bin";
 
     /// <summary>Reads one batch file: its pixels as bytes [N, 3, 32, 32] and labels, each label checked against <paramref name="numClasses"/>.</summary>

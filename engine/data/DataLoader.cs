@@ -6,6 +6,8 @@ namespace ScratchNet.data;
 /// <summary>One mini-batch on the host: images [Size, C, H, W] and their labels.</summary>
 public sealed class Batch
 {
+    /// <summary>A batch over <paramref name="images"/> [labels.Length, channels, height, width] (kept, not copied), batch
+    /// <paramref name="index"/> of epoch <paramref name="epoch"/>.</summary>
     public Batch(float[] images, int[] labels, int channels, int height, int width, int epoch, int index)
     {
         Images = images;
@@ -17,15 +19,24 @@ public sealed class Batch
         Index = index;
     }
 
+    /// <summary>The pixels, [Size, Channels, Height, Width] row-major, after the loader's transform.</summary>
     public float[] Images { get; }
+    /// <summary>The class index of each image, in [0, NumClasses) of the dataset.</summary>
     public int[] Labels { get; }
+    /// <summary>Images in this batch: the loader's batch size, or fewer for the last batch of an epoch without dropLast.</summary>
     public int Size => Labels.Length;
+    /// <summary>Channels of each image.</summary>
     public int Channels { get; }
+    /// <summary>Height of each image, in pixels.</summary>
     public int Height { get; }
+    /// <summary>Width of each image, in pixels.</summary>
     public int Width { get; }
     /// <summary>The epoch and the position of this batch in it, for logs and checkpoints.</summary>
     public int Epoch { get; }
+    /// <summary>The batch's position in its epoch: its first image's position in the epoch's order divided by the batch size,
+    /// rounded up (k for the k-th batch of an epoch read from its start).</summary>
     public int Index { get; }
+    /// <summary>The image tensor's shape, [Size, Channels, Height, Width].</summary>
     public int[] Shape => [Size, Channels, Height, Width];
 
     /// <summary>The images as a Float32 tensor [B, C, H, W] on <paramref name="device"/>.</summary>
@@ -52,6 +63,18 @@ public sealed class Batch
 /// </summary>
 public sealed class DataLoader
 {
+    /// <summary>Batches of <paramref name="batchSize"/> images of <paramref name="dataset"/>, in a new order every epoch when
+    /// <paramref name="shuffle"/>, each image passed through <paramref name="transform"/>; everything random derives from
+    /// <paramref name="seed"/>. ArgumentException for a batch size or worker count below 1, a negative prefetch, an empty
+    /// dataset, or dropLast with fewer images than one batch.</summary>
+    /// <param name="dataset">The images and labels.</param>
+    /// <param name="batchSize">Images per batch.</param>
+    /// <param name="shuffle">A fresh permutation each epoch (else dataset order).</param>
+    /// <param name="seed">Base seed of the permutations and the transforms' generators.</param>
+    /// <param name="dropLast">Leave out the last batch of an epoch when it would be smaller than batchSize.</param>
+    /// <param name="transform">Applied to each image as it is batched (augmentation, normalisation), or null.</param>
+    /// <param name="prefetch">Batches a background thread builds ahead; 0 builds each on demand on the caller's thread.</param>
+    /// <param name="workers">Threads that transform the images of one batch.</param>
     public DataLoader(ImageDataset dataset, int batchSize, bool shuffle = false, ulong seed = 0, bool dropLast = false,
                       Transform? transform = null, int prefetch = 2, int workers = 1)
     {
@@ -71,11 +94,17 @@ public sealed class DataLoader
             throw new ArgumentException($"{op}: with dropLast, {dataset.Count} images make no full batch of {batchSize}");
     }
 
+    /// <summary>The dataset the batches are drawn from.</summary>
     public ImageDataset Dataset { get; }
+    /// <summary>Images per batch (the last one of an epoch may have fewer unless <see cref="DropLast"/>).</summary>
     public int BatchSize { get; }
+    /// <summary>Whether each epoch visits the dataset in its own random order (a Fisher-Yates permutation from (seed, epoch)).</summary>
     public bool Shuffle { get; }
+    /// <summary>The base seed that every epoch's order and every image's transform generator derive from (<see cref="Seeds"/>).</summary>
     public ulong Seed { get; }
+    /// <summary>Whether an epoch's incomplete last batch is left out (torch's drop_last).</summary>
     public bool DropLast { get; }
+    /// <summary>The per-image transform, or null for the dataset's images as they are.</summary>
     public Transform? Transform { get; }
     /// <summary>How many batches the background thread may prepare ahead (0 = no thread, build each batch on demand).</summary>
     public int Prefetch { get; }
@@ -83,7 +112,9 @@ public sealed class DataLoader
     public int Workers { get; }
     /// <summary>Shape of one output image (after the transform).</summary>
     public int Channels { get; }
+    /// <summary>Height of one output image, in pixels (after the transform).</summary>
     public int Height { get; }
+    /// <summary>Width of one output image, in pixels (after the transform).</summary>
     public int Width { get; }
 
     /// <summary>Batches per epoch: N / B rounded down with dropLast, up without (in long: N + B − 1 overflows int for a huge B).</summary>
@@ -217,6 +248,8 @@ public sealed class DataLoader
 /// <summary>Derives independent seeds from a base seed and integers (SplitMix64 finalizer at each step).</summary>
 public static class Seeds
 {
+    /// <summary>SplitMix64's step: adds the golden-ratio increment 0x9E3779B97F4A7C15, then its finalizer, a bijective mix that
+    /// spreads every input bit over the whole word.</summary>
     public static ulong Mix(ulong z)
     {
         z += 0x9E3779B97F4A7C15UL;
@@ -225,6 +258,9 @@ public static class Seeds
         return z ^ (z >> 31);
     }
 
+    /// <summary>The seed of item <paramref name="a"/> under <paramref name="seed"/> (e.g. an epoch): Mix(Mix(seed) xor a).</summary>
     public static ulong Derive(ulong seed, long a) => Mix(Mix(seed) ^ (ulong)a);
+    /// <summary>The seed of item (<paramref name="a"/>, <paramref name="b"/>) under <paramref name="seed"/> (e.g. epoch and
+    /// image): Mix(Derive(seed, a) xor b).</summary>
     public static ulong Derive(ulong seed, long a, long b) => Mix(Derive(seed, a) ^ (ulong)b);
 }

@@ -5,6 +5,9 @@ using System.Security.Cryptography;
 namespace ScratchNet.data;
 
 /// <summary>One file of a data set: its name on disk, its published MD5 and the URLs to try in order.</summary>
+/// <param name="FileName">Name of the file in the data set's folder, as published (e.g. train-images-idx3-ubyte.gz).</param>
+/// <param name="Md5">The published MD5 of the file, 32 hex digits (compared case-insensitively).</param>
+/// <param name="Urls">Mirrors to try in order until one gives a file with that MD5.</param>
 public sealed record DatasetFile(string FileName, string Md5, params string[] Urls);
 
 /// <summary>
@@ -12,6 +15,11 @@ public sealed record DatasetFile(string FileName, string Md5, params string[] Ur
 /// extracted there when <see cref="Extract"/> is set; <see cref="RequiredFiles"/> (relative to that folder)
 /// must exist afterwards.
 /// </summary>
+/// <param name="Name">The data set's name, as <c>scratchnet download</c> takes it (cifar10, mnist, fashion-mnist).</param>
+/// <param name="Folder">The folder under the download root that receives the files.</param>
+/// <param name="Files">The files to fetch and verify.</param>
+/// <param name="Extract">Whether the .tar.gz files are extracted into the folder.</param>
+/// <param name="RequiredFiles">Paths, relative to the folder, that must exist at the end (what the loaders read).</param>
 public sealed record DatasetSpec(string Name, string Folder, DatasetFile[] Files, bool Extract, string[] RequiredFiles);
 
 /// <summary>
@@ -75,6 +83,9 @@ public sealed class DatasetDownloader
         return Download(spec, root, cancel);
     }
 
+    /// <summary>Makes <paramref name="spec"/>'s files present under root/<see cref="DatasetSpec.Folder"/>: a file already there
+    /// with the right MD5 is kept, anything else is downloaded (each URL in turn) and verified; .tar.gz files are extracted when
+    /// the spec says so. Returns the folder; InvalidDataException when a required file is still missing.</summary>
     public string Download(DatasetSpec spec, string root, CancellationToken cancel = default)
     {
         string folder = Path.GetFullPath(Path.Combine(root, spec.Folder));

@@ -1,6 +1,6 @@
 namespace ScratchNet.data;
 
-/// <summary>Which copy of Fashion-MNIST <see cref="Datasets.FashionMnist"/> loads.</summary>
+/// <summary>Which copy of Fashion-MNIST <see cref="Datasets.FashionMnist(bool, DataSource)"/> loads.</summary>
 public enum DataSource
 {
     /// <summary>The full set when it is installed, else the embedded subset.</summary>
@@ -22,14 +22,18 @@ public enum DataSource
 /// </summary>
 public static class Datasets
 {
+    /// <summary>The environment variable naming a folder with the Fashion-MNIST IDX files; looked at first.</summary>
     public const string FashionMnistEnvVar = "SCRATCHNET_FASHION_MNIST";
+    /// <summary>Where Debian's dataset-fashion-mnist package installs the full set; looked at second.</summary>
     public const string SystemFashionMnist = "/usr/share/datasets/fashion-mnist";
+    /// <summary>The embedded subset, relative to the application folder or to a folder above the current directory.</summary>
     public const string EmbeddedSubsetFolder = "data/fashion-mnist-subset";
 
     /// <summary>Fashion-MNIST class names (label order of the IDX files).</summary>
     public static readonly IReadOnlyList<string> FashionMnistClasses =
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
+    /// <summary>MNIST class names: the digits "0" … "9", label k being digit k.</summary>
     public static readonly IReadOnlyList<string> MnistClasses = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
     /// <summary>Fashion-MNIST, [N, 1, 28, 28] in [0, 1]; see the class comment for where it is looked for.</summary>

@@ -20,7 +20,9 @@ namespace ScratchNet.data;
 /// </summary>
 public static class Idx
 {
+    /// <summary>Magic number of an image file: unsigned bytes (0x08), 3 dimensions [N, rows, cols].</summary>
     public const int ImagesMagic = 0x00000803;
+    /// <summary>Magic number of a label file: unsigned bytes (0x08), 1 dimension [N].</summary>
     public const int LabelsMagic = 0x00000801;
     private const byte UnsignedByte = 0x08;
 
@@ -172,7 +174,10 @@ public static class Idx
         output.Write(data);
     }
 
+    /// <summary>Writes <paramref name="count"/> images of <paramref name="rows"/> × <paramref name="cols"/> bytes as an IDX image
+    /// file ([count, rows, cols]; gzip when the path ends with ".gz").</summary>
     public static void WriteImages(string path, ReadOnlySpan<byte> pixels, int count, int rows, int cols) => Write(path, pixels, count, rows, cols);
+    /// <summary>Writes one label byte per image as an IDX label file ([N]; gzip when the path ends with ".gz").</summary>
     public static void WriteLabels(string path, ReadOnlySpan<byte> labels) => Write(path, labels, labels.Length);
 }
 

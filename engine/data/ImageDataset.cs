@@ -6,6 +6,8 @@ namespace ScratchNet.data;
 /// </summary>
 public sealed class Image
 {
+    /// <summary>An image over <paramref name="data"/> (kept, not copied), which must hold exactly
+    /// channels·height·width values in CHW order; ArgumentException otherwise or for a size below 1.</summary>
     public Image(float[] data, int channels, int height, int width)
     {
         Check.Positive("Image", "channels", channels);
@@ -19,18 +21,26 @@ public sealed class Image
         Width = width;
     }
 
+    /// <summary>The values, CHW: (c, y, x) at (c·Height + y)·Width + x.</summary>
     public float[] Data { get; }
+    /// <summary>Colour planes: 1 for grey, 3 for RGB.</summary>
     public int Channels { get; }
+    /// <summary>Rows, in pixels.</summary>
     public int Height { get; }
+    /// <summary>Columns, in pixels.</summary>
     public int Width { get; }
 
+    /// <summary>The value of channel <paramref name="c"/> at row <paramref name="y"/>, column <paramref name="x"/> (not bounds
+    /// checked per axis: only the flat index must be inside Data).</summary>
     public float this[int c, int y, int x]
     {
         get => Data[(c * Height + y) * Width + x];
         set => Data[(c * Height + y) * Width + x] = value;
     }
 
+    /// <summary>A deep copy: transforms that work in place apply to the copy.</summary>
     public Image Clone() => new((float[])Data.Clone(), Channels, Height, Width);
+    /// <summary>The shape, "Image[C, H, W]".</summary>
     public override string ToString() => $"Image[{Channels}, {Height}, {Width}]";
 }
 
@@ -41,6 +51,9 @@ public sealed class Image
 /// </summary>
 public sealed class ImageDataset
 {
+    /// <summary>A dataset over <paramref name="images"/> [labels.Length, channels, height, width] (kept, not copied). The values
+    /// are not checked against [0, 1]; ArgumentException when the sizes do not match, a size is below 1, there is no class, or a
+    /// label is outside [0, classes.Count).</summary>
     public ImageDataset(float[] images, int[] labels, int channels, int height, int width, IReadOnlyList<string> classes, string name = "")
     {
         const string op = "ImageDataset";
@@ -66,14 +79,21 @@ public sealed class ImageDataset
 
     /// <summary>All pixels, [N, C, H, W], in [0, 1].</summary>
     public float[] Images { get; }
+    /// <summary>The class of each image, in [0, NumClasses).</summary>
     public int[] Labels { get; }
+    /// <summary>Number of images.</summary>
     public int Count => Labels.Length;
+    /// <summary>Channels of every image.</summary>
     public int Channels { get; }
+    /// <summary>Height of every image, in pixels.</summary>
     public int Height { get; }
+    /// <summary>Width of every image, in pixels.</summary>
     public int Width { get; }
     /// <summary>C·H·W, the number of floats of one image.</summary>
     public int SampleSize => Channels * Height * Width;
+    /// <summary>The class names: label k is Classes[k].</summary>
     public IReadOnlyList<string> Classes { get; }
+    /// <summary>Number of classes, the output width a classifier needs.</summary>
     public int NumClasses => Classes.Count;
     /// <summary>Where the data came from, for logs (e.g. "fashion-mnist train (embedded subset)").</summary>
     public string Name { get; }
@@ -126,5 +146,6 @@ public sealed class ImageDataset
         for (int i = 0; i < src.Length; i++) dst[i] = src[i] / 255f;
     }
 
+    /// <summary>One line for logs: "name: N images [C, H, W], K classes" ("ImageDataset" when unnamed).</summary>
     public override string ToString() => $"{(Name.Length > 0 ? Name : "ImageDataset")}: {Count} images [{Channels}, {Height}, {Width}], {NumClasses} classes";
 }

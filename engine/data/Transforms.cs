@@ -11,6 +11,9 @@ namespace ScratchNet.data;
 /// </summary>
 public abstract class Transform
 {
+    /// <summary>A new image: the transform of <paramref name="image"/>, which is left unchanged. A random transform draws from
+    /// <paramref name="gen"/> only (a fixed number of draws per image), so the same generator state gives the same output.
+    /// ArgumentException when the image's shape is one the transform cannot take (<see cref="OutputShape"/>).</summary>
     public abstract Image Apply(Image image, Generator gen);
 
     /// <summary>The shape of the output for an input of shape [c, h, w] (throws if the transform cannot take it).</summary>
@@ -54,14 +57,17 @@ public abstract class Transform
 /// <summary>Applies transforms in order (torchvision.transforms.Compose).</summary>
 public sealed class Compose(params Transform[] transforms) : Transform
 {
+    /// <summary>The transforms, applied first to last; the output shape of each is the input of the next.</summary>
     public IReadOnlyList<Transform> Transforms { get; } = transforms.ToArray();
 
+    /// <inheritdoc />
     public override Image Apply(Image image, Generator gen)
     {
         foreach (var t in Transforms) image = t.Apply(image, gen);
         return image;
     }
 
+    /// <summary>The shape after every transform in turn; throws where one of them cannot take its input.</summary>
     public override (int C, int H, int W) OutputShape(int c, int h, int w)
     {
         foreach (var t in Transforms) (c, h, w) = t.OutputShape(c, h, w);
@@ -75,15 +81,19 @@ public sealed class Compose(params Transform[] transforms) : Transform
 /// </summary>
 public sealed class PadTo : Transform
 {
+    /// <summary>Pads to <paramref name="height"/> × <paramref name="width"/> pixels; both must be positive.</summary>
     public PadTo(int height, int width)
     {
         Height = Check.Positive("PadTo", "height", height);
         Width = Check.Positive("PadTo", "width", width);
     }
 
+    /// <summary>Output height, in pixels.</summary>
     public int Height { get; }
+    /// <summary>Output width, in pixels.</summary>
     public int Width { get; }
 
+    /// <summary>[c, Height, Width]; ArgumentException when the image is taller or wider than the target (it never crops).</summary>
     public override (int C, int H, int W) OutputShape(int c, int h, int w)
     {
         if (h > Height || w > Width)
@@ -91,6 +101,7 @@ public sealed class PadTo : Transform
         return (c, Height, Width);
     }
 
+    /// <inheritdoc />
     public override Image Apply(Image image, Generator gen)
     {
         var (c, _, _) = OutputShape(image.Channels, image.Height, image.Width);
@@ -106,10 +117,13 @@ public sealed class PadTo : Transform
 /// <summary>Zero-pads <paramref name="padding"/> pixels on every side (torchvision.transforms.Pad(padding)).</summary>
 public sealed class Pad(int padding) : Transform
 {
+    /// <summary>Zero pixels added on each of the four sides.</summary>
     public int Padding { get; } = Check.NonNegative("Pad", "padding", padding);
 
+    /// <summary>[c, h + 2·Padding, w + 2·Padding].</summary>
     public override (int C, int H, int W) OutputShape(int c, int h, int w) => (c, h + 2 * Padding, w + 2 * Padding);
 
+    /// <inheritdoc />
     public override Image Apply(Image image, Generator gen)
         => new PadTo(image.Height + 2 * Padding, image.Width + 2 * Padding).Apply(image, gen);
 }
@@ -117,8 +131,10 @@ public sealed class Pad(int padding) : Transform
 /// <summary>Repeats a one-channel image to <paramref name="channels"/> channels (Grayscale(num_output_channels=3) on a grey image).</summary>
 public sealed class RepeatChannels(int channels = 3) : Transform
 {
+    /// <summary>Output channels, each a copy of the grey plane.</summary>
     public int Channels { get; } = Check.Positive("RepeatChannels", "channels", channels);
 
+    /// <summary>[Channels, h, w]; the input must have 1 channel, or already Channels (then the image is copied as it is).</summary>
     public override (int C, int H, int W) OutputShape(int c, int h, int w)
     {
         if (c != 1 && c != Channels)
@@ -126,6 +142,7 @@ public sealed class RepeatChannels(int channels = 3) : Transform
         return (Channels, h, w);
     }
 
+    /// <inheritdoc />
     public override Image Apply(Image image, Generator gen)
     {
         OutputShape(image.Channels, image.Height, image.Width);
@@ -140,29 +157,37 @@ public sealed class RepeatChannels(int channels = 3) : Transform
 /// <summary>Bilinear resize (see <see cref="ImageOps.ResizeBilinear"/>).</summary>
 public sealed class Resize : Transform
 {
+    /// <summary>Resizes to <paramref name="height"/> × <paramref name="width"/> pixels; both must be positive.</summary>
     public Resize(int height, int width)
     {
         Height = Check.Positive("Resize", "height", height);
         Width = Check.Positive("Resize", "width", width);
     }
 
+    /// <summary>Output height, in pixels.</summary>
     public int Height { get; }
+    /// <summary>Output width, in pixels.</summary>
     public int Width { get; }
+    /// <summary>[c, Height, Width], whatever the input size.</summary>
     public override (int C, int H, int W) OutputShape(int c, int h, int w) => (c, Height, Width);
+    /// <inheritdoc />
     public override Image Apply(Image image, Generator gen) => ImageOps.ResizeBilinear(image, Height, Width);
 }
 
 /// <summary>Mirrors the image left↔right with probability p: out(x) = in(W−1−x). Draws one number per image.</summary>
 public sealed class RandomHorizontalFlip : Transform
 {
+    /// <summary>Flips with probability <paramref name="p"/>, which must be in [0, 1] (0 never flips, 1 always).</summary>
     public RandomHorizontalFlip(float p = 0.5f)
     {
         if (!(p >= 0f && p <= 1f)) throw new ArgumentException($"RandomHorizontalFlip: p must be in [0, 1], got {p}");
         P = p;
     }
 
+    /// <summary>Probability of a flip: the image is mirrored when the draw u ∈ [0, 1) is below P.</summary>
     public float P { get; }
 
+    /// <inheritdoc />
     public override Image Apply(Image image, Generator gen)
     {
         var dst = image.Clone();
@@ -185,14 +210,17 @@ public sealed class RandomHorizontalFlip : Transform
 /// </summary>
 public sealed class RandomRotation : Transform
 {
+    /// <summary>Rotates by up to <paramref name="degrees"/> either way; it must be in [0, 180].</summary>
     public RandomRotation(double degrees)
     {
         if (!(degrees >= 0 && degrees <= 180)) throw new ArgumentException($"RandomRotation: degrees must be in [0, 180], got {degrees}");
         Degrees = degrees;
     }
 
+    /// <summary>Largest rotation, in degrees: the angle is uniform in [−Degrees, +Degrees]. One draw per image.</summary>
     public double Degrees { get; }
 
+    /// <inheritdoc />
     public override Image Apply(Image image, Generator gen)
     {
         double angle = -Degrees + 2 * Degrees * gen.NextDouble();
@@ -258,6 +286,8 @@ public sealed class RandomRotation : Transform
 /// </summary>
 public sealed class RandomTranslate : Transform
 {
+    /// <summary>Shifts by up to <paramref name="fractionX"/> of the width and <paramref name="fractionY"/> of the height either
+    /// way; both must be in [0, 1].</summary>
     public RandomTranslate(double fractionX = 0.1, double fractionY = 0.1)
     {
         if (!(fractionX >= 0 && fractionX <= 1) || !(fractionY >= 0 && fractionY <= 1))
@@ -266,9 +296,12 @@ public sealed class RandomTranslate : Transform
         FractionY = fractionY;
     }
 
+    /// <summary>Largest horizontal shift as a fraction of the width: tx = round(U(−FractionX·W, FractionX·W)) pixels.</summary>
     public double FractionX { get; }
+    /// <summary>Largest vertical shift as a fraction of the height: ty = round(U(−FractionY·H, FractionY·H)) pixels.</summary>
     public double FractionY { get; }
 
+    /// <inheritdoc />
     public override Image Apply(Image image, Generator gen)
     {
         double maxDx = FractionX * image.Width, maxDy = FractionY * image.Height;
@@ -294,8 +327,11 @@ public sealed class RandomTranslate : Transform
 /// <summary>(x − mean[c]) / std[c] per channel (torchvision.transforms.Normalize). One value applies to every channel.</summary>
 public sealed class Normalize : Transform
 {
+    /// <summary>The same <paramref name="mean"/> and <paramref name="std"/> (positive) for every channel.</summary>
     public Normalize(float mean, float std) : this([mean], [std]) { }
 
+    /// <summary>One mean and std per channel (or one value each for all): non-empty, equal lengths, every std positive. The
+    /// arrays are copied.</summary>
     public Normalize(float[] mean, float[] std)
     {
         if (mean.Length == 0 || mean.Length != std.Length)
@@ -306,9 +342,12 @@ public sealed class Normalize : Transform
         Std = (float[])std.Clone();
     }
 
+    /// <summary>Subtracted from each channel: one value for all channels, or one per channel.</summary>
     public float[] Mean { get; }
+    /// <summary>Divides each channel after the mean is subtracted: one value for all, or one per channel; all positive.</summary>
     public float[] Std { get; }
 
+    /// <summary>The input shape; ArgumentException when there are several means but not one per channel.</summary>
     public override (int C, int H, int W) OutputShape(int c, int h, int w)
     {
         if (Mean.Length != 1 && Mean.Length != c)
@@ -316,6 +355,7 @@ public sealed class Normalize : Transform
         return (c, h, w);
     }
 
+    /// <inheritdoc />
     public override Image Apply(Image image, Generator gen)
     {
         OutputShape(image.Channels, image.Height, image.Width);

@@ -15,6 +15,9 @@ namespace ScratchNet.io;
 /// </summary>
 public sealed class SafeTensor
 {
+    /// <summary>A tensor of dtype <paramref name="dtype"/> (a safetensors name: F32, I32, I64, F16, BF16, U8, BOOL, ...) and
+    /// <paramref name="shape"/> over the little-endian bytes <paramref name="data"/> (kept, not copied). ArgumentException for an
+    /// unknown dtype, a negative size, or a byte count other than numel × the element size.</summary>
     public SafeTensor(string dtype, long[] shape, byte[] data)
     {
         if (!Safetensors.DTypeSizes.TryGetValue(dtype, out int size))
@@ -32,18 +35,29 @@ public sealed class SafeTensor
         Data = data;
     }
 
+    /// <summary>The safetensors dtype name, e.g. "F32" (4-byte float), "I32", "I64".</summary>
     public string DType { get; }
+    /// <summary>The sizes, outermost first; empty for a scalar.</summary>
     public long[] Shape { get; }
     /// <summary>The elements, little-endian, row-major.</summary>
     public byte[] Data { get; }
+    /// <summary>Number of elements: the product of the sizes (1 for a scalar, 0 when a size is 0).</summary>
     public long Numel => Shape.Aggregate(1L, (a, b) => a * b);
 
+    /// <summary>An F32 tensor of <paramref name="shape"/> holding <paramref name="values"/> (row-major); the count must match the
+    /// shape.</summary>
     public static SafeTensor FromFloats(float[] values, params long[] shape) => new("F32", shape, Safetensors.ToLittleEndian<float>(values));
+    /// <summary>An I32 tensor of <paramref name="shape"/> holding <paramref name="values"/> (row-major).</summary>
     public static SafeTensor FromInts(int[] values, params long[] shape) => new("I32", shape, Safetensors.ToLittleEndian<int>(values));
+    /// <summary>An I64 tensor of <paramref name="shape"/> holding <paramref name="values"/> (row-major), e.g. a step counter as
+    /// PyTorch stores it.</summary>
     public static SafeTensor FromLongs(long[] values, params long[] shape) => new("I64", shape, Safetensors.ToLittleEndian<long>(values));
 
+    /// <summary>The elements of an F32 tensor as a new array; InvalidOperationException for any other dtype (no conversion).</summary>
     public float[] ToFloatArray() => DType == "F32" ? Safetensors.FromLittleEndian<float>(Data) : throw new InvalidOperationException($"SafeTensor: dtype is {DType}, not F32");
+    /// <summary>The elements of an I32 tensor as a new array; InvalidOperationException for any other dtype.</summary>
     public int[] ToIntArray() => DType == "I32" ? Safetensors.FromLittleEndian<int>(Data) : throw new InvalidOperationException($"SafeTensor: dtype is {DType}, not I32");
+    /// <summary>The elements of an I64 tensor as a new array; InvalidOperationException for any other dtype.</summary>
     public long[] ToLongArray() => DType == "I64" ? Safetensors.FromLittleEndian<long>(Data) : throw new InvalidOperationException($"SafeTensor: dtype is {DType}, not I64");
 
     /// <summary>A new Float32 (from F32) or Int32 (from I32) tensor on <paramref name="device"/>.</summary>
@@ -65,14 +79,18 @@ public sealed class SafeTensor
         return t;
     }
 
+    /// <summary>The dtype and shape, e.g. "F32[64, 3, 11, 11]".</summary>
     public override string ToString() => $"{DType}[{string.Join(", ", Shape)}]";
 }
 
 /// <summary>The contents of a safetensors file: tensors by name and the optional string metadata.</summary>
 public sealed class SafetensorsFile(IReadOnlyDictionary<string, SafeTensor> tensors, IReadOnlyDictionary<string, string> metadata)
 {
+    /// <summary>The tensors by name.</summary>
     public IReadOnlyDictionary<string, SafeTensor> Tensors { get; } = tensors;
+    /// <summary>The header's "__metadata__" string pairs; empty when the file has none.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; } = metadata;
+    /// <summary>The tensor named <paramref name="name"/>; KeyNotFoundException naming it when the file has no such tensor.</summary>
     public SafeTensor this[string name] => Tensors.TryGetValue(name, out var t) ? t : throw new KeyNotFoundException($"safetensors: no tensor named '{name}'");
 }
 

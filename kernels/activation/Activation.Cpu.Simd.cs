@@ -7,6 +7,8 @@ namespace ScratchNet.Kernels;
 //   dx += ReluGrad = dx + (x > 0 ? dy : 0)  (a NaN or ∞ in dy where x ≤ 0 still adds 0)
 // Sigmoid and Tanh stay scalar (Reference): a vector exp would not round like MathF.Exp, and the cpu
 // device is the oracle the GPU kernels are compared with; the networks here use ReLU.
+/// <summary>The activations on the cpu device's vector paths (AVX-512, AVX2, Vector&lt;T&gt;). ReLU and Step are compare-and-select,
+/// bit-identical to <see cref="Activations"/> (NaN and −0 included); Sigmoid and Tanh run the scalar reference loops.</summary>
 public static class ActivationSimd
 {
     struct ReluOp : IMapOp

@@ -5,6 +5,8 @@ namespace ScratchNet.Kernels;
 // The cpu device runs them with --kernels reference; the tests, `scratchnet check` and the gradient checks compare every other version with them.
 public static partial class Reference
 {
+    /// <summary>The definition of <see cref="IBackend.ActivationForward"/>: Y[i] = f(X[i]) for i &lt; n, with f from
+    /// <see cref="Activations"/>, in parallel chunks of 16K elements. An unknown kind is an ArgumentException.</summary>
     public static void ActivationForward(ActivationKind kind, float[] X, float[] Y, int n)
     {
         Action<int, int> loop = kind switch
@@ -18,6 +20,8 @@ public static partial class Reference
         CpuBackend.ForChunks(n, loop);
     }
 
+    /// <summary>The definition of <see cref="IBackend.ActivationBackward"/>: DX[i] += DY[i] · f'(X[i]) for i &lt; n (accumulates).
+    /// ReLU reads X, Sigmoid and Tanh the forward output Y; Step adds nothing (f' = 0).</summary>
     public static void ActivationBackward(ActivationKind kind, float[] X, float[] Y, float[] DY, float[] DX, int n)
     {
         Action<int, int> loop = kind switch

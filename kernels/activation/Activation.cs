@@ -23,7 +23,19 @@ namespace ScratchNet.Kernels;
 // for x < 0 as e^x / (1 + e^x) (e^x < 1). The one-line 1 / (1 + e^−x) reaches its limit 0 only by way of
 // e^−x = +∞ (for x < −88.7 in float), which flushes σ(−100) ≈ 3.7e−44 to 0 and relies on 1/∞ being
 // handled exactly by every device's division; the split form needs neither. Both are within a few ulps elsewhere.
-public enum ActivationKind { Relu = 0, Sigmoid = 1, Tanh = 2, Step = 3 }
+/// <summary>The element-wise activation an <see cref="IBackend.ActivationForward"/> applies. The numeric values are the
+/// kind argument of the GPU kernels and of <see cref="Activations.Forward"/>.</summary>
+public enum ActivationKind
+{
+    /// <summary>max(x, 0); backward reads x.</summary>
+    Relu = 0,
+    /// <summary>1 / (1 + e^−x); backward reads the output y.</summary>
+    Sigmoid = 1,
+    /// <summary>tanh x; backward reads the output y.</summary>
+    Tanh = 2,
+    /// <summary>H(x): 1 if x &gt; 0 else 0; its gradient is 0, so backward adds nothing.</summary>
+    Step = 3,
+}
 
 public partial interface IBackend
 {
@@ -37,8 +49,11 @@ public partial interface IBackend
 /// <summary>The scalar activation functions and their derivatives, used by the CPU loops and the GPU kernels alike.</summary>
 public static class Activations
 {
+    /// <summary>max(x, 0), written as x &lt; 0 ? 0 : x so that NaN passes through (as in PyTorch) and −0 stays −0.</summary>
     public static float Relu(float x) => x < 0f ? 0f : x;  // written so that a NaN passes through, as in PyTorch
 
+    /// <summary>σ(x) = 1 / (1 + e^−x), evaluated as e^x / (1 + e^x) for x &lt; 0 so that the exponential never overflows:
+    /// σ(−100) is a denormal, not 0.</summary>
     public static float Sigmoid(float x)
     {
         if (x >= 0f) return 1f / (1f + MathF.Exp(-x));
@@ -50,6 +65,8 @@ public static class Activations
     // subtraction 1 − e^−2|x| would cancel leading digits, so there the odd Taylor series is used instead
     // (the first omitted term is below 1e−8 relative); against double it is within 2e−7 relative (3 ulps). Our own formula rather than MathF.Tanh, because ILGPU
     // lowers MathF.Tanh to PTX's tanh.approx.f32, whose relative error is about 5e−4.
+    /// <summary>tanh x = sign(x) · (1 − e^−2|x|) / (1 + e^−2|x|), with the odd Taylor series for |x| &lt; 0.25 where the
+    /// subtraction would cancel digits; within a few ulps of the exact value on every device.</summary>
     public static float Tanh(float x)
     {
         float a = MathF.Abs(x), t;
@@ -66,6 +83,7 @@ public static class Activations
         return x < 0f ? -t : t;
     }
 
+    /// <summary>The Heaviside step: 1 for x &gt; 0, else 0 (0 at x = 0 and for NaN).</summary>
     public static float Step(float x) => x > 0f ? 1f : 0f;
 
     /// <summary>f(x) for the kind (0 = Relu, 1 = Sigmoid, 2 = Tanh, 3 = Step: the values of <see cref="ActivationKind"/>).</summary>
@@ -74,8 +92,12 @@ public static class Activations
 
     // dy · f'(x): the term backward adds to dx. Relu selects rather than multiplies, so a NaN or ∞ in dy
     // where x ≤ 0 still gives 0 (as PyTorch's threshold_backward).
+    /// <summary>dy · ReLU'(x): dy where x &gt; 0, else 0. A select, not a product, so a NaN or ∞ in dy where x ≤ 0 still gives 0
+    /// (as PyTorch's threshold_backward).</summary>
     public static float ReluGrad(float x, float dy) => x > 0f ? dy : 0f;
+    /// <summary>dy · σ'(x) = dy · y · (1 − y), from the forward output y = σ(x).</summary>
     public static float SigmoidGrad(float y, float dy) => dy * (y * (1f - y));
+    /// <summary>dy · tanh'(x) = dy · (1 − y²), from the forward output y = tanh x.</summary>
     public static float TanhGrad(float y, float dy) => dy * (1f - y * y);
 
     /// <summary>dy · f'(x) for the kind, given x, the forward output y = f(x) and the upstream gradient dy.</summary>

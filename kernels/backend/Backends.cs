@@ -8,6 +8,10 @@ using ILGPU.Runtime.OpenCL;
 namespace ScratchNet.Kernels;
 
 /// <summary>One line of `scratchnet devices`: a backend, whether it is usable, and why not.</summary>
+/// <param name="Name">Device name as the user types it: cpu, ilgpu-cpu, cuda, opencl.</param>
+/// <param name="Available">Whether <see cref="Backends.Get"/> can create it on this machine.</param>
+/// <param name="Detail">When available, what it runs on (threads and vector path; GPU name, architecture, driver, memory);
+/// otherwise the reason it is not.</param>
 public sealed record BackendInfo(string Name, bool Available, string Detail);
 
 /// <summary>
@@ -17,6 +21,8 @@ public sealed record BackendInfo(string Name, bool Available, string Detail);
 /// </summary>
 public static class Backends
 {
+    /// <summary>The concrete device names, in the order `scratchnet devices` lists them. "auto" is not one of them: <see cref="Get"/>
+    /// resolves it to cuda, then opencl, then cpu.</summary>
     public static readonly string[] Names = ["cpu", "ilgpu-cpu", "cuda", "opencl"];
 
     private static readonly object Lock = new();
@@ -89,6 +95,10 @@ public static class Backends
     /// <summary>Every backend, available or not, with the reason when it is not.</summary>
     public static IReadOnlyList<BackendInfo> List() => Names.Select(Probe).ToList();
 
+    /// <summary>Whether the device <paramref name="name"/> can be used on this machine, without creating its backend: cpu and ilgpu-cpu
+    /// always can; cuda and opencl when ILGPU lists a device, and otherwise <see cref="BackendInfo.Detail"/> says which step failed
+    /// (no driver library, cuInit's CUDA error code, no device, or devices ILGPU cannot compile for). An unknown name is reported
+    /// unavailable, not thrown.</summary>
     public static BackendInfo Probe(string name) => name switch
     {
         "cpu" => new BackendInfo("cpu", true, $"managed C#, {Environment.ProcessorCount} threads, vector path {CpuSimd.BestKernels}"),

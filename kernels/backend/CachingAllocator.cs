@@ -10,7 +10,7 @@ namespace ScratchNet.Kernels;
 /// step asks for the same sizes, so after the first step the allocator serves everything from the cache:
 /// <see cref="Allocations"/> stops growing and device memory stays flat.
 /// </summary>
-public sealed class CachingAllocator<TBlock> : IDisposable where TBlock : class
+internal sealed class CachingAllocator<TBlock> : IDisposable where TBlock : class
 {
     private readonly Func<DType, long, TBlock> _allocate;
     private readonly Action<TBlock> _free;
@@ -21,6 +21,8 @@ public sealed class CachingAllocator<TBlock> : IDisposable where TBlock : class
     private readonly HashSet<TBlock> _owned = new(ReferenceEqualityComparer.Instance);
     private readonly object _lock = new();
 
+    /// <summary>An allocator over <paramref name="allocate"/> (called with a dtype and a bucket size in elements, on a miss) and
+    /// <paramref name="free"/> (called for each cached block by <see cref="EmptyCache"/>).</summary>
     public CachingAllocator(Func<DType, long, TBlock> allocate, Action<TBlock> free)
     {
         _allocate = allocate;
@@ -35,6 +37,7 @@ public sealed class CachingAllocator<TBlock> : IDisposable where TBlock : class
     public long ElementsInUse { get; private set; }
     /// <summary>Elements held by the allocator in total (in use + cached).</summary>
     public long ElementsReserved { get; private set; }
+    /// <summary>Highest ElementsInUse since creation or the last <see cref="ResetPeak"/>.</summary>
     public long PeakElementsInUse { get; private set; }
 
     /// <summary>Rounds n up to its bucket: 4 sizes per octave (1, 1.25, 1.5, 1.75 × 2^k), minimum 64.</summary>
@@ -46,6 +49,8 @@ public sealed class CachingAllocator<TBlock> : IDisposable where TBlock : class
         return (n + step - 1) / step * step;
     }
 
+    /// <summary>A block of at least <paramref name="n"/> elements: one of the bucket's cached blocks, else a new one.
+    /// <paramref name="capacity"/> receives the bucket size, which <see cref="Return"/> needs back.</summary>
     public TBlock Rent(DType dtype, long n, out long capacity)
     {
         capacity = BucketSize(n);
@@ -66,6 +71,7 @@ public sealed class CachingAllocator<TBlock> : IDisposable where TBlock : class
         return block;
     }
 
+    /// <summary>Puts a rented block back on the free list of its (dtype, capacity) bucket; it is not freed.</summary>
     public void Return(TBlock block, DType dtype, long capacity)
     {
         lock (_lock)
@@ -77,10 +83,10 @@ public sealed class CachingAllocator<TBlock> : IDisposable where TBlock : class
         }
     }
 
-    /// <summary>Frees every cached block that is not in use.</summary>
     /// <summary>Starts a new peak measurement from what is in use now.</summary>
     public void ResetPeak() { lock (_lock) PeakElementsInUse = ElementsInUse; }
 
+    /// <summary>Frees every cached block that is not in use.</summary>
     public void EmptyCache()
     {
         lock (_lock)
@@ -96,5 +102,6 @@ public sealed class CachingAllocator<TBlock> : IDisposable where TBlock : class
         }
     }
 
+    /// <summary>Frees the cached blocks (<see cref="EmptyCache"/>); blocks still rented are left to their storages.</summary>
     public void Dispose() => EmptyCache();
 }

@@ -1,13 +1,14 @@
 namespace ScratchNet.Kernels;
 
 /// <summary>A block of managed memory; exactly one of F or I is set.</summary>
-public sealed class CpuBlock
+internal sealed class CpuBlock
 {
     public float[]? F;
     public int[]? I;
 }
 
-public sealed class CpuStorage : Storage
+/// <summary>A storage of the cpu device: a managed array rented from the device's caching allocator.</summary>
+internal sealed class CpuStorage : Storage
 {
     private readonly CpuBackend _backend;
     private readonly CpuBlock _block;
@@ -62,25 +63,37 @@ public sealed partial class CpuBackend : IBackend
     /// <summary>GEMM runs Reference.Gemm's loops (--kernels reference or --gemm-version 1) instead of the packed SGEMM.</summary>
     public bool ReferenceGemm { get; }
 
+    /// <inheritdoc />
     public string Name => "cpu";
+    /// <inheritdoc />
     public string Description => $"managed C#, {Environment.ProcessorCount} threads{(Options == DeviceOptions.Default ? "" : $", {Options}")}";
 
+    /// <inheritdoc />
     public Storage Allocate(int length, DType dtype) => new CpuStorage(this, length, dtype);
 
     /// <summary>Float view of a storage of this backend.</summary>
     internal static float[] F(Storage s) => ((CpuStorage)s).F;
     internal static int[] I(Storage s) => ((CpuStorage)s).I;
 
+    /// <inheritdoc />
     public void Upload(ReadOnlySpan<float> src, Storage dst) => src.CopyTo(((CpuStorage)dst).FSpan);
+    /// <inheritdoc />
     public void Upload(ReadOnlySpan<int> src, Storage dst) => src.CopyTo(((CpuStorage)dst).ISpan);
+    /// <inheritdoc />
     public void Download(Storage src, Span<float> dst) => ((CpuStorage)src).FSpan[..dst.Length].CopyTo(dst);
+    /// <inheritdoc />
     public void Download(Storage src, Span<int> dst) => ((CpuStorage)src).ISpan[..dst.Length].CopyTo(dst);
+    /// <inheritdoc />
     public void Synchronize() { }
 
+    /// <inheritdoc />
     public void ResetPeakMemory() => Allocator.ResetPeak();
+    /// <inheritdoc />
     public MemoryStats Memory => new(Allocator.Allocations, Allocator.CacheHits,
         Allocator.ElementsInUse * 4, Allocator.ElementsReserved * 4, Allocator.PeakElementsInUse * 4);
+    /// <inheritdoc />
     public void EmptyCache() => Allocator.EmptyCache();
+    /// <summary>Nothing to release: the blocks are managed arrays, collected by the GC once unreachable.</summary>
     public void Dispose() { }
 
     /// <summary>

@@ -32,6 +32,9 @@ namespace ScratchNet.Kernels;
 /// <summary>A parallel job: RunPart is called once for every part in [0, parts), on some thread of the team.</summary>
 public interface ITeamJob
 {
+    /// <summary>Runs part <paramref name="part"/> of the job, 0 ≤ part &lt; parts. Each part runs exactly once, on the caller or a
+    /// worker, in no fixed order and possibly concurrently with the others (or all in order on the caller when the team is busy),
+    /// so a part must not depend on another or keep per-thread state: scratch buffers are indexed by part.</summary>
     void RunPart(int part);
 }
 

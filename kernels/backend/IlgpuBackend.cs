@@ -3,13 +3,15 @@ using ILGPU.Runtime;
 
 namespace ScratchNet.Kernels;
 
-public sealed class IlgpuBlock
+/// <summary>A block of device memory; exactly one of F or I is set.</summary>
+internal sealed class IlgpuBlock
 {
     public MemoryBuffer1D<float, Stride1D.Dense>? F;
     public MemoryBuffer1D<int, Stride1D.Dense>? I;
 }
 
-public sealed class IlgpuStorage : Storage
+/// <summary>A storage of an ILGPU device: a device buffer rented from the backend's caching allocator.</summary>
+internal sealed class IlgpuStorage : Storage
 {
     private readonly IlgpuBackend _backend;
     private readonly IlgpuBlock _block;
@@ -59,46 +61,62 @@ public sealed partial class IlgpuBackend : IBackend
             : Math.Max(1, accelerator.NumMultiprocessors * 8);
     }
 
+    /// <inheritdoc />
     public string Name { get; }
+    /// <summary>The ILGPU accelerator the kernels run on. It belongs to <see cref="Backends"/> and is shared by every backend of the
+    /// same device, so disposing this backend does not dispose it.</summary>
     public Accelerator Accelerator { get; }
     /// <summary>The kernel choices of this device.</summary>
     public DeviceOptions Options { get; }
+    /// <inheritdoc />
     public string Description => $"{Accelerator.Name} ({Accelerator.AcceleratorType}, {Accelerator.MemorySize / (1 << 20)} MiB){(Options == DeviceOptions.Default ? "" : $", {Options}")}";
+    /// <summary>Threads per group of the grid-stride launches: 256, or the accelerator's maximum when that is lower.</summary>
     public int GroupSize { get; }
+    /// <summary>Most groups a grid-stride launch uses: 8 per multiprocessor on a GPU, enough to fill it; one per core on ILGPU's CPU
+    /// simulator, where every simulated thread is an OS thread.</summary>
     public int MaxGroups { get; }
 
+    /// <inheritdoc />
     public Storage Allocate(int length, DType dtype) => new IlgpuStorage(this, length, dtype);
 
     internal static ArrayView<float> F(Storage s) => ((IlgpuStorage)s).F;
     internal static ArrayView<int> I(Storage s) => ((IlgpuStorage)s).I;
 
+    /// <inheritdoc />
     public void Upload(ReadOnlySpan<float> src, Storage dst)
     {
         if (src.Length == 0) return;
         F(dst).SubView(0, src.Length).CopyFromCPU(Accelerator.DefaultStream, src);
     }
+    /// <inheritdoc />
     public void Upload(ReadOnlySpan<int> src, Storage dst)
     {
         if (src.Length == 0) return;
         I(dst).SubView(0, src.Length).CopyFromCPU(Accelerator.DefaultStream, src);
     }
+    /// <inheritdoc />
     public void Download(Storage src, Span<float> dst)
     {
         if (dst.Length == 0) return;
         Accelerator.DefaultStream.Synchronize();
         F(src).SubView(0, dst.Length).CopyToCPU(Accelerator.DefaultStream, dst);
     }
+    /// <inheritdoc />
     public void Download(Storage src, Span<int> dst)
     {
         if (dst.Length == 0) return;
         Accelerator.DefaultStream.Synchronize();
         I(src).SubView(0, dst.Length).CopyToCPU(Accelerator.DefaultStream, dst);
     }
+    /// <inheritdoc />
     public void Synchronize() => Accelerator.Synchronize();
 
+    /// <inheritdoc />
     public void ResetPeakMemory() => Allocator.ResetPeak();
+    /// <inheritdoc />
     public MemoryStats Memory => new(Allocator.Allocations, Allocator.CacheHits,
         Allocator.ElementsInUse * 4, Allocator.ElementsReserved * 4, Allocator.PeakElementsInUse * 4);
+    /// <inheritdoc />
     public void EmptyCache() => Allocator.EmptyCache();
 
     /// <summary>Launch shape for a grid-stride loop over n items.</summary>

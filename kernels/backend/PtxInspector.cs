@@ -8,6 +8,14 @@ using ILGPU.Runtime.Cuda;
 namespace ScratchNet.Kernels;
 
 /// <summary>What the PTX of one kernel shows: register spills to local memory and the width of its loads.</summary>
+/// <param name="Kernel">The kernel's name (<see cref="PtxInspector.KernelName"/>).</param>
+/// <param name="LocalBytes">Bytes of .local frames: registers spilled to off-chip local memory.</param>
+/// <param name="LocalLoadsStores">ld.local and st.local instructions.</param>
+/// <param name="GlobalLoads">Every ld.global instruction, scalar or vector.</param>
+/// <param name="GlobalVectorLoads">The 2- and 4-wide ld.global (or ld.global.nc) among them.</param>
+/// <param name="SharedVectorLoads">2- and 4-wide ld.shared instructions.</param>
+/// <param name="Lines">Lines of PTX.</param>
+/// <param name="Error">Why the kernel did not compile (the counts are then 0), or null.</param>
 public sealed record PtxReport(string Kernel, int LocalBytes, int LocalLoadsStores, int GlobalLoads, int GlobalVectorLoads, int SharedVectorLoads, int Lines, string? Error)
 {
     /// <summary>True when the kernel keeps everything in registers (no .local frame, no ld/st.local).</summary>
@@ -26,6 +34,9 @@ public sealed record PtxReport(string Kernel, int LocalBytes, int LocalLoadsStor
 /// </summary>
 public static class PtxInspector
 {
+    /// <summary>Every kernel to inspect, ordered by <see cref="KernelName"/>: the non-generic static methods of
+    /// <see cref="IlgpuBackend"/> whose name ends in "Kernel", and the generic kernels closed over the operand types the launchers
+    /// use.</summary>
     public static IEnumerable<MethodInfo> KernelMethods() =>
         typeof(IlgpuBackend).GetMethods(BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public)
             .Where(m => m.Name.EndsWith("Kernel", StringComparison.Ordinal) && !m.IsGenericMethodDefinition)
@@ -36,6 +47,8 @@ public static class PtxInspector
     public static string KernelName(MethodInfo m) =>
         m.IsGenericMethod ? $"{m.Name}<{string.Join(",", m.GetGenericArguments().Select(t => t.Name))}>" : m.Name;
 
+    /// <summary>The PTX assembly of <paramref name="kernel"/> for the architecture <paramref name="arch"/> and PTX ISA
+    /// <paramref name="isa"/>, from ILGPU's PTX backend with the process context (O2). Needs no GPU or driver.</summary>
     public static string CompilePtx(MethodInfo kernel, CudaArchitecture arch, CudaInstructionSet isa)
     {
         using var backend = new PTXBackend(Backends.Context, new CudaCapabilityContext(arch), arch, isa, null);
@@ -44,6 +57,9 @@ public static class PtxInspector
         return ((PTXCompiledKernel)compiled).PTXAssembly;
     }
 
+    /// <summary>Counts in the PTX text <paramref name="ptx"/> of the kernel <paramref name="name"/>: bytes of .local frames,
+    /// ld/st.local instructions, all ld.global, the 2- and 4-wide ld.global (with or without .nc), the 2- and 4-wide ld.shared,
+    /// and lines.</summary>
     public static PtxReport Analyze(string name, string ptx)
     {
         int localBytes = 0;

@@ -17,6 +17,9 @@ namespace ScratchNet.Kernels;
 //              added): a different order than the reference's single running sum, so the float result can
 //              differ in the last bit (the double sums differ by ~1e−16 relative).
 // Parallel over rows o (forward) or channels (backward), inline when the whole tensor is below CpuSimd.SerialElements.
+/// <summary>Bias add and bias gradient on the cpu device's vector paths, for y viewed as [outer, channels, inner]. Forward gives
+/// the reference's bits; backward sums in double, in the reference's order when inner = 1 and by vector lanes otherwise
+/// (the float result can then differ in the last bit).</summary>
 public static class BiasSimd
 {
     struct AddKernel<TV> : ICpuKernel where TV : struct, ISimd<TV>

@@ -58,6 +58,7 @@ public sealed partial class IlgpuBackend
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>? _biasAdd, _biasBackwardGroup;
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int>? _biasBackwardColumns;
 
+    /// <inheritdoc />
     public void BiasAdd(Storage y, Storage bias, int outer, int channels, int inner)
     {
         BiasChecks.Validate("bias_add", y, bias, outer, channels, inner);
@@ -66,6 +67,7 @@ public sealed partial class IlgpuBackend
             Grid1D(n), F(y), F(bias), channels, inner, n);
     }
 
+    /// <inheritdoc />
     public void BiasBackward(Storage dy, Storage dbias, int outer, int channels, int inner)
     {
         BiasChecks.Validate("bias_backward", dy, dbias, outer, channels, inner);

@@ -6,6 +6,7 @@ namespace ScratchNet.Kernels;
 // the total to dbias[c]. The cpu device runs them with --kernels reference; the tests, `scratchnet check` and the gradient checks compare every other version with them.
 public static partial class Reference
 {
+    /// <summary>The definition of <see cref="IBackend.BiasAdd"/>: Y[(o·channels + c)·inner + i] += B[c], in parallel over o.</summary>
     public static void BiasAdd(float[] Y, float[] B, int outer, int channels, int inner)
     {
         CpuBackend.For(outer, o =>
@@ -19,6 +20,8 @@ public static partial class Reference
         }, costPerItem: (long)channels * inner);
     }
 
+    /// <summary>The definition of <see cref="IBackend.BiasBackward"/>: DB[c] += Σ_{o, i} DY[(o·channels + c)·inner + i], each
+    /// channel summed in double in the order o, then i, in parallel over c.</summary>
     public static void BiasBackward(float[] DY, float[] DB, int outer, int channels, int inner)
     {
         CpuBackend.For(channels, c =>

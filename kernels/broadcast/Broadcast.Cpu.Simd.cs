@@ -15,6 +15,9 @@ namespace ScratchNet.Kernels;
 // UNARY / UNARY BACKWARD: CpuMap over the n elements with the op's formula, the reference's bits, except: exp and log use .NET's
 // vector Exp / Log (System.Runtime.Intrinsics), within 2 ulp of MathF.Exp / MathF.Log (a 1e-5 tolerance in the checks, as for
 // the GPU); the two pows stay scalar (Reference). Where and BinaryGrad run the reference loops (Broadcast.Cpu.cs).
+/// <summary>The broadcast family on the cpu device's vector paths: binary ops walked as row segments of the innermost merged
+/// dimension (loads where an operand's stride is 1, a splat where it is 0, the scalar loop otherwise), unary ops and their
+/// gradients through CpuMap. Every op but exp and log gives the reference's bits; the pows have no vector form.</summary>
 public static class BroadcastSimd
 {
     /// <summary>The vector form of a binary op (the scalar form is BroadcastMath.Binary).</summary>
@@ -150,12 +153,16 @@ public static class BroadcastSimd
     /// <summary>Whether the binary op has a vector form (pow does not).</summary>
     public static bool IsVectorBinary(BinaryOp op) => op != BinaryOp.Pow;
 
+    /// <summary>y[i] = f(x[i]) for i &lt; n on a vector path, with the op's scalars p and q; exp and log within 2 ulp of MathF's,
+    /// the other ops bit-identical. Pow and RPow are an ArgumentException (see <see cref="IsVectorUnary"/>).</summary>
     public static void Unary(KernelPath path, UnaryOp op, float p, float q, float[] x, float[] y, int n)
     {
         if (!IsVectorUnary(op)) throw new ArgumentException($"unary: {op} has no vector form (it runs Reference.Unary)");
         CpuMap.Run(path, n, x, null, y, new UnaryV((int)op, p, q));
     }
 
+    /// <summary>dx[i] += dy[i]·f'(x[i]) for i &lt; n on a vector path (accumulates). Exp and Sqrt read the forward output y, the
+    /// others x; Pow and RPow are an ArgumentException.</summary>
     public static void UnaryBackward(KernelPath path, UnaryOp op, float p, float q, float[] x, float[] y, float[] dy, float[] dx, int n)
     {
         if (!IsVectorUnaryGrad(op)) throw new ArgumentException($"unary backward: {op} has no vector form (it runs Reference.UnaryBackward)");

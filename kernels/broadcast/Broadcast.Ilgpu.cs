@@ -70,6 +70,7 @@ public sealed partial class IlgpuBackend
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Dims6, Strides6, Strides6, Strides6>? _bWhere;
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, Dims6, Strides6, Dims6, Strides6, float>? _sumToShape;
 
+    /// <inheritdoc />
     public void Binary(BinaryOp op, Storage a, Storage b, Storage y, Dims6 d, Strides6 sa, Strides6 sb)
     {
         if (d.N == 0) return;
@@ -77,6 +78,7 @@ public sealed partial class IlgpuBackend
             Grid1D(d.N), F(a), F(b), F(y), d, sa, sb, (int)op);
     }
 
+    /// <inheritdoc />
     public void BinaryGrad(BinaryOp op, int which, Storage a, Storage b, Storage y, Storage dy, Storage g, Dims6 d, Strides6 sa, Strides6 sb, bool accumulate)
     {
         if (d.N == 0) return;
@@ -84,6 +86,7 @@ public sealed partial class IlgpuBackend
             Grid1D(d.N), F(a), F(b), F(y), F(dy), F(g), d, sa, sb, (int)op, (which & 1) | (accumulate ? 2 : 0));
     }
 
+    /// <inheritdoc />
     public void Unary(UnaryOp op, float p, float q, Storage x, Storage y, int n)
     {
         if (n == 0) return;
@@ -91,6 +94,7 @@ public sealed partial class IlgpuBackend
             Grid1D(n), F(x), F(y), n, (int)op, p, q);
     }
 
+    /// <inheritdoc />
     public void UnaryBackward(UnaryOp op, float p, float q, Storage x, Storage y, Storage dy, Storage dx, int n)
     {
         if (n == 0) return;
@@ -98,6 +102,7 @@ public sealed partial class IlgpuBackend
             Grid1D(n), F(x), F(y), F(dy), F(dx), n, (int)op, p, q);
     }
 
+    /// <inheritdoc />
     public void Where(Storage c, Storage a, Storage b, Storage y, Dims6 d, Strides6 sc, Strides6 sa, Strides6 sb)
     {
         if (d.N == 0) return;
@@ -105,6 +110,7 @@ public sealed partial class IlgpuBackend
             Grid1D(d.N), F(c), F(a), F(b), F(y), d, sc, sa, sb);
     }
 
+    /// <inheritdoc />
     public void SumToShape(Storage x, Storage y, ReducePlan r, float alpha)
     {
         if (r.Kept.N == 0) return;

@@ -63,10 +63,68 @@ namespace ScratchNet.Kernels;
 //   RDiv           p / x                −dy·((p / x) / x)
 //   RPow           p^x                  p = 0 ∧ x ≥ 0 ? 0 : dy·(y·ln p)
 // Where's condition is a Float32 mask: any value other than 0 (NaN included, as bool(nan) in Python) selects a.
-public enum BinaryOp { Add = 0, Sub = 1, Mul = 2, Div = 3, Pow = 4, Maximum = 5, Minimum = 6, Eq = 7, Ne = 8, Lt = 9, Le = 10, Gt = 11, Ge = 12 }
+/// <summary>The binary ops of <see cref="IBackend.Binary"/>, with their gradients in the table above. The numeric values are
+/// the op argument of the GPU kernels and of <see cref="BroadcastMath.Binary"/>.</summary>
+public enum BinaryOp
+{
+    /// <summary>a + b.</summary>
+    Add = 0,
+    /// <summary>a − b.</summary>
+    Sub = 1,
+    /// <summary>a · b.</summary>
+    Mul = 2,
+    /// <summary>a / b (IEEE: x/0 is ±∞, 0/0 NaN).</summary>
+    Div = 3,
+    /// <summary>a^b by MathF.Pow (no vector form on the cpu).</summary>
+    Pow = 4,
+    /// <summary>max(a, b), NaN if either is NaN; a tie splits the gradient evenly.</summary>
+    Maximum = 5,
+    /// <summary>min(a, b), NaN if either is NaN; a tie splits the gradient evenly.</summary>
+    Minimum = 6,
+    /// <summary>1 where a = b, else 0 (NaN compares unequal).</summary>
+    Eq = 7,
+    /// <summary>1 where a ≠ b, else 0 (1 when either is NaN).</summary>
+    Ne = 8,
+    /// <summary>1 where a &lt; b, else 0.</summary>
+    Lt = 9,
+    /// <summary>1 where a ≤ b, else 0.</summary>
+    Le = 10,
+    /// <summary>1 where a &gt; b, else 0.</summary>
+    Gt = 11,
+    /// <summary>1 where a ≥ b, else 0.</summary>
+    Ge = 12,
+}
 
 /// <summary>The unary ops of <see cref="IBackend.Unary"/> (p and q are their scalar parameters; see Broadcast.cs).</summary>
-public enum UnaryOp { Neg = 0, Exp = 1, Log = 2, Sqrt = 3, Abs = 4, Pow = 5, Clamp = 6, AddScalar = 7, MulScalar = 8, DivScalar = 9, RSub = 10, RDiv = 11, RPow = 12 }
+public enum UnaryOp
+{
+    /// <summary>−x.</summary>
+    Neg = 0,
+    /// <summary>e^x; the gradient reads the output y.</summary>
+    Exp = 1,
+    /// <summary>ln x (NaN for x &lt; 0, −∞ at 0).</summary>
+    Log = 2,
+    /// <summary>√x; the gradient dy / (2y) reads the output and is ∞ at 0.</summary>
+    Sqrt = 3,
+    /// <summary>|x|; the gradient is dy·sgn x, 0 at 0.</summary>
+    Abs = 4,
+    /// <summary>x^p by MathF.Pow.</summary>
+    Pow = 5,
+    /// <summary>min(max(x, p), q): p is the lower bound, q the upper; p &gt; q gives q (a NaN x stays NaN).</summary>
+    Clamp = 6,
+    /// <summary>x + p.</summary>
+    AddScalar = 7,
+    /// <summary>x · p.</summary>
+    MulScalar = 8,
+    /// <summary>x / p.</summary>
+    DivScalar = 9,
+    /// <summary>p − x (a scalar minus a tensor).</summary>
+    RSub = 10,
+    /// <summary>p / x (a scalar divided by a tensor).</summary>
+    RDiv = 11,
+    /// <summary>p^x (a scalar raised to a tensor); the gradient reads the output y.</summary>
+    RPow = 12,
+}
 
 public partial interface IBackend
 {
@@ -102,10 +160,29 @@ public struct Dims6
     /// <summary>The most dimensions a strided kernel takes (after merging).</summary>
     public const int MaxRank = 6;
 
-    public int Rank, N, S0, S1, S2, S3, S4, S5;
+    /// <summary>Number of dimensions in use, 0 to <see cref="MaxRank"/>; sizes past it are ignored.</summary>
+    public int Rank;
+    /// <summary>Element count: the product of the first Rank sizes (1 for rank 0).</summary>
+    public int N;
+    /// <summary>Size of dimension 0, the outermost.</summary>
+    public int S0;
+    /// <summary>Size of dimension 1.</summary>
+    public int S1;
+    /// <summary>Size of dimension 2.</summary>
+    public int S2;
+    /// <summary>Size of dimension 3.</summary>
+    public int S3;
+    /// <summary>Size of dimension 4.</summary>
+    public int S4;
+    /// <summary>Size of dimension 5.</summary>
+    public int S5;
 
+    /// <summary>The size of dimension <paramref name="k"/> (0 ≤ k &lt; <see cref="MaxRank"/>; any k ≥ 5 reads S5). A switch
+    /// rather than an array, so that a GPU kernel keeps the struct in registers.</summary>
     public readonly int Size(int k) => k switch { 0 => S0, 1 => S1, 2 => S2, 3 => S3, 4 => S4, _ => S5 };
 
+    /// <summary>Sets the size of dimension <paramref name="k"/> to <paramref name="v"/> without updating <see cref="N"/>
+    /// (any k ≥ 5 sets S5).</summary>
     public void SetSize(int k, int v)
     {
         switch (k) { case 0: S0 = v; break; case 1: S1 = v; break; case 2: S2 = v; break; case 3: S3 = v; break; case 4: S4 = v; break; default: S5 = v; break; }
@@ -120,6 +197,7 @@ public struct Dims6
         return d;
     }
 
+    /// <summary>The first <see cref="Rank"/> sizes, outermost first.</summary>
     public readonly int[] ToArray()
     {
         var a = new int[Rank];
@@ -127,21 +205,39 @@ public struct Dims6
         return a;
     }
 
+    /// <summary>The sizes as a shape, e.g. "[4, 3, 5]" ("[]" for rank 0).</summary>
     public override readonly string ToString() => "[" + string.Join(", ", ToArray()) + "]";
 }
 
 /// <summary>An operand's element offset and its strides over a <see cref="Dims6"/> (0 on a broadcast dimension).</summary>
 public struct Strides6
 {
-    public int Offset, T0, T1, T2, T3, T4, T5;
+    /// <summary>Element offset of coordinate (0, ..., 0) in the operand's storage.</summary>
+    public int Offset;
+    /// <summary>Elements between neighbours along dimension 0 (0 where the operand is broadcast).</summary>
+    public int T0;
+    /// <summary>Stride of dimension 1, in elements.</summary>
+    public int T1;
+    /// <summary>Stride of dimension 2, in elements.</summary>
+    public int T2;
+    /// <summary>Stride of dimension 3, in elements.</summary>
+    public int T3;
+    /// <summary>Stride of dimension 4, in elements.</summary>
+    public int T4;
+    /// <summary>Stride of dimension 5, in elements.</summary>
+    public int T5;
 
+    /// <summary>The stride of dimension <paramref name="k"/> (0 ≤ k &lt; <see cref="Dims6.MaxRank"/>; any k ≥ 5 reads T5).</summary>
     public readonly int Stride(int k) => k switch { 0 => T0, 1 => T1, 2 => T2, 3 => T3, 4 => T4, _ => T5 };
 
+    /// <summary>Sets the stride of dimension <paramref name="k"/> to <paramref name="v"/> (any k ≥ 5 sets T5).</summary>
     public void SetStride(int k, int v)
     {
         switch (k) { case 0: T0 = v; break; case 1: T1 = v; break; case 2: T2 = v; break; case 3: T3 = v; break; case 4: T4 = v; break; default: T5 = v; break; }
     }
 
+    /// <summary>The strides given (dimension k's at position k; the rest 0) and the base offset <paramref name="offset"/>.
+    /// More than <see cref="Dims6.MaxRank"/> strides is not checked: extra ones overwrite T5.</summary>
     public static Strides6 Of(ReadOnlySpan<int> strides, int offset = 0)
     {
         var s = new Strides6 { Offset = offset };
@@ -149,6 +245,7 @@ public struct Strides6
         return s;
     }
 
+    /// <summary>The strides of the first <paramref name="rank"/> dimensions (the offset is not included).</summary>
     public readonly int[] ToArray(int rank)
     {
         var a = new int[rank];
@@ -162,6 +259,13 @@ public struct Strides6
 /// <see cref="Outer"/>, <see cref="Dim"/>, <see cref="Inner"/> are set when the input is the contiguous [outer, dim, inner] view
 /// (one reduced block between kept ones), the layout the reduce family's Sum kernel runs; Dim = 0 otherwise.
 /// </summary>
+/// <param name="Kept">The output's dims (merged): one output element per kept coordinate, contiguous.</param>
+/// <param name="KeptStrides">The input's strides along the kept dims; the offset is 0.</param>
+/// <param name="Reduced">The dims summed over (merged); N = 1 when nothing is reduced.</param>
+/// <param name="ReducedStrides">The input's strides along the reduced dims.</param>
+/// <param name="Outer">Product of the kept sizes before the reduced block (or of all sizes when nothing is reduced).</param>
+/// <param name="Dim">Size of the one reduced block, 1 when nothing is reduced, 0 when the layout is not [outer, dim, inner].</param>
+/// <param name="Inner">Product of the kept sizes after the reduced block.</param>
 public readonly record struct ReducePlan(Dims6 Kept, Strides6 KeptStrides, Dims6 Reduced, Strides6 ReducedStrides, int Outer, int Dim, int Inner)
 {
     /// <summary>Whether the input is a contiguous [Outer, Dim, Inner] block reduced along Dim.</summary>
@@ -314,7 +418,10 @@ public static class StridedLayout
 /// <summary>The scalar formulas of the broadcast family (the table in Broadcast.cs), used by the CPU loops and the GPU kernels alike.</summary>
 public static class BroadcastMath
 {
+    /// <summary>max(a, b) with NaN propagating from either side (as torch.maximum): a when a &gt; b or a is NaN, else b (so b's
+    /// NaN too).</summary>
     public static float Maximum(float a, float b) => a > b || float.IsNaN(a) ? a : b;
+    /// <summary>min(a, b) with NaN propagating from either side (as torch.minimum): a when a &lt; b or a is NaN, else b.</summary>
     public static float Minimum(float a, float b) => a < b || float.IsNaN(a) ? a : b;
 
     /// <summary>op(a, b) for the values of <see cref="BinaryOp"/>.</summary>

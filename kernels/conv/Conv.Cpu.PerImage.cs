@@ -24,6 +24,9 @@ namespace ScratchNet.Kernels;
 // is reused from L2 by the packing, and the col buffers take Parts·CKK·OHW floats, usually far less than a chunk).
 // CpuBackend picks this path when there are at least as many images as threads (ConvPerImage.Prefers);
 // pointwise convolutions and single images go through ConvIm2Col.
+/// <summary>The per-image convolution of the cpu device (--conv per-image): each part of <see cref="CpuTeam"/> takes a fixed
+/// range of images and runs im2col and the GEMM image by image in a [C·KH·KW, OH·OW] col buffer of its own, writing y in
+/// place (no swap). The weight gradient sums per-part partials in part order, so results do not depend on thread timing.</summary>
 public static unsafe class ConvPerImage
 {
     /// <summary>Floats of the col buffers: one [CKK, OHW] matrix per part.</summary>

@@ -16,6 +16,9 @@ namespace ScratchNet.Kernels;
 // per-element bounds test of the reference.
 // col2im adds into each pixel in the reference's order (kh, kw, oh, ow ascending; within one row every ow
 // hits a different pixel), so both give the reference's bits.
+/// <summary>im2col, col2im and the axis swap of the im2col algorithm on the cpu device's vector paths: each col row split
+/// once into left padding, the inside run and right padding, the inside run copied (or added) with vector moves when the
+/// stride is 1. Both give the reference's bits: col2im adds in the reference's order.</summary>
 public static class ConvSimd
 {
     /// <summary>[owLo, owHi): the outputs of a row whose input column ow·SW − PW + kw is inside the image.</summary>

@@ -4,18 +4,21 @@ namespace ScratchNet.Kernels;
 // else the vector code of Conv.Cpu.Simd.cs on the device's vector path.
 public sealed partial class CpuBackend
 {
+    /// <inheritdoc />
     public void Im2Col(in ConvGeometry g, Storage x, int n0, int count, Storage col)
     {
         g.ValidateCols("im2col", x, n0, count, col);
         if (IsReference) Reference.Im2Col(g, F(x), n0, count, F(col)); else ConvSimd.Im2Col(Path, g, F(x), n0, count, F(col));
     }
 
+    /// <inheritdoc />
     public void Col2Im(in ConvGeometry g, Storage col, int n0, int count, Storage dx)
     {
         g.ValidateCols("col2im", dx, n0, count, col);
         if (IsReference) Reference.Col2Im(g, F(col), n0, count, F(dx)); else ConvSimd.Col2Im(Path, g, F(col), n0, count, F(dx));
     }
 
+    /// <inheritdoc />
     public void SwapAxes01(Storage src, int srcOffset, Storage dst, int dstOffset, int a, int b, int p)
     {
         if (IsReference) Reference.SwapAxes01(F(src), srcOffset, F(dst), dstOffset, a, b, p);
@@ -36,6 +39,7 @@ public sealed partial class CpuBackend
         var a => a,
     };
 
+    /// <inheritdoc />
     public void Conv2dForward(in ConvGeometry g, Storage x, Storage w, Storage? bias, Storage y)
     {
         switch (ConvAlgorithmFor(g))
@@ -56,6 +60,7 @@ public sealed partial class CpuBackend
         }
     }
 
+    /// <inheritdoc />
     public void Conv2dBackwardData(in ConvGeometry g, Storage w, Storage dy, Storage dx)
     {
         switch (ConvAlgorithmFor(g))
@@ -75,6 +80,7 @@ public sealed partial class CpuBackend
         }
     }
 
+    /// <inheritdoc />
     public void Conv2dBackwardWeights(in ConvGeometry g, Storage x, Storage dy, Storage dw)
     {
         switch (ConvAlgorithmFor(g))

@@ -14,6 +14,11 @@ namespace ScratchNet.Kernels;
 public sealed partial class IlgpuBackend
 {
     /// <summary>One tuned (pass, shape): the winner and both times in milliseconds.</summary>
+    /// <param name="Pass">Which of the three convolution kernels was tuned.</param>
+    /// <param name="Geometry">The shape it was tuned for (stride and padding included).</param>
+    /// <param name="Algorithm">The faster of the two, run for this (pass, shape) from now on.</param>
+    /// <param name="Im2ColMs">Im2col's time per call, in milliseconds: the fastest of three runs after a warm-up run.</param>
+    /// <param name="ImplicitMs">The implicit GEMM's time per call, in milliseconds, measured the same way; ties go to implicit.</param>
     public readonly record struct ConvChoice(ConvPass Pass, ConvGeometry Geometry, ConvAlgorithm Algorithm, double Im2ColMs, double ImplicitMs);
 
     /// <summary>
@@ -36,6 +41,7 @@ public sealed partial class IlgpuBackend
         public ConvKey(in ConvGeometry g) : this(g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.StrideH, g.StrideW, g.PadH, g.PadW) { }
     }
 
+    /// <inheritdoc />
     public void Conv2dForward(in ConvGeometry g, Storage x, Storage w, Storage? bias, Storage y)
     {
         switch (Choice(ConvPass.Forward, g) ?? TuneForward(g, x, w, bias, y))
@@ -46,6 +52,7 @@ public sealed partial class IlgpuBackend
         }
     }
 
+    /// <inheritdoc />
     public void Conv2dBackwardData(in ConvGeometry g, Storage w, Storage dy, Storage dx)
     {
         switch (Choice(ConvPass.BackwardData, g) ?? TuneBackwardData(g, w, dy, dx))
@@ -56,6 +63,7 @@ public sealed partial class IlgpuBackend
         }
     }
 
+    /// <inheritdoc />
     public void Conv2dBackwardWeights(in ConvGeometry g, Storage x, Storage dy, Storage dw)
     {
         switch (Choice(ConvPass.BackwardWeights, g) ?? TuneBackwardWeights(g, x, dy, dw))

@@ -37,8 +37,15 @@ public sealed partial class IlgpuBackend
     /// <summary>A position (c, kh, kw) in a KH × KW kernel walked in row-major order (c is the input or output channel).</summary>
     public struct Tap
     {
-        public int C, Kh, Kw;
+        /// <summary>Channel: the input channel (forward, backward weights) or the output channel (backward data).</summary>
+        public int C;
+        /// <summary>Kernel row, 0 ≤ Kh &lt; KH.</summary>
+        public int Kh;
+        /// <summary>Kernel column, 0 ≤ Kw &lt; KW.</summary>
+        public int Kw;
 
+        /// <summary>The tap of flat index k = (c·KH + kh)·KW + kw, given <paramref name="kk"/> = KH·KW and
+        /// <paramref name="kw"/> = KW: two divisions.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Tap Of(int k, int kk, int kw)
         {
@@ -46,6 +53,8 @@ public sealed partial class IlgpuBackend
             return new Tap { C = c, Kh = kh, Kw = r - kh * kw };
         }
 
+        /// <summary>The tap of flat index k + 1 in a <paramref name="kh"/> × <paramref name="kw"/> kernel (KH, KW): Kw + 1,
+        /// carrying into Kh and then C, without a division.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly Tap Next(int kh, int kw)
         {
@@ -58,8 +67,14 @@ public sealed partial class IlgpuBackend
     /// <summary>A pixel j = (n, h, w) of an image batch, walked in row-major order.</summary>
     public struct Pixel
     {
-        public int N, H, W;
+        /// <summary>Image index in the batch.</summary>
+        public int N;
+        /// <summary>Row, 0 ≤ H &lt; height.</summary>
+        public int H;
+        /// <summary>Column, 0 ≤ W &lt; width.</summary>
+        public int W;
 
+        /// <summary>The pixel of flat index j = (n·height + h)·width + w: two divisions.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Pixel Of(int j, int height, int width)
         {
@@ -67,6 +82,7 @@ public sealed partial class IlgpuBackend
             return new Pixel { N = n, H = h, W = q - h * width };
         }
 
+        /// <summary>The pixel of flat index j + 1: W + 1, carrying into H and then N, without a division.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly Pixel Next(int height, int width)
         {
@@ -79,13 +95,24 @@ public sealed partial class IlgpuBackend
     /// <summary>Forward's B = col [CKK, N·OHW]: thread's fixed column j = (n, oh, ow), four consecutive rows r = (c, kh, kw).</summary>
     public struct Im2ColSource : ISliceSource<Im2ColSource>
     {
+        /// <summary>The convolution's sizes.</summary>
         public ConvGeometry G;
-        public int Base, Ih0, Iw0, Valid;   // per thread: n·C·H·W, oh·SH − PH, ow·SW − PW, j inside N·OHW
+        /// <summary>Per thread: n·C·H·W, where the image of the thread's column j = (n, oh, ow) starts in x.</summary>
+        public int Base;
+        /// <summary>Per thread: oh·SH − PH, the input row of kernel row 0 (negative in the top padding).</summary>
+        public int Ih0;
+        /// <summary>Per thread: ow·SW − PW, the input column of kernel column 0 (negative in the left padding).</summary>
+        public int Iw0;
+        /// <summary>Per thread: 1 when j &lt; N·OH·OW, else 0 and every load reads 0.</summary>
+        public int Valid;
 
+        /// <summary>The source over x for geometry <paramref name="g"/>; <see cref="ForThread"/> fills the per-thread fields.</summary>
         public Im2ColSource(in ConvGeometry g) { G = g; Base = Ih0 = Iw0 = Valid = 0; }
 
+        /// <inheritdoc />
         public readonly bool AlongI => false;
 
+        /// <inheritdoc />
         public readonly Im2ColSource ForThread(int item, int i0, int t)
         {
             var s = this;
@@ -105,6 +132,7 @@ public sealed partial class IlgpuBackend
             return Valid != 0 && inK && ih >= 0 && ih < G.H && iw >= 0 && iw < G.W ? x[Base + (r.C * G.H + ih) * G.W + iw] : 0f;
         }
 
+        /// <inheritdoc />
         public readonly Float4 Load(ArrayView<float> x, int k0, int kEnd, int t)
         {
             int k = k0 + 4 * (t & 1);
@@ -117,13 +145,24 @@ public sealed partial class IlgpuBackend
     /// <summary>Backward weights' B = colᵀ [N·OHW, CKK]: thread's fixed column r = (c, kh, kw), four consecutive rows j = (n, oh, ow).</summary>
     public struct Im2ColTSource : ISliceSource<Im2ColTSource>
     {
+        /// <summary>The convolution's sizes.</summary>
         public ConvGeometry G;
-        public int ChOff, Kh0, Kw0, Valid;  // per thread: c·H·W, kh − PH, kw − PW, r inside CKK
+        /// <summary>Per thread: c·H·W, the offset of the thread's channel plane within an image, for its column r = (c, kh, kw).</summary>
+        public int ChOff;
+        /// <summary>Per thread: kh − PH, so that output row oh reads input row oh·SH + Kh0.</summary>
+        public int Kh0;
+        /// <summary>Per thread: kw − PW, so that output column ow reads input column ow·SW + Kw0.</summary>
+        public int Kw0;
+        /// <summary>Per thread: 1 when r &lt; C·KH·KW, else 0 and every load reads 0.</summary>
+        public int Valid;
 
+        /// <summary>The source over x for geometry <paramref name="g"/>; <see cref="ForThread"/> fills the per-thread fields.</summary>
         public Im2ColTSource(in ConvGeometry g) { G = g; ChOff = Kh0 = Kw0 = Valid = 0; }
 
+        /// <inheritdoc />
         public readonly bool AlongI => false;
 
+        /// <inheritdoc />
         public readonly Im2ColTSource ForThread(int item, int i0, int t)
         {
             var s = this;
@@ -142,6 +181,7 @@ public sealed partial class IlgpuBackend
             return Valid != 0 && inK && ih >= 0 && ih < G.H && iw >= 0 && iw < G.W ? x[o.N * G.C * G.H * G.W + ChOff + ih * G.W + iw] : 0f;
         }
 
+        /// <inheritdoc />
         public readonly Float4 Load(ArrayView<float> x, int k0, int kEnd, int t)
         {
             int j = k0 + 4 * (t & 1);
@@ -154,13 +194,24 @@ public sealed partial class IlgpuBackend
     /// <summary>Backward data's B = dyp [O·KK, N·HW]: thread's fixed column j = (n, ih, iw), four consecutive rows r = (o, kh, kw).</summary>
     public struct DyPatchSource : ISliceSource<DyPatchSource>
     {
+        /// <summary>The convolution's sizes.</summary>
         public ConvGeometry G;
-        public int Base, Ihp, Iwp, Valid;   // per thread: n·O·OHW, ih + PH, iw + PW, j inside N·HW
+        /// <summary>Per thread: n·O·OH·OW, where the image of the thread's column j = (n, ih, iw) starts in dy.</summary>
+        public int Base;
+        /// <summary>Per thread: ih + PH; tap kh reached this row from output row oh when oh·SH = Ihp − kh.</summary>
+        public int Ihp;
+        /// <summary>Per thread: iw + PW; tap kw reached this column from output column ow when ow·SW = Iwp − kw.</summary>
+        public int Iwp;
+        /// <summary>Per thread: 1 when j &lt; N·H·W, else 0 and every load reads 0.</summary>
+        public int Valid;
 
+        /// <summary>The source over dy for geometry <paramref name="g"/>; <see cref="ForThread"/> fills the per-thread fields.</summary>
         public DyPatchSource(in ConvGeometry g) { G = g; Base = Ihp = Iwp = Valid = 0; }
 
+        /// <inheritdoc />
         public readonly bool AlongI => false;
 
+        /// <inheritdoc />
         public readonly DyPatchSource ForThread(int item, int i0, int t)
         {
             var s = this;
@@ -181,6 +232,7 @@ public sealed partial class IlgpuBackend
             return Valid != 0 && inK && hit ? dy[Base + (r.C * G.OH + oh) * G.OW + ow] : 0f;
         }
 
+        /// <inheritdoc />
         public readonly Float4 Load(ArrayView<float> dy, int k0, int kEnd, int t)
         {
             int k = k0 + 4 * (t & 1);
@@ -197,16 +249,30 @@ public sealed partial class IlgpuBackend
     /// </summary>
     public struct ImageMatrix : ISliceSource<ImageMatrix>, ITileSink
     {
-        public int Ch, P, Count, Vec;        // channels, pixels per channel, images, P % 4 == 0
-        public int RowOff, Valid;            // per thread (source): ch·P, ch inside Ch
+        /// <summary>Channels per image: the matrix's rows.</summary>
+        public int Ch;
+        /// <summary>Pixels per channel plane (OH·OW or H·W); the matrix has Count·P columns.</summary>
+        public int P;
+        /// <summary>Images in the batch.</summary>
+        public int Count;
+        /// <summary>1 when P % 4 == 0: four columns from a multiple of 4 then lie in one image, 16-byte aligned (one float4 access).</summary>
+        public int Vec;
+        /// <summary>Per thread, as a source: ch·P, the offset of the thread's row ch within an image.</summary>
+        public int RowOff;
+        /// <summary>Per thread, as a source: 1 when ch &lt; Ch, else 0 and every load reads 0.</summary>
+        public int Valid;
 
+        /// <summary>The batch [<paramref name="images"/>, <paramref name="channels"/>, <paramref name="pixels"/>] as a
+        /// channels × images·pixels matrix.</summary>
         public ImageMatrix(int channels, int pixels, int images)
         {
             Ch = channels; P = pixels; Count = images; Vec = pixels % 4 == 0 ? 1 : 0; RowOff = Valid = 0;
         }
 
+        /// <inheritdoc />
         public readonly bool AlongI => false;
 
+        /// <inheritdoc />
         public readonly ImageMatrix ForThread(int item, int i0, int t)
         {
             var s = this;
@@ -226,6 +292,7 @@ public sealed partial class IlgpuBackend
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         readonly float At(ArrayView<float> v, int j, int kEnd) => j < kEnd ? v[Index(j, RowOff)] : 0f;
 
+        /// <inheritdoc />
         public readonly Float4 Load(ArrayView<float> v, int k0, int kEnd, int t)
         {
             if (Valid == 0) return default;
@@ -235,6 +302,7 @@ public sealed partial class IlgpuBackend
             return new Float4(At(v, j, kEnd), At(v, j + 1, kEnd), At(v, j + 2, kEnd), At(v, j + 3, kEnd));
         }
 
+        /// <inheritdoc />
         public readonly void Store4(ArrayView<float> c, in FastGemmParams p, int item, int row, int col, Float4 v)
         {
             if (row >= p.M || col >= p.N) return;

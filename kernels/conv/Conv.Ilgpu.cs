@@ -73,6 +73,7 @@ public sealed partial class IlgpuBackend
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, ConvGeometry, int, int, int>? _im2col, _col2im;
     Action<KernelConfig, ArrayView<float>, int, ArrayView<float>, int, int, int, int, int>? _swap01;
 
+    /// <inheritdoc />
     public void SwapAxes01(Storage src, int srcOffset, Storage dst, int dstOffset, int a, int b, int p)
     {
         int total = a * b * p;
@@ -81,6 +82,7 @@ public sealed partial class IlgpuBackend
             Grid1D(total), F(src), srcOffset, F(dst), dstOffset, a, b, p, total);
     }
 
+    /// <inheritdoc />
     public void Im2Col(in ConvGeometry g, Storage x, int n0, int count, Storage col)
     {
         g.ValidateCols("im2col", x, n0, count, col);
@@ -89,6 +91,7 @@ public sealed partial class IlgpuBackend
             Grid1D(total), F(x), F(col), g, n0, count, total);
     }
 
+    /// <inheritdoc />
     public void Col2Im(in ConvGeometry g, Storage col, int n0, int count, Storage dx)
     {
         g.ValidateCols("col2im", dx, n0, count, col);

@@ -15,6 +15,10 @@ namespace ScratchNet.Kernels;
 // Each is ONE GEMM per chunk whose N (or K, for dW) is count·OHW: large, so the GEMM runs near its peak.
 // A pointwise conv (1×1 kernel, stride 1, no padding) has col[n] = x[n] [C, H·W]: the GEMMs read x directly
 // and backward data accumulates straight into dx (Beta = 1), no temporary at all.
+/// <summary>The im2col convolution composed from backend kernels (Im2Col, Col2Im, SwapAxes01, Gemm, BiasAdd, BiasBackward),
+/// so one code path drives every device: images are converted in chunks whose col buffer [C·KH·KW, count·OH·OW] stays
+/// within maxColElements floats, and each pass is one GEMM per chunk. A pointwise convolution reads x directly, with no col
+/// buffer.</summary>
 public static class ConvIm2Col
 {
     /// <summary>Default bound on the col buffer, in floats (16M = 64 MiB).</summary>

@@ -155,6 +155,9 @@ public static partial class Reference
 // Conv.Cpu.Simd.cs runs the same loops with whole rows copied or added at once.
 public static partial class Reference
 {
+    /// <summary>The definition of <see cref="IBackend.Im2Col"/>: COL[(r·count + l)·OH·OW + oh·OW + ow] =
+    /// X[n0 + l, c, oh·SH − PH + kh, ow·SW − PW + kw] with r = (c·KH + kh)·KW + kw, 0 in the padding; in parallel over
+    /// (image, channel) pairs.</summary>
     public static void Im2Col(in ConvGeometry g, float[] X, int n0, int count, float[] COL)
     {
         var G = g;
@@ -181,6 +184,9 @@ public static partial class Reference
         }, costPerItem: (long)G.KH * G.KW * G.OH * G.OW);
     }
 
+    /// <summary>The definition of <see cref="IBackend.Col2Im"/>: every COL entry inside the image is added to the pixel of
+    /// DX it was copied from (the adjoint of Im2Col; padding entries are dropped), in the order kh, kw, oh, ow; in parallel over
+    /// (image, channel) pairs, which write disjoint planes.</summary>
     public static void Col2Im(in ConvGeometry g, float[] COL, int n0, int count, float[] DX)
     {
         var G = g;

@@ -47,8 +47,47 @@ namespace ScratchNet.Kernels;
 /// </summary>
 public readonly struct ConvGeometry
 {
-    public readonly int N, C, H, W, O, KH, KW, StrideH, StrideW, PadH, PadW, OH, OW;
+    /// <summary>Images in the batch.</summary>
+    public readonly int N;
+    /// <summary>Input channels.</summary>
+    public readonly int C;
+    /// <summary>Input height, in pixels.</summary>
+    public readonly int H;
+    /// <summary>Input width, in pixels.</summary>
+    public readonly int W;
+    /// <summary>Output channels: the number of filters.</summary>
+    public readonly int O;
+    /// <summary>Kernel height.</summary>
+    public readonly int KH;
+    /// <summary>Kernel width.</summary>
+    public readonly int KW;
+    /// <summary>Vertical stride: output row oh reads input rows from oh·StrideH − PadH.</summary>
+    public readonly int StrideH;
+    /// <summary>Horizontal stride: output column ow reads input columns from ow·StrideW − PadW.</summary>
+    public readonly int StrideW;
+    /// <summary>Zero rows added above and below the input.</summary>
+    public readonly int PadH;
+    /// <summary>Zero columns added left and right of the input.</summary>
+    public readonly int PadW;
+    /// <summary>Output height, (H + 2·PadH − KH) / StrideH + 1 (floor division).</summary>
+    public readonly int OH;
+    /// <summary>Output width, (W + 2·PadW − KW) / StrideW + 1 (floor division).</summary>
+    public readonly int OW;
 
+    /// <summary>The geometry of input [n, c, h, w] and weight [o, c, kh, kw] with the given strides and symmetric zero padding;
+    /// computes OH and OW. ArgumentException when a size or stride is not positive, a padding is negative, the kernel is larger
+    /// than the padded input, or a buffer (input, output, weight, one image's col matrix) would exceed int.MaxValue elements.</summary>
+    /// <param name="n">Images in the batch.</param>
+    /// <param name="c">Input channels.</param>
+    /// <param name="h">Input height.</param>
+    /// <param name="w">Input width.</param>
+    /// <param name="o">Output channels.</param>
+    /// <param name="kh">Kernel height.</param>
+    /// <param name="kw">Kernel width.</param>
+    /// <param name="strideH">Vertical stride.</param>
+    /// <param name="strideW">Horizontal stride.</param>
+    /// <param name="padH">Zero rows on each side.</param>
+    /// <param name="padW">Zero columns on each side.</param>
     public ConvGeometry(int n, int c, int h, int w, int o, int kh, int kw, int strideH = 1, int strideW = 1, int padH = 0, int padW = 0)
     {
         string shapes = $"input [{n}, {c}, {h}, {w}], weight [{o}, {c}, {kh}, {kw}]";
@@ -86,6 +125,8 @@ public readonly struct ConvGeometry
     /// <summary>A 1×1 kernel with stride 1 and no padding: col[n] is x[n] itself, so im2col is skipped.</summary>
     public bool IsPointwise => KH == 1 && KW == 1 && StrideH == 1 && StrideW == 1 && PadH == 0 && PadW == 0;
 
+    /// <summary>The shapes, e.g. "input [N, C, H, W], weight [O, C, KH, KW], stride (SH, SW), padding (PH, PW) → output
+    /// [N, O, OH, OW]" with the numbers; the form every conv2d error message quotes.</summary>
     public override string ToString() =>
         $"input [{N}, {C}, {H}, {W}], weight [{O}, {C}, {KH}, {KW}], stride ({StrideH}, {StrideW}), padding ({PadH}, {PadW}) → output [{N}, {O}, {OH}, {OW}]";
 

@@ -12,6 +12,8 @@ namespace ScratchNet.Kernels;
 // (scaling by a power of two is exact; k is an integer). T is clamped to [0, 2^24]: p ≤ 0 keeps everything,
 // p ≥ 1 (and NaN, where u ≥ p is always false) keeps nothing. Then mask = keep ? 1/(1−p) : 0 and
 // y = x · mask, as in the reference.
+/// <summary>Dropout on the cpu device's vector paths: the counter-based hash on 64-bit integer lanes and an exact integer
+/// threshold in place of u ≥ p, so the mask is the reference's, bit for bit.</summary>
 public static class DropoutSimd
 {
     /// <summary>The integer threshold T above: element i is kept when (hash >> 40) ≥ T.</summary>

@@ -20,6 +20,7 @@ public sealed partial class IlgpuBackend
 
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, ulong>? _dropoutForward;
 
+    /// <inheritdoc />
     public void DropoutForward(Storage x, Storage y, Storage mask, int n, float p, ulong seed, long step)
     {
         if (n == 0) return;

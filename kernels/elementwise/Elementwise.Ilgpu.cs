@@ -48,12 +48,14 @@ public sealed partial class IlgpuBackend
     Action<KernelConfig, ArrayView<float>, float, ArrayView<float>, int, int>? _scale;
     Action<KernelConfig, ArrayView<float>, float, ArrayView<float>, int>? _addScalar;
 
+    /// <inheritdoc />
     public void Fill(Storage y, float value, int n)
     {
         if (n == 0) return;
         (_fill ??= Accelerator.LoadStreamKernel<ArrayView<float>, float, int>(FillKernel))(Grid1D(n), F(y), value, n);
     }
 
+    /// <inheritdoc />
     public void Copy(Storage x, Storage y, int n)
     {
         if (n == 0) return;
@@ -67,8 +69,11 @@ public sealed partial class IlgpuBackend
             Grid1D(n), F(a), F(b), F(y), n, op);
     }
 
+    /// <inheritdoc />
     public void Add(Storage a, Storage b, Storage y, int n) => Binary(a, b, y, n, 0);
+    /// <inheritdoc />
     public void Mul(Storage a, Storage b, Storage y, int n) => Binary(a, b, y, n, 1);
+    /// <inheritdoc />
     public void MulAcc(Storage a, Storage b, Storage y, int n) => Binary(a, b, y, n, 2);
 
     void ScaleCore(Storage x, float alpha, Storage y, int n, int accumulate)
@@ -78,9 +83,12 @@ public sealed partial class IlgpuBackend
             Grid1D(n), F(x), alpha, F(y), n, accumulate);
     }
 
+    /// <inheritdoc />
     public void Scale(Storage x, float alpha, Storage y, int n) => ScaleCore(x, alpha, y, n, 0);
+    /// <inheritdoc />
     public void Axpy(float alpha, Storage x, Storage y, int n) => ScaleCore(x, alpha, y, n, 1);
 
+    /// <inheritdoc />
     public void AddBroadcastScalar(Storage s, float alpha, Storage y, int n)
     {
         if (n == 0) return;

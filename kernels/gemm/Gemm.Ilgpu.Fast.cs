@@ -55,14 +55,37 @@ public sealed partial class IlgpuBackend
     /// <summary>Four floats, loaded and stored as one 128-bit access (ILGPU maps a view of this struct to .v4.f32).</summary>
     public struct Float4
     {
-        public float X, Y, Z, W;
+        /// <summary>Element 0, at the lowest address.</summary>
+        public float X;
+        /// <summary>Element 1.</summary>
+        public float Y;
+        /// <summary>Element 2.</summary>
+        public float Z;
+        /// <summary>Element 3, at the highest address.</summary>
+        public float W;
+        /// <summary>The four elements in address order.</summary>
         public Float4(float x, float y, float z, float w) { X = x; Y = y; Z = z; W = w; }
     }
 
     /// <summary>One row of a thread's 8×8 accumulator block: columns 4tx … 4tx+3 in C0 … C3, 64+4tx … in C4 … C7.</summary>
     public struct Row8
     {
-        public float C0, C1, C2, C3, C4, C5, C6, C7;
+        /// <summary>Column 4tx of the tile.</summary>
+        public float C0;
+        /// <summary>Column 4tx + 1.</summary>
+        public float C1;
+        /// <summary>Column 4tx + 2.</summary>
+        public float C2;
+        /// <summary>Column 4tx + 3.</summary>
+        public float C3;
+        /// <summary>Column 64 + 4tx.</summary>
+        public float C4;
+        /// <summary>Column 64 + 4tx + 1.</summary>
+        public float C5;
+        /// <summary>Column 64 + 4tx + 2.</summary>
+        public float C6;
+        /// <summary>Column 64 + 4tx + 3.</summary>
+        public float C7;
 
         /// <summary>row += a · (b0, b1): eight multiply-adds (written a*b + c: FusedMultiplyAdd is broken on PTX).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -77,7 +100,22 @@ public sealed partial class IlgpuBackend
     /// <summary>The 8×8 accumulators of one thread: rows 4ty … 4ty+3 in R0 … R3, 64+4ty … in R4 … R7.</summary>
     public struct Acc8x8
     {
-        public Row8 R0, R1, R2, R3, R4, R5, R6, R7;
+        /// <summary>Row 4ty of the tile.</summary>
+        public Row8 R0;
+        /// <summary>Row 4ty + 1.</summary>
+        public Row8 R1;
+        /// <summary>Row 4ty + 2.</summary>
+        public Row8 R2;
+        /// <summary>Row 4ty + 3.</summary>
+        public Row8 R3;
+        /// <summary>Row 64 + 4ty.</summary>
+        public Row8 R4;
+        /// <summary>Row 64 + 4ty + 1.</summary>
+        public Row8 R5;
+        /// <summary>Row 64 + 4ty + 2.</summary>
+        public Row8 R6;
+        /// <summary>Row 64 + 4ty + 3.</summary>
+        public Row8 R7;
 
         /// <summary>acc += a ⊗ b for one k: a = (a0, a1) the thread's 8 values of op(A)(·, k), b = (b0, b1) of op(B)(k, ·).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -94,9 +132,19 @@ public sealed partial class IlgpuBackend
     /// <summary>What the fast kernels need besides their operands: the product's sizes, the K split and the scalars.</summary>
     public struct FastGemmParams
     {
-        public int M, N, K;
-        public int KSplit;               // 0: Grid.IdxZ is the batch item; > 0: split K, Grid.IdxZ = z sums k in [z·KSplit, (z+1)·KSplit)
-        public float Alpha, Beta;
+        /// <summary>Rows of op(A) and C.</summary>
+        public int M;
+        /// <summary>Columns of op(B) and C.</summary>
+        public int N;
+        /// <summary>The summed dimension: columns of op(A), rows of op(B).</summary>
+        public int K;
+        /// <summary>0: Grid.IdxZ is the batch item and sums all of K. &gt; 0: split K (one batch item), group z sums k in
+        /// [z·KSplit, (z+1)·KSplit) into slice z of the workspace.</summary>
+        public int KSplit;
+        /// <summary>Scale of the product.</summary>
+        public float Alpha;
+        /// <summary>Scale of the old C; 0 means C is written without being read.</summary>
+        public float Beta;
     }
 
     /// <summary>
@@ -120,6 +168,8 @@ public sealed partial class IlgpuBackend
     /// <summary>Where the finished C goes: C(row, col … col+3) = Alpha·v + Beta·C for the elements inside M × N (col is a multiple of 4).</summary>
     public interface ITileSink
     {
+        /// <summary>Stores C(row, col … col+3) = Alpha·v + Beta·C(…) for batch item (or K split) <paramref name="item"/>,
+        /// skipping the elements outside M × N; <paramref name="col"/> is a multiple of 4.</summary>
         void Store4(ArrayView<float> c, in FastGemmParams p, int item, int row, int col, Float4 v);
     }
 
@@ -129,12 +179,27 @@ public sealed partial class IlgpuBackend
     /// </summary>
     public struct MatrixSource : ISliceSource<MatrixSource>
     {
-        public int StoredKI;            // 1: stored [K, I]; 0: stored [I, K]
-        public int Extent;              // I: M for op(A), N for op(B)
-        public int Ld, Offset, Stride;  // leading dimension as stored, first element, distance between batch items
-        public int Vec;                 // 1 when every in-bounds float4 is 16-byte aligned
-        public int Start, Rest;         // set by ForThread: where the tile's (i0, 0) is, and Extent − i0
+        /// <summary>1: stored [K, I], i contiguous (read along i); 0: stored [I, K] (read along k).</summary>
+        public int StoredKI;
+        /// <summary>I, the extent of the i axis: M for op(A), N for op(B).</summary>
+        public int Extent;
+        /// <summary>Leading dimension as stored: Extent when stored [K, I], K when stored [I, K].</summary>
+        public int Ld;
+        /// <summary>Element offset of batch item 0's first element.</summary>
+        public int Offset;
+        /// <summary>Elements between consecutive batch items (0: one matrix shared by all).</summary>
+        public int Stride;
+        /// <summary>1 when Ld, Offset and (with a batch) Stride are multiples of 4, so every in-bounds float4 is 16-byte
+        /// aligned and loads as one 128-bit access.</summary>
+        public int Vec;
+        /// <summary>Set by ForThread: the element index of the tile's (i0, 0) in the batch item.</summary>
+        public int Start;
+        /// <summary>Set by ForThread: Extent − i0, the rows (or columns) left from the tile's start.</summary>
+        public int Rest;
 
+        /// <summary>A matrix of <paramref name="extent"/> × <paramref name="k"/> (op view) stored [k, extent] when
+        /// <paramref name="storedKI"/>, else [extent, k]; batch item z at <paramref name="offset"/> + z·<paramref name="stride"/>
+        /// for <paramref name="batch"/> items.</summary>
         public MatrixSource(bool storedKI, int extent, int k, int offset, int stride, int batch)
         {
             StoredKI = storedKI ? 1 : 0; Extent = extent; Ld = storedKI ? extent : k;
@@ -142,8 +207,10 @@ public sealed partial class IlgpuBackend
             Vec = Ld % 4 == 0 && offset % 4 == 0 && (batch == 1 || stride % 4 == 0) ? 1 : 0;
         }
 
+        /// <inheritdoc />
         public readonly bool AlongI => StoredKI != 0;
 
+        /// <inheritdoc />
         public readonly MatrixSource ForThread(int item, int i0, int t)
         {
             var s = this;
@@ -152,6 +219,7 @@ public sealed partial class IlgpuBackend
             return s;
         }
 
+        /// <inheritdoc />
         public readonly Float4 Load(ArrayView<float> v, int k0, int kEnd, int t) =>
             StoredKI != 0
                 ? Load4(v, Start, Ld, kEnd, Rest, k0 + (t >> 5), 4 * (t & 31), Vec)
@@ -161,14 +229,24 @@ public sealed partial class IlgpuBackend
     /// <summary>A stored row-major matrix C [M, N] with leading dimension Ld as the sink; batch item z at Offset + z·Stride.</summary>
     public struct MatrixSink : ITileSink
     {
-        public int Ld, Offset, Stride, Vec;
+        /// <summary>Leading dimension: elements between rows of C.</summary>
+        public int Ld;
+        /// <summary>Element offset of batch item 0's C.</summary>
+        public int Offset;
+        /// <summary>Elements between consecutive batch items (or K-split slices of the workspace).</summary>
+        public int Stride;
+        /// <summary>1 when Ld, Offset and (with a batch) Stride are multiples of 4: rows of four store as one 128-bit access.</summary>
+        public int Vec;
 
+        /// <summary>C with leading dimension <paramref name="ld"/>, batch item z at <paramref name="offset"/> +
+        /// z·<paramref name="stride"/>, for <paramref name="batch"/> items.</summary>
         public MatrixSink(int ld, int offset, int stride, int batch)
         {
             Ld = ld; Offset = offset; Stride = stride;
             Vec = ld % 4 == 0 && offset % 4 == 0 && (batch == 1 || stride % 4 == 0) ? 1 : 0;
         }
 
+        /// <inheritdoc />
         public readonly void Store4(ArrayView<float> c, in FastGemmParams p, int item, int row, int col, Float4 v)
         {
             if (row >= p.M) return;

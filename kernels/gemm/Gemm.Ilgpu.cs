@@ -39,8 +39,32 @@ public sealed partial class IlgpuBackend
     /// <summary>The kernel parameters of one GEMM launch: GemmArgs with ints for the flags (public: ILGPU must see kernel parameter types).</summary>
     public struct GemmParams
     {
-        public int TransA, TransB, M, N, K, OffsetA, OffsetB, OffsetC, StrideA, StrideB, StrideC;
-        public float Alpha, Beta;
+        /// <summary>1 when A is stored [K, M] (op(A) = Aᵀ), else 0.</summary>
+        public int TransA;
+        /// <summary>1 when B is stored [N, K] (op(B) = Bᵀ), else 0.</summary>
+        public int TransB;
+        /// <summary>Rows of op(A) and C.</summary>
+        public int M;
+        /// <summary>Columns of op(B) and C.</summary>
+        public int N;
+        /// <summary>The summed dimension.</summary>
+        public int K;
+        /// <summary>Element offset of A's first batch item.</summary>
+        public int OffsetA;
+        /// <summary>Element offset of B's first batch item.</summary>
+        public int OffsetB;
+        /// <summary>Element offset of C's first batch item.</summary>
+        public int OffsetC;
+        /// <summary>Elements between A's batch items (0: shared).</summary>
+        public int StrideA;
+        /// <summary>Elements between B's batch items (0: shared).</summary>
+        public int StrideB;
+        /// <summary>Elements between C's batch items.</summary>
+        public int StrideC;
+        /// <summary>Scale of the product.</summary>
+        public float Alpha;
+        /// <summary>Scale of the old C; 0 means C is written without being read.</summary>
+        public float Beta;
     }
 
     /// <summary>The GEMM kernel versions, oldest first; see the header comments of Gemm.Ilgpu.cs and Gemm.Ilgpu.Fast.cs.</summary>
@@ -166,6 +190,7 @@ public sealed partial class IlgpuBackend
 
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmParams>? _gemm1, _gemm2;
 
+    /// <inheritdoc />
     public void Gemm(in GemmArgs g, Storage a, Storage b, Storage c) => Gemm(g, a, b, c, GemmVersion);
 
     /// <summary>Gemm with an explicit kernel version (1 … 5), for tests and benchmarks that compare them.</summary>

@@ -27,6 +27,20 @@ namespace ScratchNet.Kernels;
 /// op(X) = Xᵀ when its Trans flag is set (A is then stored [K, M], B stored [N, K]).
 /// Offsets and strides are in elements; a stride is the distance between consecutive batch items.
 /// </summary>
+/// <param name="TransA">A is stored [K, M] and op(A) = Aᵀ; otherwise stored [M, K].</param>
+/// <param name="TransB">B is stored [N, K] and op(B) = Bᵀ; otherwise stored [K, N].</param>
+/// <param name="M">Rows of op(A) and C.</param>
+/// <param name="N">Columns of op(B) and C.</param>
+/// <param name="K">Columns of op(A) and rows of op(B): the summed dimension.</param>
+/// <param name="Alpha">Scale of the product.</param>
+/// <param name="Beta">Scale of the old C: 1 accumulates, 0 overwrites without reading C (which may hold NaN).</param>
+/// <param name="Batch">Number of independent products.</param>
+/// <param name="OffsetA">Element offset of A's first batch item in its storage.</param>
+/// <param name="OffsetB">Element offset of B's first batch item.</param>
+/// <param name="OffsetC">Element offset of C's first batch item.</param>
+/// <param name="StrideA">Elements between A's batch items; 0 reuses one A for every item.</param>
+/// <param name="StrideB">Elements between B's batch items; 0 reuses one B for every item.</param>
+/// <param name="StrideC">Elements between C's batch items: at least M·N when Batch &gt; 1 (the items must not overlap).</param>
 public readonly record struct GemmArgs(
     bool TransA, bool TransB, int M, int N, int K, float Alpha = 1f, float Beta = 0f,
     int Batch = 1, int OffsetA = 0, int OffsetB = 0, int OffsetC = 0, int StrideA = 0, int StrideB = 0, int StrideC = 0)

@@ -100,6 +100,7 @@ public sealed partial class IlgpuBackend
     Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int>? _sceBackward;
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _softmaxBackward;
 
+    /// <inheritdoc />
     public void SoftmaxCrossEntropyForward(Storage logits, Storage labels, Storage probs, Storage losses, int n, int c)
     {
         if (n == 0 || c == 0) return;
@@ -107,6 +108,7 @@ public sealed partial class IlgpuBackend
             SoftmaxCrossEntropyForwardKernel))(RowLaunch(n, c), F(logits), I(labels), F(probs), F(losses), n, c);
     }
 
+    /// <inheritdoc />
     public void SoftmaxCrossEntropyBackward(Storage probs, Storage labels, Storage dy, Storage dlogits, int n, int c)
     {
         if (n == 0 || c == 0) return;
@@ -114,6 +116,7 @@ public sealed partial class IlgpuBackend
             SoftmaxCrossEntropyBackwardKernel))(Grid1D((long)n * c), F(probs), I(labels), F(dy), F(dlogits), n, c);
     }
 
+    /// <inheritdoc />
     public void Softmax(Storage x, Storage y, int n, int c)
     {
         if (n == 0 || c == 0) return;
@@ -121,6 +124,7 @@ public sealed partial class IlgpuBackend
             RowLaunch(n, c), F(x), F(y), n, c);
     }
 
+    /// <inheritdoc />
     public void SoftmaxBackward(Storage y, Storage dy, Storage dx, int n, int c)
     {
         if (n == 0 || c == 0) return;

@@ -8,6 +8,9 @@ namespace ScratchNet.Kernels;
 // reference's order, with no fused multiply-add (sqrt and division are correctly rounded in both), so every
 // path gives Reference's bits. The options (weight decay, momentum, first step, Nesterov) are the same for
 // all elements, so the branches on them inside the loop always go the same way.
+/// <summary>SGD and Adam on the cpu device's vector paths: one fused pass per parameter that reads p, g and the state once and
+/// writes p and the state once, every lane doing the reference's operations in its order (no fused multiply-add), so every
+/// path gives the reference's bits.</summary>
 public static class OptimSimd
 {
     struct SgdKernel<TV> : ICpuKernel where TV : struct, ISimd<TV>

@@ -4,6 +4,7 @@ namespace ScratchNet.Kernels;
 // else the vector code of Optim.Cpu.Simd.cs on the device's vector path.
 public sealed partial class CpuBackend
 {
+    /// <inheritdoc />
     public void SgdStep(Storage p, Storage g, Storage? buf, int n, float lr, float momentum, float dampening, float weightDecay,
         bool nesterov, bool firstStep)
         {
@@ -11,6 +12,7 @@ public sealed partial class CpuBackend
             else OptimSimd.SgdStep(Path, F(p), F(g), buf is null ? null : F(buf), n, lr, momentum, dampening, weightDecay, nesterov, firstStep);
         }
 
+    /// <inheritdoc />
     public void AdamStep(Storage p, Storage g, Storage m, Storage v, int n, float lr, float beta1, float beta2, float eps,
         float weightDecay, long step)
         {

@@ -12,14 +12,37 @@ public sealed partial class IlgpuBackend
     /// <summary>SGD hyper-parameters as one kernel argument.</summary>
     public struct SgdArgs
     {
-        public float Lr, Momentum, Dampening, WeightDecay;
-        public int Nesterov, FirstStep;
+        /// <summary>Learning rate: p −= Lr·d.</summary>
+        public float Lr;
+        /// <summary>Momentum factor; 0 disables the buffer.</summary>
+        public float Momentum;
+        /// <summary>Dampening τ: buf = Momentum·buf + (1 − τ)·d after the first step.</summary>
+        public float Dampening;
+        /// <summary>L2 penalty λ: d = g + λ·p.</summary>
+        public float WeightDecay;
+        /// <summary>1: Nesterov momentum, d = d + Momentum·buf; 0: d = buf.</summary>
+        public int Nesterov;
+        /// <summary>1 on the parameter's first step: buf is set to d instead of being read.</summary>
+        public int FirstStep;
     }
 
     /// <summary>Adam hyper-parameters and this step's scalars as one kernel argument.</summary>
     public struct AdamArgs
     {
-        public float Beta2, Eps, WeightDecay, OneMinusBeta1, OneMinusBeta2, StepSize, BiasCorrection2Sqrt;
+        /// <summary>β2, the decay of the squared-gradient average v.</summary>
+        public float Beta2;
+        /// <summary>ε, added to the denominator √v̂.</summary>
+        public float Eps;
+        /// <summary>L2 penalty λ: g = g + λ·p.</summary>
+        public float WeightDecay;
+        /// <summary>1 − β1, rounded once on the host from double.</summary>
+        public float OneMinusBeta1;
+        /// <summary>1 − β2, rounded once on the host from double.</summary>
+        public float OneMinusBeta2;
+        /// <summary>lr / (1 − β1^t) for this step t.</summary>
+        public float StepSize;
+        /// <summary>√(1 − β2^t) for this step t.</summary>
+        public float BiasCorrection2Sqrt;
     }
 
     static void SgdKernel(ArrayView<float> p, ArrayView<float> g, ArrayView<float> buf, int n, SgdArgs a)
@@ -55,6 +78,7 @@ public sealed partial class IlgpuBackend
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, SgdArgs>? _sgd;
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamArgs>? _adam;
 
+    /// <inheritdoc />
     public void SgdStep(Storage p, Storage g, Storage? buf, int n, float lr, float momentum, float dampening, float weightDecay,
         bool nesterov, bool firstStep)
     {
@@ -70,6 +94,7 @@ public sealed partial class IlgpuBackend
             Grid1D(n), F(p), F(g), F(buf ?? p), n, args);
     }
 
+    /// <inheritdoc />
     public void AdamStep(Storage p, Storage g, Storage m, Storage v, int n, float lr, float beta1, float beta2, float eps,
         float weightDecay, long step)
     {

@@ -5,6 +5,9 @@ namespace ScratchNet.Kernels;
 // loops with --kernels reference, and the tests compare every version with them.
 public static partial class Reference
 {
+    /// <summary>The definition of <see cref="IBackend.SgdStep"/>, torch.optim.SGD's arithmetic per element: d = G + λ·P; with
+    /// momentum B = d on the first step, else momentum·B + (1 − dampening)·d, and d = B (or d + momentum·B with Nesterov); then
+    /// P −= lr·d. Momentum without a buffer B is an ArgumentException.</summary>
     public static void SgdStep(float[] P, float[] G, float[]? B, int n, float lr, float momentum, float dampening, float weightDecay,
         bool nesterov, bool firstStep)
     {
@@ -26,6 +29,9 @@ public static partial class Reference
         });
     }
 
+    /// <summary>The definition of <see cref="IBackend.AdamStep"/>, torch.optim.Adam's arithmetic per element: g = G + λ·P,
+    /// M += (1 − β1)·(g − M), V = β2·V + (1 − β2)·g², P −= (lr / (1 − β1^t))·M / (√V / √(1 − β2^t) + ε), with the bias
+    /// corrections computed once in double. A step below 1 is an ArgumentException.</summary>
     public static void AdamStep(float[] P, float[] G, float[] M, float[] V, int n, float lr, float beta1, float beta2, float eps,
         float weightDecay, long step)
     {

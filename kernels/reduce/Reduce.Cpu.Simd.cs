@@ -9,6 +9,8 @@ namespace ScratchNet.Kernels;
 // reference's single running sum: the double totals differ by rounding (~1e−16 relative), the float result
 // at most in its last bit. The chunk totals live on the stack (up to 2048 chunks, 32M elements) or in a
 // pooled array: no allocation per call.
+/// <summary>The whole-buffer sum on the cpu device's vector paths: fixed 16K-element chunks, each summed in double on vector
+/// lanes, then the chunk totals added in chunk order; deterministic, and within the last bit of the reference.</summary>
 public static class ReduceSimd
 {
     const int Chunk = 16_384;

@@ -108,6 +108,7 @@ public sealed partial class IlgpuBackend
     Action<KernelConfig, ArrayView<float>, ArrayView<int>, int, int>? _argmaxRows;
     Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int>? _countCorrect;
 
+    /// <inheritdoc />
     public void Sum(Storage x, Storage y, int n)
     {
         if (n == 0) { Fill(y, 0f, 1); return; }
@@ -122,6 +123,7 @@ public sealed partial class IlgpuBackend
         sum(new KernelConfig(1, threads), F(partial), F(y), groups);
     }
 
+    /// <inheritdoc />
     public void ArgmaxRows(Storage x, Storage idx, int n, int c)
     {
         if (n == 0 || c == 0) return;
@@ -129,6 +131,7 @@ public sealed partial class IlgpuBackend
             Grid1D(n), F(x), I(idx), n, c);
     }
 
+    /// <inheritdoc />
     public int CountCorrect(Storage logits, Storage labels, int n, int c)
     {
         if (n == 0 || c == 0) return 0;

@@ -5,6 +5,8 @@ namespace ScratchNet.Kernels;
 // version is ReduceSimd.Sum (Reduce.Cpu.Simd.cs). Argmax stays scalar: its rows are the C = 10 logits of a batch.
 public static partial class Reference
 {
+    /// <summary>The definition of <see cref="IBackend.Sum"/>: Σ X[i] for i &lt; n, as (float) of the sum of 16K-element chunk
+    /// totals, each chunk summed in double, the totals added in chunk order: the same bits on every run. 0 when n = 0.</summary>
     public static float Sum(float[] X, int n)
     {
         const int chunk = 16_384;

@@ -15,9 +15,13 @@ public static partial class ReduceDimSimd
 {
     const int SoftBlock = 256;
 
+    /// <summary>y = softmax of x along dim (log_softmax when <paramref name="log"/>) of an [outer, dim, inner] view, on a vector
+    /// path: the max, then e = exp(x − m) with .NET's vector exp (within 2 ulp of MathF.Exp) and Σ e in double.</summary>
     public static void Softmax(KernelPath path, float[] x, float[] y, int outer, int dim, int inner, bool log) =>
         Dispatch(path, outer, dim, inner, new SoftmaxJob { X = x, Y = y, Log = log });
 
+    /// <summary>dx += the backward of softmax (log_softmax when <paramref name="log"/>) from its output y and dy, on a vector path
+    /// (accumulates): dx_d += y_d·(dy_d − Σ_k dy_k·y_k), or dx_d += dy_d − exp(y_d)·Σ_k dy_k; the sums in double.</summary>
     public static void SoftmaxBackward(KernelPath path, float[] y, float[] dy, float[] dx, int outer, int dim, int inner, bool log) =>
         Dispatch(path, outer, dim, inner, new SoftmaxJob { X = y, Y = dx, DY = dy, Log = log, Backward = true });
 

@@ -15,6 +15,10 @@ namespace ScratchNet.Kernels;
 //     in L1. Sum: the row widened and added to double accumulators: the reference's bits. Max/min: the running best and its
 //     index, a compare and two lane selects per vector: the reference's value and index.
 // A kernel item is a row (rows) or an (o, lane block) pair (columns); items run in parallel on the cpu team.
+/// <summary>Reductions and softmax along a dimension of an [outer, dim, inner] view on the cpu device's vector paths: along
+/// contiguous rows when inner = 1, across rows in blocks of columns (one lane per output) otherwise. Max/min, their indices
+/// and the column sums give the reference's bits; row sums differ at most in the last bit, softmax within the vector exp's
+/// 2 ulp.</summary>
 public static partial class ReduceDimSimd
 {
     /// <summary>y[o, i] = (float)Σ_d x[o, d, i] · scale, or with <paramref name="accumulate"/> y[o, i] += scale · (float)Σ_d x[o, d, i]

@@ -5,6 +5,7 @@ namespace ScratchNet.Kernels;
 // (var, softmax and log_softmax forward and backward); the backward of max/min and var runs the reference loops.
 public sealed partial class CpuBackend
 {
+    /// <inheritdoc />
     public void ReduceDim(DimReduction op, Storage x, Storage y, Storage? aux, int outer, int dim, int inner, float scale)
     {
         if (outer * inner == 0) return;
@@ -14,6 +15,7 @@ public sealed partial class CpuBackend
         else ReduceDimSimd.Extreme(Path, F(x), F(y), I(aux!), outer, dim, inner, op == DimReduction.Max);
     }
 
+    /// <inheritdoc />
     public void ReduceDimBackward(DimReduction op, Storage x, Storage? aux, Storage dy, Storage dx, int outer, int dim, int inner, float scale)
     {
         if (outer * dim * inner == 0) return;
@@ -21,12 +23,14 @@ public sealed partial class CpuBackend
         else ReduceDimSimd.SumBackward(Path, F(dy), F(dx), outer, dim, inner, scale);
     }
 
+    /// <inheritdoc />
     public void SoftmaxDim(Storage x, Storage y, int outer, int dim, int inner, bool log)
     {
         if (IsReference) Reference.SoftmaxDim(F(x), F(y), outer, dim, inner, log);
         else ReduceDimSimd.Softmax(Path, F(x), F(y), outer, dim, inner, log);
     }
 
+    /// <inheritdoc />
     public void SoftmaxDimBackward(Storage y, Storage dy, Storage dx, int outer, int dim, int inner, bool log)
     {
         if (IsReference) Reference.SoftmaxDimBackward(F(y), F(dy), F(dx), outer, dim, inner, log);

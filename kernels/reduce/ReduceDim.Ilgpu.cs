@@ -241,9 +241,11 @@ public sealed partial class IlgpuBackend
         k(LanesLaunch(outputs, lanes), F(x), F(y), index, mean, outer, dim, inner, op, scale, lanes, flags);
     }
 
+    /// <inheritdoc />
     public void ReduceDim(DimReduction op, Storage x, Storage y, Storage? aux, int outer, int dim, int inner, float scale) =>
         LaunchReduceDim((int)op, x, y, aux, outer, dim, inner, scale, op == DimReduction.Var && aux is not null ? 2 : 0);
 
+    /// <inheritdoc />
     public void ReduceDimBackward(DimReduction op, Storage x, Storage? aux, Storage dy, Storage dx, int outer, int dim, int inner, float scale)
     {
         int n = outer * dim * inner;
@@ -258,6 +260,7 @@ public sealed partial class IlgpuBackend
             Grid1D(n), op == DimReduction.Var ? F(x) : F(dy), op == DimReduction.Var ? F(aux!) : F(dy), F(dy), F(dx), n, dim, inner, (int)op, scale);
     }
 
+    /// <inheritdoc />
     public void SoftmaxDim(Storage x, Storage y, int outer, int dim, int inner, bool log)
     {
         int outputs = outer * inner;
@@ -267,6 +270,7 @@ public sealed partial class IlgpuBackend
             LanesLaunch(outputs, lanes), F(x), F(y), outer, dim, inner, lanes, log ? 1 : 0);
     }
 
+    /// <inheritdoc />
     public void SoftmaxDimBackward(Storage y, Storage dy, Storage dx, int outer, int dim, int inner, bool log)
     {
         int outputs = outer * inner;

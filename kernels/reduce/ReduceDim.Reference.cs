@@ -27,6 +27,8 @@ public static partial class Reference
         return s;
     }
 
+    /// <summary>The definition of <see cref="IBackend.ReduceDim"/> on cpu storages: unwraps <paramref name="aux"/> (Max/Min's
+    /// Int32 index, required; Var's Float32 mean, optional) and runs the array overload.</summary>
     public static void ReduceDim(DimReduction op, float[] X, float[] Y, Storage? aux, int outer, int dim, int inner, float scale)
     {
         int[]? index = op is DimReduction.Max or DimReduction.Min ? CpuBackend.I(aux!) : null;
@@ -34,6 +36,9 @@ public static partial class Reference
         ReduceDim(op, X, Y, index, mean, outer, dim, inner, scale);
     }
 
+    /// <summary>Y[o·inner + i] = the reduction of X[(o·dim + d)·inner + i] over d in order, one output per iteration, in parallel
+    /// over outputs (table in ReduceDim.cs): Sum, scale·Σ in double; Max/Min, the first winner (a NaN beats every number) with its
+    /// d in <paramref name="index"/>; Var, scale·Σ (x − m)² in double with m written to <paramref name="mean"/> when given.</summary>
     public static void ReduceDim(DimReduction op, float[] X, float[] Y, int[]? index, float[]? mean, int outer, int dim, int inner, float scale)
     {
         CpuBackend.For(outer * inner, j =>
@@ -59,6 +64,9 @@ public static partial class Reference
         }, dim);
     }
 
+    /// <summary>The definition of <see cref="IBackend.ReduceDimBackward"/> (accumulates into DX [outer, dim, inner]): Sum adds
+    /// scale·DY[o, i] to every d; Max/Min add DY[o, i] at the saved index only (an index outside [0, dim) is dropped); Var adds
+    /// DY·2·scale·(X − mean).</summary>
     public static void ReduceDimBackward(DimReduction op, float[] X, Storage? aux, float[] DY, float[] DX, int outer, int dim, int inner, float scale)
     {
         switch (op)
@@ -92,6 +100,8 @@ public static partial class Reference
         }
     }
 
+    /// <summary>The definition of <see cref="IBackend.SoftmaxDim"/>: per (o, i), m = max_d X, e_d = exp(X_d − m) summed in double,
+    /// then Y_d = e_d / Σ e, or Y_d = X_d − m − ln Σ e with <paramref name="log"/>.</summary>
     public static void SoftmaxDim(float[] X, float[] Y, int outer, int dim, int inner, bool log)
     {
         CpuBackend.For(outer * inner, j =>
@@ -119,6 +129,8 @@ public static partial class Reference
         }, dim);
     }
 
+    /// <summary>The definition of <see cref="IBackend.SoftmaxDimBackward"/> (accumulates): per (o, i), t = Σ_k DY_k·Y_k (or Σ_k DY_k
+    /// with <paramref name="log"/>) in double, then DX_d += Y_d·(DY_d − t), or DX_d += DY_d − exp(Y_d)·t.</summary>
     public static void SoftmaxDimBackward(float[] Y, float[] DY, float[] DX, int outer, int dim, int inner, bool log)
     {
         CpuBackend.For(outer * inner, j =>

@@ -29,7 +29,19 @@ namespace ScratchNet.Kernels;
 // SOFTMAX along dim, per (o, i), numerically stable: m = max_d x; e_d = exp(x_d − m) (every exponent ≤ 0: no overflow);
 //   softmax      y_d = e_d / Σ e             backward  dx_d += y_d·(dy_d − Σ_k dy_k·y_k)
 //   log_softmax  y_d = (x_d − m) − ln Σ e    backward  dx_d += dy_d − exp(y_d)·Σ_k dy_k
-public enum DimReduction { Sum = 0, Max = 1, Min = 2, Var = 3 }
+/// <summary>The reductions of <see cref="IBackend.ReduceDim"/> along one dimension (table above). The numeric values are the
+/// op argument of the GPU kernels.</summary>
+public enum DimReduction
+{
+    /// <summary>scale·Σ_d x: scale 1 is sum, 1/dim mean. No aux.</summary>
+    Sum = 0,
+    /// <summary>max_d x, the first maximum, a NaN beating every number; aux receives its Int32 index d.</summary>
+    Max = 1,
+    /// <summary>min_d x, the same rules as Max; aux receives its Int32 index d.</summary>
+    Min = 2,
+    /// <summary>scale·Σ_d (x − m)² with m the mean, scale = 1 / (dim − correction); aux, if given, receives m.</summary>
+    Var = 3,
+}
 
 public partial interface IBackend
 {

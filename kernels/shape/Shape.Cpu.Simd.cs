@@ -17,10 +17,15 @@ namespace ScratchNet.Kernels;
 // in one L1 set when the row length is a power of two: 8 ways) are used whole within a tile, the unit-stride side's half lines
 // are completed by the next tile; instead of one cache miss per element.
 // INDEX SELECT copies rows of inner floats; its adjoint adds rows, parallel over (o, a block of i), j in order: the reference's bits.
+/// <summary>The shape family on the cpu device's vector paths: strided copies as rows of the innermost merged dimension
+/// (block copies, splats or gathers), swaps of the two innermost dimensions as tiled 8 × 8 register transposes, and
+/// index_select by rows. Copies move bits, so every path gives the reference's result.</summary>
 public static class ShapeSimd
 {
     const int RowTile = 16, ColTile = 8;
 
+    /// <summary>y[offset(y, i)] = x[offset(x, i)] (or += with <paramref name="accumulate"/>) for i &lt; d.N on a vector path;
+    /// y's offsets must be distinct.</summary>
     public static void StridedCopy(KernelPath path, float[] x, float[] y, Dims6 d, Strides6 sx, Strides6 sy, bool accumulate)
     {
         path = CpuSimd.Resolve(path);   // Simd → this CPU's best; Reference is not a vector path: ArgumentException
@@ -63,12 +68,16 @@ public static class ShapeSimd
         }
     }
 
+    /// <summary>y[o, j, i] = x[o, index[j], i] for y [outer, count, inner], a row of inner floats at a time; an index outside
+    /// [0, dimIn) gives a row of NaN.</summary>
     public static void IndexSelect(KernelPath path, float[] x, int[] index, float[] y, int outer, int dimIn, int count, int inner)
     {
         CpuSimd.Resolve(path);
         CpuSimd.For(outer * count, Math.Max(1, CpuSimd.SerialElements / Math.Max(1, inner)), new SelectKernel { X = x, Index = index, Y = y, DimIn = dimIn, Count = count, Inner = inner }, align: 1);
     }
 
+    /// <summary>dx[o, index[j], i] += dy[o, j, i] (accumulates), parallel over (o, blocks of 1024 columns i), j in order: the
+    /// reference's bits. An index outside [0, dimIn) is dropped.</summary>
     public static void IndexSelectBackward(KernelPath path, int[] index, float[] dy, float[] dx, int outer, int dimIn, int count, int inner)
     {
         path = CpuSimd.Resolve(path);

@@ -4,6 +4,7 @@ namespace ScratchNet.Kernels;
 // code of Shape.Cpu.Simd.cs.
 public sealed partial class CpuBackend
 {
+    /// <inheritdoc />
     public void StridedCopy(Storage x, Storage y, Dims6 d, Strides6 sx, Strides6 sy, bool accumulate)
     {
         if (d.N == 0) return;
@@ -11,6 +12,7 @@ public sealed partial class CpuBackend
         else ShapeSimd.StridedCopy(Path, F(x), F(y), d, sx, sy, accumulate);
     }
 
+    /// <inheritdoc />
     public void IndexSelect(Storage x, Storage index, Storage y, int outer, int dimIn, int count, int inner)
     {
         if (outer * count * inner == 0) return;
@@ -18,6 +20,7 @@ public sealed partial class CpuBackend
         else ShapeSimd.IndexSelect(Path, F(x), I(index), F(y), outer, dimIn, count, inner);
     }
 
+    /// <inheritdoc />
     public void IndexSelectBackward(Storage index, Storage dy, Storage dx, int outer, int dimIn, int count, int inner)
     {
         if (outer * count * inner == 0) return;

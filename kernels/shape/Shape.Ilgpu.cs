@@ -44,6 +44,7 @@ public sealed partial class IlgpuBackend
     Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>? _indexSelect;
     Action<KernelConfig, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int, int>? _indexSelectGrad;
 
+    /// <inheritdoc />
     public void StridedCopy(Storage x, Storage y, Dims6 d, Strides6 sx, Strides6 sy, bool accumulate)
     {
         if (d.N == 0) return;
@@ -51,6 +52,7 @@ public sealed partial class IlgpuBackend
             Grid1D(d.N), F(x), F(y), d, sx, sy, accumulate ? 1 : 0);
     }
 
+    /// <inheritdoc />
     public void IndexSelect(Storage x, Storage index, Storage y, int outer, int dimIn, int count, int inner)
     {
         int n = outer * count * inner;
@@ -59,6 +61,7 @@ public sealed partial class IlgpuBackend
             Grid1D(n), F(x), I(index), F(y), n, dimIn, count, inner);
     }
 
+    /// <inheritdoc />
     public void IndexSelectBackward(Storage index, Storage dy, Storage dx, int outer, int dimIn, int count, int inner)
     {
         int columns = outer * inner;

@@ -4,6 +4,8 @@ namespace ScratchNet.Kernels;
 // its adjoint column by column adding the indices in order. Parallel over independent chunks, rows or columns.
 public static partial class Reference
 {
+    /// <summary>The definition of <see cref="IBackend.StridedCopy"/>: Y[offset(y, i)] = X[offset(x, i)] (or += with
+    /// <paramref name="accumulate"/>) for i &lt; d.N, offsets from <see cref="StridedLayout.Offset"/>, in parallel chunks.</summary>
     public static void StridedCopy(float[] X, float[] Y, Dims6 d, Strides6 sx, Strides6 sy, bool accumulate)
     {
         CpuBackend.ForChunks(d.N, (s, e) =>
@@ -17,6 +19,8 @@ public static partial class Reference
         });
     }
 
+    /// <summary>The definition of <see cref="IBackend.IndexSelect"/>: Y[(o·count + j)·inner + i] = X[(o·dimIn + index[j])·inner + i],
+    /// or NaN for the whole row when index[j] is outside [0, dimIn); parallel over rows (o, j).</summary>
     public static void IndexSelect(float[] X, int[] index, float[] Y, int outer, int dimIn, int count, int inner)
     {
         CpuBackend.For(outer * count, row =>
@@ -27,6 +31,9 @@ public static partial class Reference
         }, inner);
     }
 
+    /// <summary>The definition of <see cref="IBackend.IndexSelectBackward"/>: DX[(o·dimIn + index[j])·inner + i] +=
+    /// DY[(o·count + j)·inner + i], each column (o, i) adding j in order (repeated indices add up); indices outside [0, dimIn) are
+    /// dropped.</summary>
     public static void IndexSelectBackward(int[] index, float[] DY, float[] DX, int outer, int dimIn, int count, int inner)
     {
         CpuBackend.For(outer * inner, col =>

@@ -3,6 +3,10 @@ using ScratchNet.nn;
 namespace ScratchNet.Models.Training;
 
 /// <summary>One Grad-CAM heatmap: where in the image the evidence for a class lies, in [0, 1] at input resolution.</summary>
+/// <param name="TargetClass">The class explained: the one asked for, or the predicted one.</param>
+/// <param name="Heatmap">Row-major [Height, Width]; 1 at the strongest evidence, all 0 when the map has no positive value.</param>
+/// <param name="Height">The input image's height, in pixels.</param>
+/// <param name="Width">The input image's width, in pixels.</param>
 public sealed record GradCamResult(int TargetClass, float[] Heatmap, int Height, int Width);
 
 /// <summary>

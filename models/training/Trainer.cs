@@ -7,16 +7,50 @@ using ScratchNet.optim;
 namespace ScratchNet.Models.Training;
 
 /// <summary>One row of metrics.csv: an epoch's averages over samples (not over batches).</summary>
+/// <param name="Epoch">The epoch, counted from 1.</param>
+/// <param name="Steps">Optimizer steps in the epoch, those before a resume included.</param>
+/// <param name="TrainLoss">Mean cross-entropy per training image this run trained on in the epoch (NaN when none).</param>
+/// <param name="TrainAccuracy">Fraction of those images classified correctly when they were trained on, in [0, 1].</param>
+/// <param name="ValLoss">Mean cross-entropy per test image after the epoch, in eval mode.</param>
+/// <param name="ValAccuracy">Fraction of the test set classified correctly after the epoch.</param>
+/// <param name="LearningRate">The learning rate of the epoch (after StepLR).</param>
+/// <param name="Seconds">Wall-clock seconds of the epoch, its evaluation included.</param>
+/// <param name="ImagesPerSecond">Training images of the epoch divided by <paramref name="Seconds"/>.</param>
+/// <param name="GlobalStep">Optimizer steps of the whole run when the epoch ended.</param>
 public sealed record EpochMetrics(int Epoch, int Steps, double TrainLoss, double TrainAccuracy, double ValLoss, double ValAccuracy,
                                   double LearningRate, double Seconds, double ImagesPerSecond, long GlobalStep = 0);
 
 /// <summary>One optimizer step's batch loss and accuracy (the fine-grained training curve).</summary>
+/// <param name="Step">The run's step number, from 1.</param>
+/// <param name="Loss">Mean cross-entropy of the batch.</param>
+/// <param name="Accuracy">Fraction of the batch classified correctly.</param>
 public sealed record StepMetrics(long Step, double Loss, double Accuracy);
 
 /// <summary>What the progress bar shows after each step.</summary>
+/// <param name="Epoch">The current epoch, from 1.</param>
+/// <param name="Epochs">Epochs the run trains in total.</param>
+/// <param name="Step">Steps done in this epoch, those before a resume included.</param>
+/// <param name="StepsInEpoch">Steps this epoch has in all.</param>
+/// <param name="GlobalStep">Steps of the whole run so far.</param>
+/// <param name="TotalSteps">Steps the run will have at its end (MaxSteps when that is sooner).</param>
+/// <param name="Loss">Mean cross-entropy per image over the epoch's steps in this run so far.</param>
+/// <param name="Accuracy">Fraction of those images classified correctly.</param>
+/// <param name="ImagesPerSecond">Training throughput since this run started (BatchSize images per step).</param>
+/// <param name="Elapsed">Time since this run started training.</param>
+/// <param name="Eta">Time the remaining steps take at that throughput, capped by what is left of the time limit.</param>
 public sealed record StepProgress(int Epoch, int Epochs, int Step, int StepsInEpoch, long GlobalStep, long TotalSteps,
                                   double Loss, double Accuracy, double ImagesPerSecond, TimeSpan Elapsed, TimeSpan Eta);
 
+/// <summary>The outcome of <see cref="Trainer.Run"/>.</summary>
+/// <param name="Model">The trained model, still on its device.</param>
+/// <param name="Data">The data and transforms it was trained and evaluated with.</param>
+/// <param name="History">Every epoch's metrics, those of a resumed run's earlier epochs included.</param>
+/// <param name="Steps">Optimizer steps of the whole run.</param>
+/// <param name="TestAccuracy">The last epoch's test accuracy (NaN when no epoch ran).</param>
+/// <param name="TestLoss">The last epoch's test loss (NaN when no epoch ran).</param>
+/// <param name="StoppedByBudget">MaxSteps or TimeLimit ended the run before its last epoch was complete.</param>
+/// <param name="Device">The device it ran on.</param>
+/// <param name="StepLog">Loss and accuracy of every step of this run (not of the steps before a resume).</param>
 public sealed record TrainResult(Module Model, TrainingData Data, IReadOnlyList<EpochMetrics> History, long Steps,
                                  double TestAccuracy, double TestLoss, bool StoppedByBudget, Device Device,
                                  IReadOnlyList<StepMetrics> StepLog);
@@ -43,10 +77,15 @@ public sealed record TrainResult(Module Model, TrainingData Data, IReadOnlyList<
 /// </summary>
 public sealed class Trainer
 {
+    /// <summary>Raised after every optimizer step, on the training thread, with the progress so far.</summary>
     public event Action<StepProgress>? OnStep;
+    /// <summary>Raised after each epoch's evaluation, before its checkpoint is written.</summary>
     public event Action<EpochMetrics>? OnEpoch;
+    /// <summary>Notes for the user: a resume, a changed batch size, stale temporary files removed, a model file rewritten.</summary>
     public event Action<string>? OnMessage;
 
+    /// <summary>The model a run trains: "mlp" here is Flatten, Linear(C·H·W, 256), ReLU, Linear(256, classes) over
+    /// <paramref name="input"/> [C, H, W] (not the registry's XOR MLP); any other name comes from <see cref="ModelRegistry"/>.</summary>
     public static Module CreateModel(string name, int classes, int[] input, Generator gen, Device device) => name switch
     {
         "mlp" => new Sequential(new Flatten(),

@@ -12,18 +12,27 @@ namespace ScratchNet.Models.Training;
 /// </summary>
 public sealed class TrainingData
 {
+    /// <summary>The training set (cut to TrainLimit images when set).</summary>
     public required ImageDataset Train { get; init; }
+    /// <summary>The test set, used for the evaluation after every epoch (cut to TestLimit images when set).</summary>
     public required ImageDataset Test { get; init; }
+    /// <summary>Sizing, augmentation (when enabled), channel repeat and normalisation of each training image.</summary>
     public required Transform TrainTransform { get; init; }
+    /// <summary>The same without augmentation: sizing, channel repeat, normalisation.</summary>
     public required Transform TestTransform { get; init; }
     /// <summary>Input shape [C, H, W] the model sees after the transforms.</summary>
     public required int[] InputShape { get; init; }
+    /// <summary>The class names of the training set; output k of the model is Classes[k].</summary>
     public IReadOnlyList<string> Classes => Train.Classes;
     /// <summary>Where the data came from (printed and saved with the run).</summary>
     public required string Source { get; init; }
 
+    /// <summary>The input [C, H, W] a model trained by `train` takes: [3, 32, 32] for alexnet, [1, 28, 28] for the others.</summary>
     public static int[] ModelInput(string model) => model == "alexnet" ? [3, 32, 32] : [1, 28, 28];
 
+    /// <summary>Loads the data <paramref name="o"/> names (fashion-mnist, mnist, cifar10, or an image folder with train/ and test/,
+    /// or one folder of which every sixth image is held out), applies the limits and builds the transforms for the model's
+    /// input.</summary>
     public static TrainingData Load(TrainOptions o)
     {
         int[] input = ModelInput(o.Model);
