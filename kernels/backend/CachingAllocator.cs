@@ -10,7 +10,7 @@ namespace ScratchNet.Kernels;
 /// step asks for the same sizes, so after the first step the allocator serves everything from the cache:
 /// <see cref="Allocations"/> stops growing and device memory stays flat.
 /// </summary>
-internal sealed class CachingAllocator<TBlock> : IDisposable where TBlock : class
+public sealed class CachingAllocator<TBlock> : IDisposable where TBlock : class
 {
     private readonly Func<DType, long, TBlock> _allocate;
     private readonly Action<TBlock> _free;

@@ -7,8 +7,9 @@ internal sealed class CpuBlock
     public int[]? I;
 }
 
-/// <summary>A storage of the cpu device: a managed array rented from the device's caching allocator.</summary>
-internal sealed class CpuStorage : Storage
+/// <summary>A storage of the cpu device: a managed array rented from the device's caching allocator. Public for raw
+/// access (Tensor.AsSpan) and one's own kernels; the engine's ops never touch it directly.</summary>
+public sealed class CpuStorage : Storage
 {
     private readonly CpuBackend _backend;
     private readonly CpuBlock _block;
@@ -20,13 +21,18 @@ internal sealed class CpuStorage : Storage
         _block = backend.Allocator.Rent(dtype, length, out _capacity);
     }
 
+    /// <inheritdoc />
     public override IBackend Backend => _backend;
-    /// <summary>The float elements (may be longer than Length: use the first Length).</summary>
+    /// <summary>The float elements (the pooled array may be longer than Length: use the first Length).</summary>
     public float[] F => _block.F ?? throw new InvalidOperationException("storage holds Int32, not Float32");
+    /// <summary>The Int32 elements (the pooled array may be longer than Length: use the first Length).</summary>
     public int[] I => _block.I ?? throw new InvalidOperationException("storage holds Float32, not Int32");
+    /// <summary>Exactly the Length float elements.</summary>
     public Span<float> FSpan => F.AsSpan(0, Length);
+    /// <summary>Exactly the Length Int32 elements.</summary>
     public Span<int> ISpan => I.AsSpan(0, Length);
 
+    /// <inheritdoc />
     protected override void Release() => _backend.Allocator.Return(_block, DType, _capacity);
 }
 

@@ -10,8 +10,9 @@ internal sealed class IlgpuBlock
     public MemoryBuffer1D<int, Stride1D.Dense>? I;
 }
 
-/// <summary>A storage of an ILGPU device: a device buffer rented from the backend's caching allocator.</summary>
-internal sealed class IlgpuStorage : Storage
+/// <summary>A storage of an ILGPU device: a device buffer rented from the backend's caching allocator. Public for raw
+/// access (Tensor.AsArrayView) and one's own kernels; the engine's ops never touch it directly.</summary>
+public sealed class IlgpuStorage : Storage
 {
     private readonly IlgpuBackend _backend;
     private readonly IlgpuBlock _block;
@@ -23,11 +24,14 @@ internal sealed class IlgpuStorage : Storage
         _block = backend.Allocator.Rent(dtype, length, out _capacity);
     }
 
+    /// <inheritdoc />
     public override IBackend Backend => _backend;
-    /// <summary>A view of exactly Length floats.</summary>
+    /// <summary>A view of exactly Length floats (of one when Length is 0: ILGPU has no empty views).</summary>
     public ArrayView<float> F => (_block.F ?? throw new InvalidOperationException("storage holds Int32, not Float32")).View.SubView(0, Math.Max(1, Length));
+    /// <summary>A view of exactly Length Int32 values (of one when Length is 0).</summary>
     public ArrayView<int> I => (_block.I ?? throw new InvalidOperationException("storage holds Float32, not Int32")).View.SubView(0, Math.Max(1, Length));
 
+    /// <inheritdoc />
     protected override void Release() => _backend.Allocator.Return(_block, DType, _capacity);
 }
 
