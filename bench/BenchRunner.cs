@@ -167,6 +167,7 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log, OpRegistry? ops 
                 Add(new BenchItem("peak", $"{model} b{batch} train", deviceName, "MiB", e.PeakBytes / 1048576.0, null,
                     e.TheirPeakMib is null ? null : label, e.TheirPeakMib));
         }
+        foreach (var item in MemoryBench.Items(dev, o, log)) Add(item);
     }
 
     /// <summary>Training and inference rounds of one model, ours alternating with PyTorch's; our peak device memory while training.</summary>

@@ -395,9 +395,19 @@ public static class Safetensors
                 if (requireFinite) RequireFinite(path, name, st.Shape, values);
                 t.CopyFrom(values);
             }
+            else if (st.DType == "I64")
+            {
+                // PyTorch keeps integer buffers (BatchNorm's num_batches_tracked) as int64; ours are Int32.
+                var longs = st.ToLongArray();
+                var ints = new int[longs.Length];
+                for (int i = 0; i < longs.Length; i++)
+                    ints[i] = longs[i] is >= int.MinValue and <= int.MaxValue ? (int)longs[i]
+                        : throw new DataFormatException(path, $"tensor '{name}' holds {longs[i]} at element {i}, outside the Int32 range of the model's tensor");
+                t.Backend.Upload(ints, t.Storage);
+            }
             else
             {
-                if (st.DType != "I32") throw new DataFormatException(path, $"tensor '{name}' is {st.DType}, the model expects I32");
+                if (st.DType != "I32") throw new DataFormatException(path, $"tensor '{name}' is {st.DType}, the model expects I32 (or I64)");
                 t.Backend.Upload(st.ToIntArray(), t.Storage);
             }
         }

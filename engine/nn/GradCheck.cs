@@ -58,7 +58,8 @@ public sealed class GradCheckReport(IReadOnlyList<TensorGradCheck> tensors, doub
 }
 
 /// <summary>
-/// Checks a module's backward against finite differences, on any device.
+/// Checks a module's backward (or any function's, such as a custom <see cref="autograd.Function"/>'s) against finite
+/// differences, on any device.
 ///
 /// The scalar checked is L = Σᵢ rᵢ·yᵢ with y = module(x) and r a fixed random tensor (so every output matters), or
 /// a loss function you pass. Autograd gives ∂L/∂θ for every coordinate in one backward (y.Backward(r)). For a
@@ -78,11 +79,14 @@ public sealed class GradCheckReport(IReadOnlyList<TensorGradCheck> tensors, doub
 /// </summary>
 public static class GradCheck
 {
+    /// <summary>Checks <paramref name="module"/>'s gradients with respect to its input (named "input") and every parameter.</summary>
+    /// <param name="module">The module; Dropout layers are rewound so that every forward draws the same mask.</param>
+    /// <param name="input">A Float32 input; a copy is used (on the module's device).</param>
+    /// <param name="options">Sampling and tolerances.</param>
+    /// <param name="loss">The scalar checked, from the output; default Σ rᵢ·yᵢ with a fixed random r.</param>
     public static GradCheckReport Run(Module module, Tensor input, GradCheckOptions? options = null, Func<Tensor, Tensor>? loss = null)
     {
-        var o = options ?? new GradCheckOptions();
-        Check.Positive("GradCheck", "SamplesPerTensor", o.SamplesPerTensor);
-        if (!(o.Eps > 0f) || float.IsInfinity(o.Eps)) throw new ArgumentException($"GradCheck: Eps must be positive, got {o.Eps}");
+        var o = Validate(options);
         Check.Float("GradCheck", input);
 
         var device = module.Parameters().Any() ? module.Device : input.Device;
@@ -95,6 +99,91 @@ public static class GradCheck
         var steps = dropouts.Select(d => d.Step).ToArray();
         void Rewind() { for (int i = 0; i < dropouts.Length; i++) dropouts[i].Step = steps[i]; }
 
+        try
+        {
+            return Core(() => module.Forward(x), [("input", x), .. module.NamedParameters()], o, loss, Rewind, module.ZeroGrad);
+        }
+        finally
+        {
+            Rewind();
+            x.Grad?.Dispose();
+            x.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Checks the gradients of any differentiable function of several tensors, such as a custom
+    /// <see cref="autograd.Function"/>: <c>GradCheck.Run(xs =&gt; F.Mul(xs[0], xs[1]), [a, b])</c>. Every Float32 input is
+    /// checked, under the names "input0", "input1", ... (Int32 inputs, such as labels, are passed through unchanged).
+    /// The function is called on copies of the inputs (leaves with RequiresGrad), on the inputs' own devices.
+    /// </summary>
+    /// <param name="function">Computes the output from the inputs with differentiable ops.</param>
+    /// <param name="inputs">The point where the gradients are checked.</param>
+    /// <param name="options">Sampling and tolerances.</param>
+    /// <param name="loss">The scalar checked, from the output; default Σ rᵢ·yᵢ with a fixed random r.</param>
+    public static GradCheckReport Run(Func<Tensor[], Tensor> function, Tensor[] inputs, GradCheckOptions? options = null, Func<Tensor, Tensor>? loss = null)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        ArgumentNullException.ThrowIfNull(inputs);
+        var o = Validate(options);
+        var copies = new Tensor[inputs.Length];
+        var checkedInputs = new List<(string, Tensor)>();
+        try
+        {
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                var t = inputs[i] ?? throw new ArgumentException($"GradCheck: input {i} is null");
+                t.Storage.ThrowIfDisposed($"GradCheck: input {i}");
+                copies[i] = Copy(t);
+                if (t.DType != Kernels.DType.Float32) continue;
+                copies[i].RequiresGrad = true;
+                copies[i].Name = $"input{i}";
+                checkedInputs.Add(($"input{i}", copies[i]));
+            }
+            if (checkedInputs.Count == 0) throw new ArgumentException("GradCheck: no Float32 input to check");
+            void ZeroGrad() { foreach (var (_, t) in checkedInputs) t.ZeroGrad(); }
+            return Core(() => function(copies), checkedInputs, o, loss, () => { }, ZeroGrad);
+        }
+        finally
+        {
+            foreach (var c in copies) { c?.Grad?.Dispose(); c?.Dispose(); }
+        }
+    }
+
+    /// <summary>Checks a custom Function's backward against finite differences: <see cref="Run(Func{Tensor[], Tensor}, Tensor[], GradCheckOptions?, Func{Tensor, Tensor}?)"/> of <c>function.Apply</c>.</summary>
+    /// <param name="function">The Function.</param>
+    /// <param name="inputs">The point where the gradients are checked.</param>
+    /// <param name="options">Sampling and tolerances.</param>
+    /// <param name="loss">The scalar checked, from the output; default Σ rᵢ·yᵢ with a fixed random r.</param>
+    public static GradCheckReport Run(autograd.Function function, Tensor[] inputs, GradCheckOptions? options = null, Func<Tensor, Tensor>? loss = null)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        return Run(xs => function.Apply(xs), inputs, options, loss);
+    }
+
+    /// <summary>A fresh unscoped leaf with t's values, on t's device.</summary>
+    private static Tensor Copy(Tensor t)
+    {
+        var c = t.DType == Kernels.DType.Float32 ? Tensor.FromArray(t.ToArray(), t.Shape, t.Device) : Tensor.Labels(t.ToIntArray(), t.Device).Reshape(t.Shape);
+        return c.Unscoped();
+    }
+
+    private static GradCheckOptions Validate(GradCheckOptions? options)
+    {
+        var o = options ?? new GradCheckOptions();
+        Check.Positive("GradCheck", "SamplesPerTensor", o.SamplesPerTensor);
+        if (!(o.Eps > 0f) || float.IsInfinity(o.Eps)) throw new ArgumentException($"GradCheck: Eps must be positive, got {o.Eps}");
+        return o;
+    }
+
+    /// <summary>
+    /// The check itself: <paramref name="forward"/> computes the output from the current values of <paramref name="tensors"/>
+    /// (leaves with RequiresGrad), which are perturbed one coordinate at a time; <paramref name="rewind"/> runs before every
+    /// forward, <paramref name="zeroGrad"/> before the analytic backward.
+    /// </summary>
+    private static GradCheckReport Core(Func<Tensor> forward, IReadOnlyList<(string Name, Tensor Tensor)> tensors, GradCheckOptions o,
+                                        Func<Tensor, Tensor>? loss, Action rewind, Action zeroGrad)
+    {
         var gen = new Generator(o.Seed);
         float[]? r = null;
         double Scalar(Tensor y, out double magnitude)
@@ -121,10 +210,10 @@ public static class GradCheck
 
         double Evaluate()
         {
-            Rewind();
+            rewind();
             using var scope = new TensorScope();
             using var noGrad = Tensor.NoGrad();
-            return Scalar(module.Forward(x), out _);
+            return Scalar(forward(), out _);
         }
 
         double l0 = 0;
@@ -143,72 +232,63 @@ public static class GradCheck
         double Tolerance(double analytic, double numeric, double scale, double noise) =>
             o.RelativeTolerance * Math.Max(Math.Abs(analytic), Math.Abs(numeric)) + o.ScaleTolerance * scale + noise;
 
-        try
+        // Analytic gradients: one forward and one backward.
+        zeroGrad();
+        rewind();
+        double magnitude;
+        using (var scope = new TensorScope())
         {
-            // Analytic gradients: one forward and one backward.
-            module.ZeroGrad();
-            Rewind();
-            double magnitude;
-            using (var scope = new TensorScope())
+            var y = forward();
+            l0 = Scalar(y, out magnitude);
+            if (!y.RequiresGrad) throw new ArgumentException("GradCheck: the output does not depend on the input or any parameter");
+            if (loss is null) y.Backward(Tensor.FromArray(r!, y.Shape, y.Device));
+            else loss(y).Backward();
+        }
+        double h0 = 2.0 * o.Eps;
+        double noise = o.NoiseUlps * Math.Pow(2, -24) * Math.Max(magnitude, 1e-30) / h0;
+
+        var results = new List<TensorGradCheck>();
+        foreach (var (name, t) in tensors)
+        {
+            if (o.Include is not null && !o.Include(name)) continue;
+            var values = t.ToArray();
+            var grad = t.Grad?.ToArray() ?? new float[t.Numel];
+            double scale = 0;
+            int top = 0;
+            for (int i = 0; i < grad.Length; i++)
+                if (Math.Abs(grad[i]) > scale) { scale = Math.Abs(grad[i]); top = i; }
+
+            var picks = new List<int> { top };
+            var chosen = new HashSet<int> { top };
+            int k = Math.Min(o.SamplesPerTensor, t.Numel);
+            while (picks.Count < k) { int j = gen.NextInt(t.Numel); if (chosen.Add(j)) picks.Add(j); }
+
+            int compared = 0, skipped = 0, failed = 0;
+            double maxAbs = 0, maxRel = 0;
+            foreach (int j in picks)
             {
-                var y = module.Forward(x);
-                l0 = Scalar(y, out magnitude);
-                if (!y.RequiresGrad) throw new ArgumentException("GradCheck: the output does not depend on the input or any parameter");
-                if (loss is null) y.Backward(Tensor.FromArray(r!, y.Shape, device));
-                else loss(y).Backward();
-            }
-            double h0 = 2.0 * o.Eps;
-            double noise = o.NoiseUlps * Math.Pow(2, -24) * Math.Max(magnitude, 1e-30) / h0;
-
-            var results = new List<TensorGradCheck>();
-            foreach (var (name, t) in new[] { ("input", x) }.Concat(module.NamedParameters()))
-            {
-                if (o.Include is not null && !o.Include(name)) continue;
-                var values = t.ToArray();
-                var grad = t.Grad?.ToArray() ?? new float[t.Numel];
-                double scale = 0;
-                int top = 0;
-                for (int i = 0; i < grad.Length; i++)
-                    if (Math.Abs(grad[i]) > scale) { scale = Math.Abs(grad[i]); top = i; }
-
-                var picks = new List<int> { top };
-                var chosen = new HashSet<int> { top };
-                int k = Math.Min(o.SamplesPerTensor, t.Numel);
-                while (picks.Count < k) { int j = gen.NextInt(t.Numel); if (chosen.Add(j)) picks.Add(j); }
-
-                int compared = 0, skipped = 0, failed = 0;
-                double maxAbs = 0, maxRel = 0;
-                foreach (int j in picks)
+                double analytic = grad[j];
+                var (numeric, forwardDiff, backwardDiff) = Differences(t, values, j, o.Eps);
+                double err = Math.Abs(analytic - numeric);
+                double tol = Tolerance(analytic, numeric, scale, noise);
+                if (err > tol)
                 {
-                    double analytic = grad[j];
-                    var (numeric, forward, backward) = Differences(t, values, j, o.Eps);
-                    double err = Math.Abs(analytic - numeric);
-                    double tol = Tolerance(analytic, numeric, scale, noise);
-                    if (err > tol)
-                    {
-                        // A wrong gradient, or a kink of ReLU / max pooling within ±ε. Retry with ε/4: a kink that
-                        // was crossed usually no longer is, while at a smooth point both steps agree.
-                        var (numeric4, _, _) = Differences(t, values, j, o.Eps / 4);
-                        double err4 = Math.Abs(analytic - numeric4);
-                        double tol4 = Tolerance(analytic, numeric4, scale, 4 * noise);
-                        if (err4 <= tol4) { numeric = numeric4; err = err4; }
-                        else if (Math.Abs(forward - backward) > tol || Math.Abs(numeric - numeric4) > tol4) { skipped++; continue; }
-                        else failed++;
-                    }
-                    compared++;
-                    maxAbs = Math.Max(maxAbs, err);
-                    double big = Math.Max(Math.Abs(analytic), Math.Abs(numeric));
-                    if (big > noise) maxRel = Math.Max(maxRel, err / big);
+                    // A wrong gradient, or a kink of ReLU / max pooling within ±ε. Retry with ε/4: a kink that
+                    // was crossed usually no longer is, while at a smooth point both steps agree.
+                    var (numeric4, _, _) = Differences(t, values, j, o.Eps / 4);
+                    double err4 = Math.Abs(analytic - numeric4);
+                    double tol4 = Tolerance(analytic, numeric4, scale, 4 * noise);
+                    if (err4 <= tol4) { numeric = numeric4; err = err4; }
+                    else if (Math.Abs(forwardDiff - backwardDiff) > tol || Math.Abs(numeric - numeric4) > tol4) { skipped++; continue; }
+                    else failed++;
                 }
-                results.Add(new TensorGradCheck(name, (int[])t.Shape.Clone(), compared, skipped, failed, maxAbs, maxRel, scale));
+                compared++;
+                maxAbs = Math.Max(maxAbs, err);
+                double big = Math.Max(Math.Abs(analytic), Math.Abs(numeric));
+                if (big > noise) maxRel = Math.Max(maxRel, err / big);
             }
-            return new GradCheckReport(results, l0, noise);
+            results.Add(new TensorGradCheck(name, (int[])t.Shape.Clone(), compared, skipped, failed, maxAbs, maxRel, scale));
         }
-        finally
-        {
-            Rewind();
-            x.Grad?.Dispose();
-            x.Dispose();
-        }
+        return new GradCheckReport(results, l0, noise);
     }
 }

@@ -10,15 +10,19 @@ namespace ScratchNet.nn;
 /// weight of child "0" of child "features" is <c>features.0.weight</c>, exactly the key PyTorch's
 /// state_dict() would use, so checkpoints and printed summaries line up with PyTorch code.
 ///
-/// Subclasses create their parameters with <see cref="RegisterParameter"/>, their children with
-/// <see cref="RegisterModule{T}"/>, and implement <see cref="Forward"/>.
+/// Subclasses create their parameters with <see cref="RegisterParameter"/>, their buffers (state that is not trained, such
+/// as BatchNorm's running statistics) with <see cref="RegisterBuffer"/>, their children with <see cref="RegisterModule{T}"/>,
+/// and implement <see cref="Forward"/>. <see cref="StateDict"/> lists what a checkpoint holds, under PyTorch's names.
 /// </summary>
 public abstract class Module
 {
-    // Parameters live in slots (not fields of the subclasses) so that To(device) can swap in the moved
-    // tensors; subclasses read them back with GetParameter("weight").
+    // Parameters and buffers live in slots (not fields of the subclasses); subclasses read them back with
+    // GetParameter("weight") / GetBuffer("running_mean"). To(device) moves them in place, so the tensors keep their identity.
     private readonly List<string> _parameterOrder = new();
     private readonly Dictionary<string, Tensor> _parameters = new();
+    private readonly List<string> _bufferOrder = new();
+    private readonly Dictionary<string, Tensor> _buffers = new();
+    private readonly HashSet<string> _nonPersistent = new();
     private readonly List<(string Name, Module Module)> _children = new();
 
     /// <summary>True in training mode (Dropout drops), false in evaluation mode. Set for the whole tree with Train()/Eval().</summary>
@@ -46,21 +50,43 @@ public abstract class Module
         return parameter;
     }
 
-    /// <summary>Adds a child module; its parameters are renamed to <c>name.childPath</c>.</summary>
+    /// <summary>
+    /// Adds a buffer named <paramref name="name"/> (no dots): a tensor that belongs to the module's state but is not trained
+    /// (torch.nn.Module.register_buffer), such as BatchNorm's running_mean. The tensor is taken out of any TensorScope, does not
+    /// require gradients and is named with its path. Buffers move with <see cref="To(Device)"/>; a persistent buffer is part of
+    /// <see cref="StateDict"/> (so it is saved and loaded with the weights), a non-persistent one is not.
+    /// </summary>
+    protected Tensor RegisterBuffer(string name, Tensor buffer, bool persistent = true)
+    {
+        CheckName(name);
+        ArgumentNullException.ThrowIfNull(buffer);
+        if (buffer.RequiresGrad || !buffer.IsLeaf)
+            throw new ArgumentException($"{GetType().Name}: buffer '{name}' must be a leaf without gradients (Detach() it); buffers are not trained");
+        buffer.Storage.ThrowIfDisposed($"{GetType().Name}.RegisterBuffer");
+        buffer.Unscoped();
+        buffer.Name = name;
+        _bufferOrder.Add(name);
+        _buffers[name] = buffer;
+        if (!persistent) _nonPersistent.Add(name);
+        return buffer;
+    }
+
+    /// <summary>Adds a child module; its parameters and buffers are renamed to <c>name.childPath</c>.</summary>
     protected T RegisterModule<T>(string name, T module) where T : Module
     {
         CheckName(name);
         ArgumentNullException.ThrowIfNull(module);
         _children.Add((name, module));
         foreach (var (path, p) in module.NamedParameters()) p.Name = name + "." + path;
+        foreach (var (path, b) in module.NamedBuffers()) b.Name = name + "." + path;
         return module;
     }
 
     private void CheckName(string name)
     {
         if (string.IsNullOrEmpty(name) || name.Contains('.'))
-            throw new ArgumentException($"{GetType().Name}: a parameter or module name must be non-empty and contain no '.', got '{name}'");
-        if (_parameters.ContainsKey(name) || _children.Any(c => c.Name == name))
+            throw new ArgumentException($"{GetType().Name}: a parameter, buffer or module name must be non-empty and contain no '.', got '{name}'");
+        if (_parameters.ContainsKey(name) || _buffers.ContainsKey(name) || _children.Any(c => c.Name == name))
             throw new ArgumentException($"{GetType().Name}: the name '{name}' is already used");
     }
 
@@ -71,11 +97,16 @@ public abstract class Module
     /// <summary>The parameter registered under <paramref name="name"/>, or null (an optional bias).</summary>
     protected Tensor? GetParameterOrNull(string name) => _parameters.GetValueOrDefault(name);
 
+    /// <summary>The buffer registered under <paramref name="name"/>.</summary>
+    protected Tensor GetBuffer(string name) =>
+        _buffers.TryGetValue(name, out var b) ? b : throw new ArgumentException($"{GetType().Name}: no buffer named '{name}'");
+
     // ---------------------------------------------------------------- traversal
 
     /// <summary>Direct children with their names, in registration order.</summary>
     public IEnumerable<(string Name, Module Module)> NamedChildren() => _children;
 
+    /// <summary>Direct children, in registration order.</summary>
     public IEnumerable<Module> Children() => _children.Select(c => c.Module);
 
     /// <summary>This module (path "") and every descendant, depth first, with its path (e.g. "features.0").</summary>
@@ -100,11 +131,41 @@ public abstract class Module
     /// <summary>All parameters (what an optimizer is given).</summary>
     public IEnumerable<Tensor> Parameters() => NamedParameters().Select(p => p.Parameter);
 
+    /// <summary>All buffers of this module and its descendants, persistent or not, with their paths (named_buffers()).</summary>
+    public IEnumerable<(string Name, Tensor Buffer)> NamedBuffers(string prefix = "")
+    {
+        foreach (var name in _bufferOrder)
+            yield return (prefix.Length == 0 ? name : prefix + "." + name, _buffers[name]);
+        foreach (var (name, child) in _children)
+            foreach (var item in child.NamedBuffers(prefix.Length == 0 ? name : prefix + "." + name))
+                yield return item;
+    }
+
+    /// <summary>All buffers (persistent or not).</summary>
+    public IEnumerable<Tensor> Buffers() => NamedBuffers().Select(b => b.Buffer);
+
+    /// <summary>
+    /// What a checkpoint of this module holds, in PyTorch's state_dict() order and names: each module's parameters, then its
+    /// persistent buffers, then its children's, recursively (<c>0.weight</c>, <c>0.bias</c>, <c>1.running_mean</c>, ...). Saving
+    /// these with Safetensors.Save and loading them with Safetensors.LoadInto round-trips with PyTorch's save_file /
+    /// load_state_dict.
+    /// </summary>
+    public IEnumerable<(string Name, Tensor Tensor)> StateDict(string prefix = "")
+    {
+        string Path(string name) => prefix.Length == 0 ? name : prefix + "." + name;
+        foreach (var name in _parameterOrder) yield return (Path(name), _parameters[name]);
+        foreach (var name in _bufferOrder)
+            if (!_nonPersistent.Contains(name)) yield return (Path(name), _buffers[name]);
+        foreach (var (name, child) in _children)
+            foreach (var item in child.StateDict(Path(name)))
+                yield return item;
+    }
+
     /// <summary>Number of scalar parameters (sum of the parameters' element counts).</summary>
     public long ParameterCount => Parameters().Sum(p => (long)p.Numel);
 
-    /// <summary>The device of the parameters (cpu for a module without parameters).</summary>
-    public Device Device => Parameters().FirstOrDefault()?.Device ?? Device.Cpu;
+    /// <summary>The device of the parameters (of the buffers without parameters; cpu for a module with neither).</summary>
+    public Device Device => Parameters().FirstOrDefault()?.Device ?? Buffers().FirstOrDefault()?.Device ?? Device.Cpu;
 
     // ---------------------------------------------------------------- modes, gradients, devices
 
@@ -125,28 +186,23 @@ public abstract class Module
     }
 
     /// <summary>
-    /// Moves every parameter to <paramref name="device"/>. The moved parameters are new leaf tensors (their
-    /// old buffers and gradients are released), so create the optimizer after moving the model.
+    /// Moves every parameter (with its gradient) and buffer to <paramref name="device"/>, in place, as torch.nn.Module.to: the
+    /// tensors keep their identity, only their storage moves (the old buffers go back to their pools). An optimizer created
+    /// before the move therefore still trains the module; its state follows the parameters on its next step. Call it between
+    /// steps: a graph recorded before the move cannot be backpropagated after it.
     /// </summary>
     public Module To(Device device)
     {
+        ArgumentNullException.ThrowIfNull(device);
         foreach (var (_, m) in NamedModules())
         {
-            foreach (var name in m._parameterOrder)
-            {
-                var old = m._parameters[name];
-                if (old.Device == device) continue;
-                var moved = old.To(device).Unscoped();
-                moved.RequiresGrad = true;
-                moved.Name = old.Name;
-                m._parameters[name] = moved;
-                old.Grad?.Dispose();
-                old.Dispose();
-            }
+            foreach (var name in m._parameterOrder) m._parameters[name].MoveTo(device);
+            foreach (var name in m._bufferOrder) m._buffers[name].MoveTo(device);
         }
         return this;
     }
 
+    /// <summary>To(Device.Get(device)): "cpu", "ilgpu-cpu", "cuda", "opencl" or "auto".</summary>
     public Module To(string device) => To(Device.Get(device));
 
     // ---------------------------------------------------------------- printing

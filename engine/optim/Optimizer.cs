@@ -14,6 +14,8 @@ namespace ScratchNet.optim;
 /// in PyTorch's state_dict); it creates any that are missing, so a fresh optimizer can be restored with
 /// <c>foreach (var (name, t) in opt.StateTensors()) t.CopyFrom(saved[name]); opt.StepCount = savedSteps;</c>
 /// and its next Step() is the one the saved optimizer would have made.
+/// The optimizer holds the parameter tensors themselves: Module.To(device) moves them in place, so an optimizer created
+/// before the move keeps training the module, and its state follows on the next step.
 /// </summary>
 public abstract class Optimizer
 {
@@ -105,16 +107,18 @@ public abstract class Optimizer
     }
 
     /// <summary>The state tensor `key` of parameter i, created as zeros (shape and device of the parameter) on
-    /// first use, outside any TensorScope so that it persists. Its Name is "state.{i}.{key}".</summary>
+    /// first use, outside any TensorScope so that it persists. Its Name is "state.{i}.{key}". It follows its parameter:
+    /// after Module.To(device) moved the parameter, the state moves (in place) on its next use.</summary>
     protected Tensor State(int i, string key)
     {
+        var p = Parameters[i];
         if (!_state.TryGetValue((i, key), out var t))
         {
-            var p = Parameters[i];
             t = Tensor.Zeros(p.Shape, p.Device).Unscoped();
             t.Name = $"state.{i}.{key}";
             _state[(i, key)] = t;
         }
+        else if (t.Device != p.Device) t.MoveTo(p.Device);
         return t;
     }
 

@@ -13,6 +13,10 @@ public sealed partial class Tensor : IDisposable
 {
     private Tensor? _grad;
     private bool _requiresGrad;
+    // Lifetime: each tensor holds one reference to its storage and gives it back once: through its scope, Dispose(), or
+    // (outside any scope) the lease that TensorMemory releases when the tensor becomes unreachable.
+    private TensorMemory.Lease? _lease;
+    private int _disposed;
 
     internal Tensor(int[] shape, Device device, DType dtype, Storage? storage = null)
     {
@@ -22,22 +26,32 @@ public sealed partial class Tensor : IDisposable
         DType = dtype;
         if (storage is null) Storage = device.Backend.Allocate(Numel, dtype);
         else { storage.Retain(); Storage = storage; }
-        TensorScope.Current?.Register(this);
+        if (TensorScope.Current is { } scope) scope.Register(this);
+        else _lease = TensorMemory.Track(this);
     }
 
+    /// <summary>The size of each dimension, outermost first (NCHW for images).</summary>
     public int[] Shape { get; }
+    /// <summary>The number of elements: the product of <see cref="Shape"/>.</summary>
     public int Numel { get; }
-    public Device Device { get; }
+    /// <summary>Where the values live. Changes only when Module.To moves a parameter or buffer in place.</summary>
+    public Device Device { get; private set; }
+    /// <summary>Float32, or Int32 for labels and indices.</summary>
     public DType DType { get; }
-    public Storage Storage { get; }
+    /// <summary>The device buffer (shared by reshape views). Changes only when Module.To moves a parameter or buffer in place.</summary>
+    public Storage Storage { get; private set; }
     internal IBackend Backend => Device.Backend;
     public int Dim => Shape.Length;
     public int Size(int dim) => Shape[dim < 0 ? dim + Shape.Length : dim];
     /// <summary>Optional name (parameters carry their PyTorch module path, e.g. features.0.weight).</summary>
     public string? Name { get; set; }
 
-    /// <summary>The gradient d(loss)/d(this), filled by Backward(); null until then.</summary>
-    public Tensor? Grad { get => _grad; set => _grad = value; }
+    /// <summary>
+    /// The gradient d(loss)/d(this), filled by Backward(); null until then. Leaves (parameters, inputs with RequiresGrad)
+    /// accumulate it across Backward() calls until ZeroGrad(). A non-leaf keeps one only after <see cref="RetainGrad"/>,
+    /// as in PyTorch: otherwise Backward() releases it once it has been pushed to the inputs.
+    /// </summary>
+    public Tensor? Grad { get => _grad ?? _retainedGrad; set => _grad = value; }
 
     /// <summary>Whether gradients flow to this tensor. Only leaves (parameters, inputs) may be set by hand.</summary>
     public bool RequiresGrad
@@ -120,11 +134,37 @@ public sealed partial class Tensor : IDisposable
     {
         if (device == Device) return this;
         var t = Empty(Shape, device, DType);
-        if (DType == DType.Float32) t.Backend.Upload(ToArray(), t.Storage);
-        else t.Backend.Upload(ToIntArray(), t.Storage);
+        CopyTo(t.Storage);
         t.RequiresGrad = RequiresGrad && IsLeaf;
         t.Name = Name;
         return t;
+    }
+
+    /// <summary>Copies the values into a storage of the same length on any device (through host memory).</summary>
+    private void CopyTo(Storage dst)
+    {
+        if (DType == DType.Float32) dst.Backend.Upload(ToArray(), dst);
+        else dst.Backend.Upload(ToIntArray(), dst);
+    }
+
+    /// <summary>
+    /// Moves this tensor's values to <paramref name="device"/> in place: the object keeps its identity (the closures of
+    /// optimizers, modules and user code that hold it see the new storage), the old buffer goes back to its pool. For
+    /// parameters, buffers and optimizer state between steps (Module.To); a graph recorded before the move must not be
+    /// backpropagated after it.
+    /// </summary>
+    internal void MoveTo(Device device)
+    {
+        if (device == Device) return;
+        Storage.ThrowIfDisposed("To");
+        var moved = device.Backend.Allocate(Numel, DType);
+        CopyTo(moved);
+        var old = Storage;
+        Storage = moved;
+        Device = device;
+        if (_lease is not null) _lease.Storage = moved;
+        old.Dispose();
+        _grad?.MoveTo(device);
     }
 
     public Tensor To(string device) => To(Device.Get(device));
@@ -161,18 +201,30 @@ public sealed partial class Tensor : IDisposable
         Backend.Upload(data, Storage);
     }
 
-    /// <summary>Removes this tensor from the enclosing TensorScope so it outlives the step (parameters, optimizer state).</summary>
+    /// <summary>Removes this tensor from the enclosing TensorScope so it outlives the step (parameters, optimizer state).
+    /// From then on it is released like any tensor created outside a scope (see <see cref="TensorMemory"/>).</summary>
     public Tensor Unscoped()
     {
-        TensorScope.Current?.Unregister(this);
+        if (TensorScope.Current?.Unregister(this) == true) LeaveScope();
         return this;
     }
 
+    /// <summary>The tensor left every scope (Unscoped, or Keep from the outermost one): track it like one created outside.</summary>
+    internal void LeaveScope()
+    {
+        if (_lease is null && Volatile.Read(ref _disposed) == 0) _lease = TensorMemory.Track(this);
+    }
+
+    /// <summary>Gives the buffer back to its device's pool now. Idempotent; reading the tensor afterwards throws.</summary>
     public void Dispose()
     {
-        Storage.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            if (_lease is not null) _lease.Release();
+            else Storage.Dispose();
+        }
         _grad = null;
-        Parents = [];
-        BackwardFn = null;
+        _retainedGrad = null;
+        ReleaseGraph(freed: false);
     }
 }

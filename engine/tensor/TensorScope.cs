@@ -12,6 +12,8 @@ namespace ScratchNet;
 /// }   // activations, gradients of activations and temporaries go back to the pool here
 /// </code>
 /// Parameters, their gradients and optimizer state are created outside any scope and stay.
+/// Without a scope, the engine releases a step's intermediates itself (see <see cref="TensorMemory"/>), at the cost of a
+/// small garbage collection per step.
 /// <see cref="Keep"/> moves a tensor out to the enclosing scope (or makes it unscoped).
 /// </summary>
 public sealed class TensorScope : IDisposable
@@ -21,6 +23,7 @@ public sealed class TensorScope : IDisposable
     private readonly List<Tensor> _tensors = new();
     private bool _disposed;
 
+    /// <summary>Opens a scope on this thread: every tensor created until it is disposed belongs to it.</summary>
     public TensorScope()
     {
         _parent = _current;
@@ -30,18 +33,22 @@ public sealed class TensorScope : IDisposable
     internal static TensorScope? Current => _current;
 
     internal void Register(Tensor t) => _tensors.Add(t);
-    internal void Unregister(Tensor t) => _tensors.Remove(t);
+    internal bool Unregister(Tensor t) => _tensors.Remove(t);
 
-    /// <summary>Keeps t alive after this scope ends (it moves to the enclosing scope, if any).</summary>
+    /// <summary>Keeps t alive after this scope ends: it moves to the enclosing scope, or, from the outermost one, it becomes
+    /// an unscoped tensor, released once unreachable (see <see cref="TensorMemory"/>).</summary>
     public Tensor Keep(Tensor t)
     {
-        _tensors.Remove(t);
-        _parent?.Register(t);
+        if (!_tensors.Remove(t)) return t;
+        if (_parent is not null) _parent.Register(t);
+        else t.LeaveScope();
         return t;
     }
 
+    /// <summary>The number of tensors this scope will dispose.</summary>
     public int Count => _tensors.Count;
 
+    /// <summary>Disposes every tensor of the scope (their buffers go back to the pools) and closes it.</summary>
     public void Dispose()
     {
         if (_disposed) return;

@@ -27,7 +27,8 @@ public sealed record LoadedModel(Module Model, string Name, IReadOnlyList<string
 /// <summary>
 /// A run's checkpoint is two safetensors files in its folder:
 /// <code>
-///   model.safetensors        the parameters under PyTorch's state_dict names (features.0.weight, classifier.1.bias, ...):
+///   model.safetensors        the parameters and persistent buffers (Module.StateDict) under PyTorch's state_dict names
+///                            (features.0.weight, classifier.1.bias, bn.running_mean, ...):
 ///                            `safetensors.torch.load_file` + `load_state_dict` load it into the lecture's PyTorch AlexNet
 ///                            (bench/baselines/load_checkpoint.py). Metadata: format "pt", model, classes, input shape,
 ///                            data kind and folder, global step. What `eval` and `predict` read.
@@ -78,7 +79,7 @@ public static class Checkpoint
             ["scratchnet.history"] = JsonSerializer.Serialize(history, CheckpointMetadata.Json),
             ["scratchnet.dropout"] = JsonSerializer.Serialize(dropout, CheckpointMetadata.Json),
         };
-        var tensors = model.NamedParameters().Select(p => (ModelPrefix + p.Name, p.Parameter))
+        var tensors = model.StateDict().Select(p => (ModelPrefix + p.Name, p.Tensor))
             .Concat(optimizer.StateTensors().Select(s => (OptimizerPrefix + s.Name, s.State)));
         Safetensors.Save(Path.Combine(dir, StateFile), tensors, stateMeta, onEvent);
     }
@@ -96,7 +97,7 @@ public static class Checkpoint
             ["scratchnet.global_step"] = globalStep.ToString(CultureInfo.InvariantCulture),
         };
         if (options.DataPath is { } dp) modelMeta["scratchnet.data_path"] = Path.GetFullPath(dp);
-        Safetensors.Save(Path.Combine(dir, ModelFile), model.NamedParameters(), modelMeta, onEvent);
+        Safetensors.Save(Path.Combine(dir, ModelFile), model.StateDict(), modelMeta, onEvent);
     }
 
     /// <summary>Reads and validates where the run in <paramref name="dir"/> stands (train_state's metadata only, no tensors).</summary>
@@ -164,7 +165,7 @@ public static class Checkpoint
         var state = Safetensors.Load(statePath);
         if (meta.Version >= 2)
         {
-            Safetensors.LoadInto(state, statePath, model.NamedParameters(), strict: true, prefix: ModelPrefix, requireFinite: true);
+            Safetensors.LoadInto(state, statePath, model.StateDict(), strict: true, prefix: ModelPrefix, requireFinite: true);
             Safetensors.LoadInto(state, statePath, optimizer.StateTensors(), strict: true, prefix: OptimizerPrefix, requireFinite: true);
         }
         else
@@ -173,7 +174,7 @@ public static class Checkpoint
             if (!File.Exists(modelPath)) throw new FileNotFoundException($"resume: no checkpoint in {dir} (expected {ModelFile} and {StateFile})", modelPath);
             if (modelFileStep is not null)
                 throw new InvalidDataException($"resume: {ModelFile} and {StateFile} in {dir} are from different steps; the save that wrote them was interrupted");
-            Safetensors.LoadInto(Safetensors.Load(modelPath), modelPath, model.NamedParameters(), strict: true, requireFinite: true);
+            Safetensors.LoadInto(Safetensors.Load(modelPath), modelPath, model.StateDict(), strict: true, requireFinite: true);
             Safetensors.LoadInto(state, statePath, optimizer.StateTensors(), strict: true, requireFinite: true);
         }
         optimizer.StepCount = meta.OptimizerSteps;
@@ -204,7 +205,7 @@ public static class Checkpoint
         m.Long("scratchnet.global_step", 0, long.MaxValue);
 
         var model = Trainer.CreateModel(name, classes.Count, input, new Generator(0), device);
-        Safetensors.LoadInto(file, path, model.NamedParameters(), strict: true, requireFinite: true);
+        Safetensors.LoadInto(file, path, model.StateDict(), strict: true, requireFinite: true);
         model.Eval();
         return new LoadedModel(model, name, classes, input, data, dataPath);
     }

@@ -74,6 +74,7 @@ public static class GradCam
         var targets = targetClasses ?? predicted;
         var seed = new float[n * classes];
         for (int i = 0; i < n; i++) seed[i * classes + targets[i]] = 1f;
+        activation.RetainGrad();   // a non-leaf keeps its gradient only when asked (as PyTorch)
         logits.Backward(Tensor.FromArray(seed, [n, classes], x.Device));
 
         var A = activation.ToArray();
