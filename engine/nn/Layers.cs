@@ -80,52 +80,122 @@ public sealed class Linear : Module
 }
 
 /// <summary>
-/// Max pooling (torch.nn.MaxPool2d) over kernelSize×kernelSize windows moved by stride (default: kernelSize,
-/// i.e. non-overlapping windows), no padding. Output size (H − k)/stride + 1, rounded down. Kernels: kernels/pool/.
+/// Max pooling (torch.nn.MaxPool2d, dilation 1) over kernelSize×kernelSize windows moved by stride (default: kernelSize,
+/// i.e. non-overlapping windows), over an input padded by <c>padding</c> on every side (padding never wins; at most
+/// kernelSize/2). Output size (H + 2·padding − k)/stride + 1, rounded down, or up with ceilMode. Kernels: kernels/pool/.
 /// </summary>
 public sealed class MaxPool2d : Module
 {
-    public MaxPool2d(int kernelSize, int? stride = null)
+    /// <param name="kernelSize">window side</param>
+    /// <param name="stride">step between windows; null: kernelSize</param>
+    /// <param name="padding">padding on every side, at most kernelSize/2</param>
+    /// <param name="ceilMode">round the output size up, keeping a partial last window (torch's ceil_mode)</param>
+    public MaxPool2d(int kernelSize, int? stride = null, int padding = 0, bool ceilMode = false)
     {
         KernelSize = Check.Positive("MaxPool2d", "kernel_size", kernelSize);
         Stride = Check.Positive("MaxPool2d", "stride", stride ?? kernelSize);
+        Padding = Check.NonNegative("MaxPool2d", "padding", padding);
+        if (padding > kernelSize / 2)
+            throw new ArgumentException($"MaxPool2d: padding must be at most half the kernel size, got padding={padding}, kernel_size={kernelSize}");
+        CeilMode = ceilMode;
     }
 
+    /// <summary>Window side.</summary>
     public int KernelSize { get; }
+    /// <summary>Step between windows.</summary>
     public int Stride { get; }
+    /// <summary>Padding on every side.</summary>
+    public int Padding { get; }
+    /// <summary>Whether the output size rounds up.</summary>
+    public bool CeilMode { get; }
 
-    public override Tensor Forward(Tensor x) => F.MaxPool2d(x, KernelSize, Stride);
+    /// <summary>F.MaxPool2d with this layer's settings; x [N, C, H, W].</summary>
+    public override Tensor Forward(Tensor x) =>
+        F.MaxPool2d(x, KernelSize, KernelSize, Stride, Stride, Padding, Padding, CeilMode);
 
-    protected override string ExtraRepr() => $"kernel_size={KernelSize}, stride={Stride}";
+    /// <inheritdoc/>
+    protected override string ExtraRepr() =>
+        $"kernel_size={KernelSize}, stride={Stride}, padding={Padding}, dilation=1, ceil_mode={Py(CeilMode)}";
+
+    internal static string Py(bool b) => b ? "True" : "False";
 }
 
 /// <summary>
-/// torch.nn.AdaptiveAvgPool2d((outH, outW)) restricted to the case torchvision's AlexNet meets at 224×224 input:
-/// the features are already outH×outW, so the pooling is the identity. Any other input size is rejected with an
-/// ArgumentException rather than silently computed (the general adaptive pooling is not implemented).
+/// Average pooling (torch.nn.AvgPool2d): the mean of each kernelSize×kernelSize window moved by stride (default: kernelSize),
+/// over an input padded by <c>padding</c> on every side (at most kernelSize/2). countIncludePad (torch's default true) counts
+/// the padding as zeros in the mean, false counts only real inputs; ceilMode keeps a partial last window. Kernels: kernels/pool/.
+/// </summary>
+public sealed class AvgPool2d : Module
+{
+    /// <param name="kernelSize">window side</param>
+    /// <param name="stride">step between windows; null: kernelSize</param>
+    /// <param name="padding">padding on every side, at most kernelSize/2</param>
+    /// <param name="ceilMode">round the output size up, keeping a partial last window</param>
+    /// <param name="countIncludePad">whether the padding counts in the divisor</param>
+    public AvgPool2d(int kernelSize, int? stride = null, int padding = 0, bool ceilMode = false, bool countIncludePad = true)
+    {
+        KernelSize = Check.Positive("AvgPool2d", "kernel_size", kernelSize);
+        Stride = Check.Positive("AvgPool2d", "stride", stride ?? kernelSize);
+        Padding = Check.NonNegative("AvgPool2d", "padding", padding);
+        if (padding > kernelSize / 2)
+            throw new ArgumentException($"AvgPool2d: padding must be at most half the kernel size, got padding={padding}, kernel_size={kernelSize}");
+        CeilMode = ceilMode;
+        CountIncludePad = countIncludePad;
+    }
+
+    /// <summary>Window side.</summary>
+    public int KernelSize { get; }
+    /// <summary>Step between windows.</summary>
+    public int Stride { get; }
+    /// <summary>Padding on every side.</summary>
+    public int Padding { get; }
+    /// <summary>Whether the output size rounds up.</summary>
+    public bool CeilMode { get; }
+    /// <summary>Whether the padding counts in the divisor.</summary>
+    public bool CountIncludePad { get; }
+
+    /// <summary>F.AvgPool2d with this layer's settings; x [N, C, H, W].</summary>
+    public override Tensor Forward(Tensor x) =>
+        F.AvgPool2d(x, KernelSize, KernelSize, Stride, Stride, Padding, Padding, CeilMode, CountIncludePad);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() =>
+        $"kernel_size={KernelSize}, stride={Stride}, padding={Padding}" + (CeilMode ? ", ceil_mode=True" : "") + (CountIncludePad ? "" : ", count_include_pad=False");
+}
+
+/// <summary>
+/// Adaptive average pooling (torch.nn.AdaptiveAvgPool2d((outH, outW))): any input [N, C, H, W] to [N, C, outH, outW], output row
+/// oh averaging input rows [⌊oh·H/outH⌋, ⌈(oh + 1)·H/outH⌉), columns likewise. torchvision's AlexNet puts AdaptiveAvgPool2d((6, 6))
+/// after its features: the identity at 224×224, an average (or, below 6×6 features, a repetition) at other sizes.
+/// Kernels: kernels/pool/.
 /// </summary>
 public sealed class AdaptiveAvgPool2d : Module
 {
+    /// <param name="outputHeight">output rows</param>
+    /// <param name="outputWidth">output columns</param>
     public AdaptiveAvgPool2d(int outputHeight, int outputWidth)
     {
         OutputHeight = Check.Positive("AdaptiveAvgPool2d", "output height", outputHeight);
         OutputWidth = Check.Positive("AdaptiveAvgPool2d", "output width", outputWidth);
     }
 
+    /// <summary>A square output, AdaptiveAvgPool2d(size).</summary>
+    public AdaptiveAvgPool2d(int outputSize) : this(outputSize, outputSize) { }
+
+    /// <summary>Output rows.</summary>
     public int OutputHeight { get; }
+    /// <summary>Output columns.</summary>
     public int OutputWidth { get; }
 
+    /// <summary>F.AdaptiveAvgPool2d(x, outH, outW); x [N, C, H, W].</summary>
     public override Tensor Forward(Tensor x)
     {
         if (x.Dim != 4)
-            throw new ArgumentException($"AdaptiveAvgPool2d: expected input [N, C, H, W], got {x.ShapeString}");
-        if (x.Shape[2] != OutputHeight || x.Shape[3] != OutputWidth)
-            throw new ArgumentException(
-                $"AdaptiveAvgPool2d(({OutputHeight}, {OutputWidth})): only the identity case is implemented (input already {OutputHeight}×{OutputWidth}, " +
-                $"which is what AlexNet224 gets from a 224×224 image), got input {x.ShapeString}");
-        return x;
+            throw new ArgumentException($"AdaptiveAvgPool2d(({OutputHeight}, {OutputWidth})): expected input [N, C, H, W], got {x.ShapeString}");
+        return F.AdaptiveAvgPool2d(x, OutputHeight, OutputWidth);
     }
 
+    /// <inheritdoc/>
     protected override string ExtraRepr() => $"output_size=({OutputHeight}, {OutputWidth})";
 }
 
