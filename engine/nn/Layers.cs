@@ -217,6 +217,91 @@ public sealed class Tanh : Module
     public override Tensor Forward(Tensor x) => F.Tanh(x);
 }
 
+/// <summary>Leaky rectified linear unit (torch.nn.LeakyReLU): x if x &gt; 0 else negativeSlope·x. Kernels: kernels/activation/.</summary>
+public sealed class LeakyReLU : Module
+{
+    /// <param name="negativeSlope">the slope for x ≤ 0 (torch's default 0.01)</param>
+    public LeakyReLU(float negativeSlope = 0.01f)
+    {
+        if (!float.IsFinite(negativeSlope))
+            throw new ArgumentException($"LeakyReLU: negative_slope must be finite, got {negativeSlope.ToString(CultureInfo.InvariantCulture)}");
+        NegativeSlope = negativeSlope;
+    }
+
+    /// <summary>The slope for x ≤ 0.</summary>
+    public float NegativeSlope { get; }
+
+    /// <summary>F.LeakyRelu(x, NegativeSlope).</summary>
+    public override Tensor Forward(Tensor x) => F.LeakyRelu(x, NegativeSlope);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"negative_slope={NegativeSlope.ToString(CultureInfo.InvariantCulture)}";
+}
+
+/// <summary>
+/// Gaussian error linear unit (torch.nn.GELU): x·Φ(x) with approximate "none" (torch's default), or its tanh approximation with
+/// "tanh". Kernels: kernels/activation/.
+/// </summary>
+public sealed class GELU : Module
+{
+    /// <param name="approximate">"none" (exact, with the normal CDF) or "tanh"</param>
+    public GELU(string approximate = "none")
+    {
+        if (approximate is not ("none" or "tanh"))
+            throw new ArgumentException($"GELU: approximate must be 'none' or 'tanh', got '{approximate}'");
+        Approximate = approximate;
+    }
+
+    /// <summary>"none" or "tanh".</summary>
+    public string Approximate { get; }
+
+    /// <summary>F.Gelu(x, Approximate).</summary>
+    public override Tensor Forward(Tensor x) => F.Gelu(x, Approximate);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"approximate='{Approximate}'";
+}
+
+/// <summary>Softmax along one dimension (torch.nn.Softmax(dim)): exp(x − max) / Σ exp(x − max). Kernels: kernels/reduce/ReduceDim.cs.</summary>
+public sealed class Softmax : Module
+{
+    /// <param name="dim">the dimension the probabilities sum to 1 along (negative: from the end)</param>
+    public Softmax(int dim) => Dim = dim;
+
+    /// <summary>The dimension of the softmax.</summary>
+    public int Dim { get; }
+
+    /// <summary>F.Softmax(x, Dim).</summary>
+    public override Tensor Forward(Tensor x) => F.Softmax(x, Dim);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"dim={Dim}";
+}
+
+/// <summary>Log-softmax along one dimension (torch.nn.LogSoftmax(dim)): (x − max) − log Σ exp(x − max); with NLLLoss it is
+/// cross-entropy. Kernels: kernels/reduce/ReduceDim.cs.</summary>
+public sealed class LogSoftmax : Module
+{
+    /// <param name="dim">the dimension to normalise along (negative: from the end)</param>
+    public LogSoftmax(int dim) => Dim = dim;
+
+    /// <summary>The dimension of the log-softmax.</summary>
+    public int Dim { get; }
+
+    /// <summary>F.LogSoftmax(x, Dim).</summary>
+    public override Tensor Forward(Tensor x) => F.LogSoftmax(x, Dim);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"dim={Dim}";
+}
+
+/// <summary>The identity (torch.nn.Identity): returns its input, a placeholder where a layer is switched off.</summary>
+public sealed class Identity : Module
+{
+    /// <summary>x itself.</summary>
+    public override Tensor Forward(Tensor x) => x;
+}
+
 /// <summary>[N, d1, d2, ...] → [N, d1·d2·...] (torch.nn.Flatten with start_dim = 1). A view: no copy.</summary>
 public sealed class Flatten : Module
 {
@@ -260,14 +345,42 @@ public sealed class Dropout : Module
 }
 
 /// <summary>
-/// Cross-entropy of logits against class labels, averaged over the batch (torch.nn.CrossEntropyLoss with the default
-/// reduction 'mean'): L = −(1/N) Σ_n log softmax(logits[n])[labels[n]]. Not a Module because it takes two inputs.
-/// Kernels: kernels/loss/.
+/// Channel dropout (torch.nn.Dropout2d): in training mode each whole channel x[n, c, :, :] of an [N, C, H, W] input is zeroed with
+/// probability p and the others are scaled by 1/(1 − p); the identity in evaluation mode. Neighbouring pixels of a feature map
+/// are strongly correlated, so dropping single pixels (Dropout) removes little; dropping channels does.
+///
+/// The mask of channel (n, c) is element n·C + c of kernels/dropout's counter-based stream of (Seed, Step): the same on every
+/// device, reproducible from Seed and Step as <see cref="Dropout"/>'s (see F.Dropout2d).
 /// </summary>
-public sealed class CrossEntropyLoss
+public sealed class Dropout2d : Module
 {
-    /// <summary>logits [N, C] Float32, labels [N] Int32 in [0, C) → a one-element loss tensor.</summary>
-    public Tensor Forward(Tensor logits, Tensor labels) => F.CrossEntropy(logits, labels);
+    /// <param name="p">probability of dropping a channel, in [0, 1)</param>
+    /// <param name="generator">draws the seed of the mask stream</param>
+    public Dropout2d(float p = 0.5f, Generator? generator = null)
+    {
+        if (!(p >= 0f && p < 1f))
+            throw new ArgumentException($"Dropout2d: p must be in [0, 1), got {p.ToString(CultureInfo.InvariantCulture)}");
+        P = p;
+        var g = generator ?? Init.DefaultGenerator;
+        lock (g) Seed = g.NextULong();
+    }
 
-    public override string ToString() => "CrossEntropyLoss()";
+    /// <summary>Probability of dropping a channel.</summary>
+    public float P { get; }
+    /// <summary>Seed of the mask stream (drawn from the generator at construction).</summary>
+    public ulong Seed { get; set; }
+    /// <summary>Number of training-mode forwards so far; the next mask uses this value.</summary>
+    public long Step { get; set; }
+
+    /// <summary>F.Dropout2d in training mode (then Step advances), x itself in evaluation mode.</summary>
+    public override Tensor Forward(Tensor x)
+    {
+        if (!Training) return x;
+        var y = F.Dropout2d(x, P, true, Seed, Step);
+        Step++;
+        return y;
+    }
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"p={P.ToString(CultureInfo.InvariantCulture)}";
 }

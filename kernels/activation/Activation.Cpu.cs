@@ -4,9 +4,9 @@ namespace ScratchNet.Kernels;
 // else the vector code of Activation.Cpu.Simd.cs on the device's vector path.
 public sealed partial class CpuBackend
 {
-    public void ActivationForward(ActivationKind kind, Storage x, Storage y, int n)
-        { if (IsReference) Reference.ActivationForward(kind, F(x), F(y), n); else ActivationSimd.Forward(Path, kind, F(x), F(y), n); }
+    public void ActivationForward(ActivationKind kind, Storage x, Storage y, int n, float alpha = 0f)
+        { if (IsReference) Reference.ActivationForward(kind, F(x), F(y), n, alpha); else ActivationSimd.Forward(Path, kind, F(x), F(y), n, alpha); }
 
-    public void ActivationBackward(ActivationKind kind, Storage x, Storage y, Storage dy, Storage dx, int n)
-        { if (IsReference) Reference.ActivationBackward(kind, F(x), F(y), F(dy), F(dx), n); else ActivationSimd.Backward(Path, kind, F(x), F(y), F(dy), F(dx), n); }
+    public void ActivationBackward(ActivationKind kind, Storage x, Storage y, Storage dy, Storage dx, int n, float alpha = 0f)
+        { if (IsReference) Reference.ActivationBackward(kind, F(x), F(y), F(dy), F(dx), n, alpha); else ActivationSimd.Backward(Path, kind, F(x), F(y), F(dy), F(dx), n, alpha); }
 }

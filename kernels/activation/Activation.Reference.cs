@@ -5,7 +5,7 @@ namespace ScratchNet.Kernels;
 // The cpu device runs them with --kernels reference; the tests, `scratchnet check` and the gradient checks compare every other version with them.
 public static partial class Reference
 {
-    public static void ActivationForward(ActivationKind kind, float[] X, float[] Y, int n)
+    public static void ActivationForward(ActivationKind kind, float[] X, float[] Y, int n, float alpha = 0f)
     {
         Action<int, int> loop = kind switch
         {
@@ -13,12 +13,15 @@ public static partial class Reference
             ActivationKind.Sigmoid => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Sigmoid(X[i]); },
             ActivationKind.Tanh => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Tanh(X[i]); },
             ActivationKind.Step => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Step(X[i]); },
+            ActivationKind.LeakyRelu => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.LeakyRelu(X[i], alpha); },
+            ActivationKind.Gelu => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.Gelu(X[i]); },
+            ActivationKind.GeluTanh => (s, e) => { for (int i = s; i < e; i++) Y[i] = Activations.GeluTanh(X[i]); },
             _ => throw new ArgumentException($"activation: unknown kind {kind}"),
         };
         CpuBackend.ForChunks(n, loop);
     }
 
-    public static void ActivationBackward(ActivationKind kind, float[] X, float[] Y, float[] DY, float[] DX, int n)
+    public static void ActivationBackward(ActivationKind kind, float[] X, float[] Y, float[] DY, float[] DX, int n, float alpha = 0f)
     {
         Action<int, int> loop = kind switch
         {
@@ -26,6 +29,9 @@ public static partial class Reference
             ActivationKind.Sigmoid => (s, e) => { for (int i = s; i < e; i++) DX[i] += Activations.SigmoidGrad(Y[i], DY[i]); },
             ActivationKind.Tanh => (s, e) => { for (int i = s; i < e; i++) DX[i] += Activations.TanhGrad(Y[i], DY[i]); },
             ActivationKind.Step => (_, _) => { },  // f' = 0: nothing to add
+            ActivationKind.LeakyRelu => (s, e) => { for (int i = s; i < e; i++) DX[i] += Activations.LeakyReluGrad(X[i], DY[i], alpha); },
+            ActivationKind.Gelu => (s, e) => { for (int i = s; i < e; i++) DX[i] += Activations.GeluGrad(X[i], DY[i]); },
+            ActivationKind.GeluTanh => (s, e) => { for (int i = s; i < e; i++) DX[i] += Activations.GeluTanhGrad(X[i], DY[i]); },
             _ => throw new ArgumentException($"activation: unknown kind {kind}"),
         };
         CpuBackend.ForChunks(n, loop);

@@ -12,4 +12,10 @@ public sealed partial class CpuBackend
     public void Softmax(Storage x, Storage y, int n, int c) => Reference.Softmax(F(x), F(y), n, c);
 
     public void SoftmaxBackward(Storage y, Storage dy, Storage dx, int n, int c) => Reference.SoftmaxBackward(F(y), F(dy), F(dx), n, c);
+
+    public void NllLossForward(Storage logp, Storage labels, Storage losses, Storage weights, int n, int c, int ignoreIndex) =>
+        Reference.NllLossForward(F(logp), I(labels), F(losses), F(weights), n, c, ignoreIndex);
+
+    public void NllLossBackward(Storage labels, Storage dy, Storage dlogp, int n, int c, int ignoreIndex) =>
+        Reference.NllLossBackward(I(labels), F(dy), F(dlogp), n, c, ignoreIndex);
 }

@@ -14,6 +14,7 @@ namespace ScratchNet.Kernels;
 // thread reaches the same barriers.
 //
 // The loss backward needs no reduction: it is element-wise over N·C with a grid-stride loop.
+// NLL, forward and backward: one thread per row (each row reads or writes one element, or a bad label's whole row).
 public sealed partial class IlgpuBackend
 {
     /// <summary>Max and Σ exp(x − max) of one row.</summary>
@@ -126,5 +127,43 @@ public sealed partial class IlgpuBackend
         if (n == 0 || c == 0) return;
         (_softmaxBackward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(SoftmaxBackwardKernel))(
             RowLaunch(n, c), F(y), F(dy), F(dx), n, c);
+    }
+
+    static void NllLossForwardKernel(ArrayView<float> x, ArrayView<int> labels, ArrayView<float> losses, ArrayView<float> weights, int n, int c, int ignoreIndex)
+    {
+        for (int r = Grid.GlobalIndex.X; r < n; r += Grid.DimX * Group.DimX)
+        {
+            int label = labels[r];
+            if (label == ignoreIndex) { losses[r] = 0f; weights[r] = 0f; }
+            else { losses[r] = label >= 0 && label < c ? -x[r * c + label] : float.NaN; weights[r] = 1f; }
+        }
+    }
+
+    static void NllLossBackwardKernel(ArrayView<int> labels, ArrayView<float> dy, ArrayView<float> dx, int n, int c, int ignoreIndex)
+    {
+        for (int r = Grid.GlobalIndex.X; r < n; r += Grid.DimX * Group.DimX)
+        {
+            int label = labels[r];
+            if (label == ignoreIndex) continue;
+            if (label >= 0 && label < c) dx[r * c + label] -= dy[r];
+            else for (int j = 0; j < c; j++) dx[r * c + j] = float.NaN;
+        }
+    }
+
+    Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int>? _nllForward;
+    Action<KernelConfig, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int>? _nllBackward;
+
+    public void NllLossForward(Storage logp, Storage labels, Storage losses, Storage weights, int n, int c, int ignoreIndex)
+    {
+        if (n == 0) return;
+        (_nllForward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int>(NllLossForwardKernel))(
+            Grid1D(n), F(logp), I(labels), F(losses), F(weights), n, c, ignoreIndex);
+    }
+
+    public void NllLossBackward(Storage labels, Storage dy, Storage dlogp, int n, int c, int ignoreIndex)
+    {
+        if (n == 0) return;
+        (_nllBackward ??= Accelerator.LoadStreamKernel<ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int>(NllLossBackwardKernel))(
+            Grid1D(n), I(labels), F(dy), F(dlogp), n, c, ignoreIndex);
     }
 }

@@ -70,4 +70,25 @@ public static partial class Reference
             for (int j = 0; j < c; j++) DX[o + j] += Y[o + j] * (DY[o + j] - d);
         }, c);
     }
+
+    public static void NllLossForward(float[] X, int[] Y, float[] L, float[] W, int n, int c, int ignoreIndex)
+    {
+        for (int r = 0; r < n; r++)
+        {
+            int label = Y[r];
+            if (label == ignoreIndex) { L[r] = 0f; W[r] = 0f; }
+            else { L[r] = label >= 0 && label < c ? -X[r * c + label] : float.NaN; W[r] = 1f; }
+        }
+    }
+
+    public static void NllLossBackward(int[] Y, float[] DY, float[] DX, int n, int c, int ignoreIndex)
+    {
+        for (int r = 0; r < n; r++)
+        {
+            int label = Y[r];
+            if (label == ignoreIndex) continue;
+            if (label >= 0 && label < c) DX[r * c + label] -= DY[r];
+            else for (int j = 0; j < c; j++) DX[r * c + j] = float.NaN;
+        }
+    }
 }
