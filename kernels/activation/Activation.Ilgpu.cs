@@ -23,6 +23,7 @@ public sealed partial class IlgpuBackend
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, float>? _activationForward;
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>? _activationBackward;
 
+    /// <inheritdoc/>
     public void ActivationForward(ActivationKind kind, Storage x, Storage y, int n, float alpha = 0f)
     {
         if (n == 0) return;
@@ -30,6 +31,7 @@ public sealed partial class IlgpuBackend
             Grid1D(n), F(x), F(y), n, (int)kind, alpha);
     }
 
+    /// <inheritdoc/>
     public void ActivationBackward(ActivationKind kind, Storage x, Storage y, Storage dy, Storage dx, int n, float alpha = 0f)
     {
         if (n == 0 || kind == ActivationKind.Step) return;  // Step: f' = 0, nothing to add

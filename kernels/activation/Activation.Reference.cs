@@ -5,6 +5,7 @@ namespace ScratchNet.Kernels;
 // The cpu device runs them with --kernels reference; the tests, `scratchnet check` and the gradient checks compare every other version with them.
 public static partial class Reference
 {
+    /// <summary>y[i] = f(x[i]) for the kind (alpha: LeakyRelu's slope), in parallel chunks.</summary>
     public static void ActivationForward(ActivationKind kind, float[] X, float[] Y, int n, float alpha = 0f)
     {
         Action<int, int> loop = kind switch
@@ -21,6 +22,7 @@ public static partial class Reference
         CpuBackend.ForChunks(n, loop);
     }
 
+    /// <summary>dx[i] += dy[i]·f'(x[i]) for the kind (ACCUMULATES), in parallel chunks.</summary>
     public static void ActivationBackward(ActivationKind kind, float[] X, float[] Y, float[] DY, float[] DX, int n, float alpha = 0f)
     {
         Action<int, int> loop = kind switch

@@ -5,7 +5,7 @@ namespace ScratchNet.Kernels;
 //   cpu         Activation.Cpu.cs: the reference loops with --kernels reference, else Activation.Cpu.Simd.cs
 //               (avx512 | avx2 | vector; sigmoid, tanh and the GELUs stay scalar: a vector exp would not round like MathF.Exp)
 //   gpu         Activation.Ilgpu.cs: one grid-stride kernel per pass
-//   tests       tests/ActivationTests.cs, tests/CpuSimdTests.cs
+//   tests       tests/ActivationTests.cs, tests/CpuSimdTests.cs, tests/LayersTorchTests.cs (leaky_relu and gelu against PyTorch)
 //   check/bench bench/ops/ActivationOp.cs: scratchnet check --op activation, scratchnet bench --op activation (GB/s)
 //
 // Element-wise activation functions over n contiguous floats, forward and backward. The scalar math below is shared by

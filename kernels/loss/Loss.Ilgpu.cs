@@ -101,6 +101,7 @@ public sealed partial class IlgpuBackend
     Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int>? _sceBackward;
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _softmaxBackward;
 
+    /// <inheritdoc/>
     public void SoftmaxCrossEntropyForward(Storage logits, Storage labels, Storage probs, Storage losses, int n, int c)
     {
         if (n == 0 || c == 0) return;
@@ -108,6 +109,7 @@ public sealed partial class IlgpuBackend
             SoftmaxCrossEntropyForwardKernel))(RowLaunch(n, c), F(logits), I(labels), F(probs), F(losses), n, c);
     }
 
+    /// <inheritdoc/>
     public void SoftmaxCrossEntropyBackward(Storage probs, Storage labels, Storage dy, Storage dlogits, int n, int c)
     {
         if (n == 0 || c == 0) return;
@@ -115,6 +117,7 @@ public sealed partial class IlgpuBackend
             SoftmaxCrossEntropyBackwardKernel))(Grid1D((long)n * c), F(probs), I(labels), F(dy), F(dlogits), n, c);
     }
 
+    /// <inheritdoc/>
     public void Softmax(Storage x, Storage y, int n, int c)
     {
         if (n == 0 || c == 0) return;
@@ -122,6 +125,7 @@ public sealed partial class IlgpuBackend
             RowLaunch(n, c), F(x), F(y), n, c);
     }
 
+    /// <inheritdoc/>
     public void SoftmaxBackward(Storage y, Storage dy, Storage dx, int n, int c)
     {
         if (n == 0 || c == 0) return;
@@ -153,6 +157,7 @@ public sealed partial class IlgpuBackend
     Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int>? _nllForward;
     Action<KernelConfig, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int>? _nllBackward;
 
+    /// <inheritdoc/>
     public void NllLossForward(Storage logp, Storage labels, Storage losses, Storage weights, int n, int c, int ignoreIndex)
     {
         if (n == 0) return;
@@ -160,6 +165,7 @@ public sealed partial class IlgpuBackend
             Grid1D(n), F(logp), I(labels), F(losses), F(weights), n, c, ignoreIndex);
     }
 
+    /// <inheritdoc/>
     public void NllLossBackward(Storage labels, Storage dy, Storage dlogp, int n, int c, int ignoreIndex)
     {
         if (n == 0) return;

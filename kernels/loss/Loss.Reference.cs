@@ -71,6 +71,7 @@ public static partial class Reference
         }, c);
     }
 
+    /// <summary>Per row: the negative log-likelihood and its weight (0 and 0 for an ignored row, NaN and 1 for a bad label; Loss.cs).</summary>
     public static void NllLossForward(float[] X, int[] Y, float[] L, float[] W, int n, int c, int ignoreIndex)
     {
         for (int r = 0; r < n; r++)
@@ -81,6 +82,7 @@ public static partial class Reference
         }
     }
 
+    /// <summary>dx[r, label] −= dy[r] for each counted row (ACCUMULATES); a bad label's row becomes NaN.</summary>
     public static void NllLossBackward(int[] Y, float[] DY, float[] DX, int n, int c, int ignoreIndex)
     {
         for (int r = 0; r < n; r++)

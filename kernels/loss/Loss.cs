@@ -5,7 +5,7 @@ namespace ScratchNet.Kernels;
 //   definition  Loss.Reference.cs   (the oracle; the cpu device runs it on every path: a row of 10 logits is
 //               shorter than one vector, so there is no SIMD version)
 //   gpu         Loss.Ilgpu.cs
-//   tests       tests/LossTests.cs
+//   tests       tests/LossTests.cs (softmax, cross-entropy), tests/LayersTests.cs (nll), tests/LayersTorchTests.cs (nll against PyTorch)
 //   check/bench bench/ops/LossOp.cs: scratchnet check --op loss, scratchnet bench --op loss
 //
 // Softmax and softmax + cross-entropy over the rows of a row-major [N, C] matrix (N samples, C classes).

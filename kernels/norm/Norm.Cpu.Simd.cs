@@ -18,6 +18,7 @@ namespace ScratchNet.Kernels;
 //   constants splatted (inner > 1), or each row n one vector loop over the channels with the constants loaded from the arrays
 //   (inner = 1). The same operations in the same order as BatchNormMath's scalar formulas: the reference's bits.
 // Work items run in parallel (channels, channel blocks, (n, c) blocks or rows), inline below CpuSimd.SerialElements elements.
+/// <summary>Batch normalisation's kernels on the cpu's vector paths (the layouts above).</summary>
 public static class NormSimd
 {
     const int ColumnBlock = 64;

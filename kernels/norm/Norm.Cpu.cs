@@ -5,24 +5,29 @@ namespace ScratchNet.Kernels;
 // reference loop on every path.
 public sealed partial class CpuBackend
 {
+    /// <inheritdoc/>
     public void BatchNormStats(Storage x, Storage mean, Storage var, int n, int c, int inner)
         { if (IsReference) Reference.BatchNormStats(F(x), F(mean), F(var), n, c, inner); else NormSimd.Stats(Path, F(x), F(mean), F(var), n, c, inner); }
 
+    /// <inheritdoc/>
     public void BatchNormUpdateRunning(Storage mean, Storage var, Storage runningMean, Storage runningVar, Storage? count, int c, int m, float momentum) =>
         Reference.BatchNormUpdateRunning(F(mean), F(var), F(runningMean), F(runningVar), count is null ? null : I(count), c, m, momentum);
 
+    /// <inheritdoc/>
     public void BatchNormForward(Storage x, Storage mean, Storage var, Storage? weight, Storage? bias, Storage y, int n, int c, int inner, float eps)
     {
         if (IsReference) Reference.BatchNormForward(F(x), F(mean), F(var), weight is null ? null : F(weight), bias is null ? null : F(bias), F(y), n, c, inner, eps);
         else NormSimd.Forward(Path, F(x), F(mean), F(var), weight is null ? null : F(weight), bias is null ? null : F(bias), F(y), n, c, inner, eps);
     }
 
+    /// <inheritdoc/>
     public void BatchNormBackwardReduce(Storage dy, Storage x, Storage mean, Storage var, Storage sumDy, Storage sumDyXhat, int n, int c, int inner, float eps)
     {
         if (IsReference) Reference.BatchNormBackwardReduce(F(dy), F(x), F(mean), F(var), F(sumDy), F(sumDyXhat), n, c, inner, eps);
         else NormSimd.BackwardReduce(Path, F(dy), F(x), F(mean), F(var), F(sumDy), F(sumDyXhat), n, c, inner, eps);
     }
 
+    /// <inheritdoc/>
     public void BatchNormBackward(Storage dy, Storage x, Storage mean, Storage var, Storage? weight, Storage? sumDy, Storage? sumDyXhat, Storage dx,
                                   int n, int c, int inner, float eps)
     {

@@ -112,12 +112,15 @@ public sealed partial class IlgpuBackend
         k(RowLaunch(c, n * inner), F(x), F(dy), F(mean), F(var), F(out0), F(out1), n, c, inner, eps, backward);
     }
 
+    /// <inheritdoc/>
     public void BatchNormStats(Storage x, Storage mean, Storage var, int n, int c, int inner) =>
         LaunchNormReduce(x, x, mean, var, mean, var, n, c, inner, 0f, 0);
 
+    /// <inheritdoc/>
     public void BatchNormBackwardReduce(Storage dy, Storage x, Storage mean, Storage var, Storage sumDy, Storage sumDyXhat, int n, int c, int inner, float eps) =>
         LaunchNormReduce(x, dy, mean, var, sumDy, sumDyXhat, n, c, inner, eps, 1);
 
+    /// <inheritdoc/>
     public void BatchNormUpdateRunning(Storage mean, Storage var, Storage runningMean, Storage runningVar, Storage? count, int c, int m, float momentum)
     {
         if (c == 0) return;
@@ -125,6 +128,7 @@ public sealed partial class IlgpuBackend
             new KernelConfig(1, GroupSize), F(mean), F(var), F(runningMean), F(runningVar), count is null ? DummyI : I(count), count is null ? 0 : 1, c, m, momentum);
     }
 
+    /// <inheritdoc/>
     public void BatchNormForward(Storage x, Storage mean, Storage var, Storage? weight, Storage? bias, Storage y, int n, int c, int inner, float eps)
     {
         int total = n * c * inner;
@@ -134,6 +138,7 @@ public sealed partial class IlgpuBackend
             (weight is null ? 0 : 1) | (bias is null ? 0 : 2));
     }
 
+    /// <inheritdoc/>
     public void BatchNormBackward(Storage dy, Storage x, Storage mean, Storage var, Storage? weight, Storage? sumDy, Storage? sumDyXhat, Storage dx,
                                   int n, int c, int inner, float eps)
     {

@@ -16,6 +16,7 @@ public static partial class Reference
         return s;
     }
 
+    /// <summary>Per channel: the mean and the biased variance, two passes in double (Norm.cs).</summary>
     public static void BatchNormStats(float[] X, float[] Mean, float[] Var, int n, int c, int inner)
     {
         int m = n * inner;
@@ -32,6 +33,7 @@ public static partial class Reference
         }, costPerItem: 2L * m);
     }
 
+    /// <summary>The counter, then the running mean and unbiased variance blended with the batch's (Norm.cs).</summary>
     public static void BatchNormUpdateRunning(float[] Mean, float[] Var, float[] RunningMean, float[] RunningVar, int[]? Count, int c, int m, float momentum)
     {
         int count = 0;
@@ -44,6 +46,7 @@ public static partial class Reference
         }
     }
 
+    /// <summary>y = (x − mean)·(w·invstd) + b per (n, c) block (Norm.cs); weight and bias may be null.</summary>
     public static void BatchNormForward(float[] X, float[] Mean, float[] Var, float[]? W, float[]? B, float[] Y, int n, int c, int inner, float eps)
     {
         CpuBackend.For(n * c, block =>
@@ -54,6 +57,7 @@ public static partial class Reference
         }, costPerItem: inner);
     }
 
+    /// <summary>Per channel: Σ dy and invstd·Σ dy·(x − mean), in double (Norm.cs).</summary>
     public static void BatchNormBackwardReduce(float[] DY, float[] X, float[] Mean, float[] Var, float[] SumDy, float[] SumDyXhat, int n, int c, int inner, float eps)
     {
         CpuBackend.For(c, ch =>
@@ -73,6 +77,7 @@ public static partial class Reference
         }, costPerItem: 2L * n * inner);
     }
 
+    /// <summary>dx += the input gradient per (n, c) block (ACCUMULATES; Norm.cs): batch statistics when the sums are given, else w·invstd·dy.</summary>
     public static void BatchNormBackward(float[] DY, float[] X, float[] Mean, float[] Var, float[]? W, float[]? SumDy, float[]? SumDyXhat, float[] DX,
                                          int n, int c, int inner, float eps)
     {

@@ -34,6 +34,7 @@ namespace ScratchNet.Kernels;
 // reference's bits: for stride 1 as a vector gather (each lane an input column, its shares added in a register), for other
 // strides as the reference's scatter.
 // All run in parallel over planes, inline when the tensor is below CpuSimd.SerialElements.
+/// <summary>Max and average pooling on the cpu's vector paths (the scheme above).</summary>
 public static class PoolSimd
 {
     /// <summary>Vector blocks of one output row for ow in [ow, owEnd) (all windows inside the row); returns the first ow not done.</summary>

@@ -85,12 +85,14 @@ public sealed partial class IlgpuBackend
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolGeometry>? _maxPoolForward;
     Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolGeometry>? _maxPoolBackward;
 
+    /// <inheritdoc/>
     public void MaxPool2dForward(in PoolGeometry g, Storage x, Storage y, Storage argmax)
     {
         (_maxPoolForward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolGeometry>(MaxPool2dForwardKernel))(
             Grid1D(g.OutputSize), F(x), F(y), I(argmax), g);
     }
 
+    /// <inheritdoc/>
     public void MaxPool2dBackward(in PoolGeometry g, Storage dy, Storage argmax, Storage dx)
     {
         (_maxPoolBackward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolGeometry>(MaxPool2dBackwardKernel))(
@@ -197,24 +199,28 @@ public sealed partial class IlgpuBackend
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, AdaptivePoolGeometry>? _adaptivePoolForward;
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, AdaptivePoolGeometry>? _adaptivePoolBackward;
 
+    /// <inheritdoc/>
     public void AvgPool2dForward(in PoolGeometry g, bool countIncludePad, Storage x, Storage y)
     {
         (_avgPoolForward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, PoolGeometry, int>(AvgPool2dForwardKernel))(
             Grid1D(g.OutputSize), F(x), F(y), g, countIncludePad ? 1 : 0);
     }
 
+    /// <inheritdoc/>
     public void AvgPool2dBackward(in PoolGeometry g, bool countIncludePad, Storage dy, Storage dx)
     {
         (_avgPoolBackward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, PoolGeometry, int>(AvgPool2dBackwardKernel))(
             Grid1D(g.InputSize), F(dy), F(dx), g, countIncludePad ? 1 : 0);
     }
 
+    /// <inheritdoc/>
     public void AdaptiveAvgPool2dForward(in AdaptivePoolGeometry g, Storage x, Storage y)
     {
         (_adaptivePoolForward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, AdaptivePoolGeometry>(AdaptiveAvgPool2dForwardKernel))(
             Grid1D(g.OutputSize), F(x), F(y), g);
     }
 
+    /// <inheritdoc/>
     public void AdaptiveAvgPool2dBackward(in AdaptivePoolGeometry g, Storage dy, Storage dx)
     {
         (_adaptivePoolBackward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, AdaptivePoolGeometry>(AdaptiveAvgPool2dBackwardKernel))(

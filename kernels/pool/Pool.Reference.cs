@@ -24,6 +24,7 @@ public static partial class Reference
         A[outBase + oh * g.OW + ow] = bestIndex;
     }
 
+    /// <summary>Max pooling of every plane, in parallel over planes (Pool.cs).</summary>
     public static void MaxPool2dForward(in PoolGeometry geometry, float[] X, float[] Y, int[] A)
     {
         var g = geometry; // lambdas cannot capture an `in` parameter
@@ -38,6 +39,7 @@ public static partial class Reference
 
     // Scatter: each output sends its gradient to the input that won. Planes are disjoint, so parallel
     // planes never write the same dx element; within a plane outputs are visited in increasing order.
+    /// <summary>dx[plane·H·W + argmax[o]] += dy[o] (ACCUMULATES), in parallel over planes.</summary>
     public static void MaxPool2dBackward(in PoolGeometry geometry, float[] DY, int[] A, float[] DX)
     {
         var g = geometry;
@@ -63,6 +65,7 @@ public static partial class Reference
         return sum / PoolGeometry.AvgDivisor(g, oh, ow, countIncludePad);
     }
 
+    /// <summary>Average pooling of every plane (Pool.cs: the divisors), in parallel over planes.</summary>
     public static void AvgPool2dForward(in PoolGeometry geometry, bool countIncludePad, float[] X, float[] Y)
     {
         var g = geometry;
@@ -88,6 +91,7 @@ public static partial class Reference
     }
 
     // Scatter in increasing output order within a plane (Pool.cs, ORDER); planes are disjoint, so they run in parallel.
+    /// <summary>Each output's dy/divisor added to its window's inputs, outputs in increasing order (ACCUMULATES).</summary>
     public static void AvgPool2dBackward(in PoolGeometry geometry, bool countIncludePad, float[] DY, float[] DX)
     {
         var g = geometry;
@@ -100,6 +104,7 @@ public static partial class Reference
         }, costPerItem: (long)g.OH * g.OW * g.KH * g.KW);
     }
 
+    /// <summary>Adaptive average pooling of every plane (Pool.cs: the windows), in parallel over planes.</summary>
     public static void AdaptiveAvgPool2dForward(in AdaptivePoolGeometry geometry, float[] X, float[] Y)
     {
         var g = geometry;
@@ -122,6 +127,7 @@ public static partial class Reference
         }, costPerItem: (long)g.H * g.W + g.OH * g.OW);
     }
 
+    /// <summary>Each output's dy/|window| added to its window's inputs, outputs in increasing order (ACCUMULATES).</summary>
     public static void AdaptiveAvgPool2dBackward(in AdaptivePoolGeometry geometry, float[] DY, float[] DX)
     {
         var g = geometry;

@@ -6,7 +6,8 @@ namespace ScratchNet.Kernels;
 //               max forward and backward, average forward and backward; adaptive average runs the reference loops on every
 //               path (Pool.Cpu.cs says why)
 //   gpu         Pool.Ilgpu.cs
-//   tests       tests/PoolTests.cs (max), tests/AvgPoolTests.cs (average, adaptive, ceil_mode), tests/CpuSimdTests.cs
+//   tests       tests/PoolTests.cs (max), tests/AvgPoolTests.cs (average, adaptive, ceil_mode), tests/CpuSimdTests.cs,
+//               tests/LayersTorchTests.cs (against PyTorch)
 //   check/bench bench/ops/PoolOp.cs: scratchnet check --op pool, scratchnet bench --op pool (GB/s)
 //
 // Every (n, c) plane of H×W is pooled independently. Output (oh, ow) looks at the window of KH×KW input rows/columns starting
