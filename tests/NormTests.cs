@@ -275,6 +275,10 @@ public class NormTests
             Assert.Equal([3], fresh.NumBatchesTracked!.ToIntArray());
         }
         finally { Directory.Delete(dir, recursive: true); }
+        bn.ResetRunningStats();
+        Assert.Equal(new float[3], bn.RunningMean!.ToArray());
+        Assert.Equal([1f, 1f, 1f], bn.RunningVar!.ToArray());
+        Assert.Equal([0], bn.NumBatchesTracked!.ToIntArray());
 
         // momentum null: the cumulative average of the batch statistics (the mean of the three batch means).
         var cum = new BatchNorm1d(3, momentum: null, device: d);
