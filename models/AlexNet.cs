@@ -68,7 +68,7 @@ public sealed class AlexNet : AlexNetBase
 ///  features.10  Conv2d(256, 256, k3, p1)    13×13×256
 ///  features.11  ReLU
 ///  features.12  MaxPool2d(3, 2)             6×6×256
-///  avgpool      AdaptiveAvgPool2d((6, 6))   6×6×256   (the identity at 224×224: other sizes are rejected)
+///  avgpool      AdaptiveAvgPool2d((6, 6))   6×6×256   (the identity at 224×224; other sizes are averaged or repeated to 6×6)
 ///  flatten      view to [N, 9216]
 ///  classifier.0 Dropout(0.5)   classifier.1 Linear(9216, 4096)   classifier.2 ReLU
 ///  classifier.3 Dropout(0.5)   classifier.4 Linear(4096, 4096)   classifier.5 ReLU

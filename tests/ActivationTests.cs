@@ -20,12 +20,53 @@ public class ActivationTests
 
     public static IEnumerable<object[]> Kinds() => Enum.GetValues<ActivationKind>().Select(k => new object[] { k });
 
+    /// <summary>The kernels' parameter in these tests: LeakyRelu's slope (not torch's 0.01, to see it), 0 for the others.</summary>
+    static float Alpha(ActivationKind k) => k == ActivationKind.LeakyRelu ? 0.2f : 0f;
+
+    /// <summary>The op's name in the graph.</summary>
+    static string OpName(ActivationKind k) => k switch
+    {
+        ActivationKind.LeakyRelu => "leaky_relu",
+        ActivationKind.Gelu or ActivationKind.GeluTanh => "gelu",
+        _ => k.ToString().ToLowerInvariant(),
+    };
+
+    /// <summary>erfc in double, independent of the kernels' fit: the Maclaurin series of erf below 3 (terms stay below 3⁷/3! ≈ 400,
+    /// so about 13 correct digits), the continued fraction of erfc from 3 on; erfc(−x) = 2 − erfc(x).</summary>
+    internal static double ErfcInDouble(double x)
+    {
+        if (double.IsNaN(x)) return double.NaN;
+        if (x < 0) return 2 - ErfcInDouble(-x);
+        if (x < 3)
+        {
+            double sum = 0, term = x;   // term = (−1)^n x^(2n+1) / n!
+            for (int n = 0; n < 200 && Math.Abs(term) > 1e-18; n++)
+            {
+                sum += term / (2 * n + 1);
+                term *= -x * x / (n + 1);
+            }
+            return 1 - 2 / Math.Sqrt(Math.PI) * sum;
+        }
+        // erfc(x) = e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + ...))))), evaluated from the tail.
+        double f = x;
+        for (int k = 200; k >= 1; k--) f = x + k / 2.0 / f;
+        return Math.Exp(-x * x) / Math.Sqrt(Math.PI) / f;
+    }
+
+    static double Phi(double x) => 0.5 * ErfcInDouble(-x / Math.Sqrt(2));
+    static double PhiDensity(double x) => Math.Exp(-x * x / 2) / Math.Sqrt(2 * Math.PI);
+    const double K0 = 0.7978845608028654, K1 = 0.044715;   // √(2/π), the cubic coefficient of the tanh GELU
+
     // The math, in double: only Reference_MatchesTheMath uses it.
     static double InDouble(ActivationKind k, double x) => k switch
     {
         ActivationKind.Relu => Math.Max(x, 0),
         ActivationKind.Sigmoid => 1 / (1 + Math.Exp(-x)),
         ActivationKind.Tanh => Math.Tanh(x),
+        ActivationKind.LeakyRelu => x > 0 ? x : Alpha(k) * x,
+        ActivationKind.Gelu => x * Phi(x),
+        // ½x·(1 + tanh u) written as x·σ(2u): in double too, 1 + tanh u loses every digit where tanh u rounds to −1.
+        ActivationKind.GeluTanh => x / (1 + Math.Exp(-2 * K0 * (x + K1 * x * x * x))),
         _ => x > 0 ? 1 : 0,
     };
 
@@ -34,13 +75,29 @@ public class ActivationTests
         ActivationKind.Relu => x > 0 ? 1 : 0,
         ActivationKind.Sigmoid => InDouble(k, x) * (1 - InDouble(k, x)),
         ActivationKind.Tanh => 1 - Math.Tanh(x) * Math.Tanh(x),
+        ActivationKind.LeakyRelu => x > 0 ? 1 : Alpha(k),
+        ActivationKind.Gelu => Phi(x) + x * PhiDensity(x),
+        ActivationKind.GeluTanh => GeluTanhDerivative(x),
         _ => 0,
     };
 
-    // Relu and Step are exact. Sigmoid and tanh: relative 2e-6 (a few float ulps; the GPU's exp is a
-    // 2-ulp approximation), absolute 1e-38 only so denormal results (σ(−100) ≈ 4e−44) are not held to rtol.
-    static (float atol, float rtol) Tolerance(ActivationKind k) =>
-        k is ActivationKind.Relu or ActivationKind.Step ? (0f, 0f) : (1e-38f, 2e-6f);
+    static double GeluTanhDerivative(double x)
+    {
+        double sg = 1 / (1 + Math.Exp(-2 * K0 * (x + K1 * x * x * x))), ds = sg * (1 - sg);   // σ(2u) = ½(1 + tanh u)
+        return sg + (ds == 0 ? 0 : 2 * x * ds * K0 * (1 + 3 * K1 * x * x));
+    }
+
+    // Relu and Step are exact, leaky relu within one rounding of its product. Sigmoid and tanh: relative 2e-6 (a few float ulps;
+    // the GPU's exp is a 2-ulp approximation), absolute 1e-38 only so denormal results (σ(−100) ≈ 4e−44) are not held to rtol.
+    // The GELUs: relative 1e-5 (the erfc fit's 1.2e-7 and, far in the tails, the float rounding of x² in e^(−x²), which grows
+    // with x²).
+    static (float atol, float rtol) Tolerance(ActivationKind k) => k switch
+    {
+        ActivationKind.Relu or ActivationKind.Step => (0f, 0f),
+        ActivationKind.LeakyRelu => (0f, 1e-7f),
+        ActivationKind.Gelu or ActivationKind.GeluTanh => (1e-38f, 1e-5f),
+        _ => (1e-38f, 2e-6f),
+    };
 
     static readonly float[] Special = [-200f, -100f, -88.7f, -30f, -10f, -1f, -0.3f, -0.25f, -0.2499f, -1e-3f, -1e-8f, -0f,
         0f, 1e-8f, 1e-3f, 0.2499f, 0.25f, 0.3f, 1f, 10f, 30f, 88.7f, 100f, 200f, float.MaxValue, float.MinValue];
@@ -57,8 +114,8 @@ public class ActivationTests
     {
         int n = x.Length;
         var y = new float[n]; var dx = (float[])dx0.Clone();
-        Reference.ActivationForward(kind, x, y, n);
-        Reference.ActivationBackward(kind, x, y, dy, dx, n);
+        Reference.ActivationForward(kind, x, y, n, Alpha(kind));
+        Reference.ActivationBackward(kind, x, y, dy, dx, n, Alpha(kind));
         return (y, dx);
     }
 
@@ -114,8 +171,8 @@ public class ActivationTests
             using Storage sx = b.Allocate(n, DType.Float32), sy = b.Allocate(n, DType.Float32),
                 sdy = b.Allocate(n, DType.Float32), sdx = b.Allocate(n, DType.Float32);
             b.Upload(x, sx); b.Upload(dy, sdy); b.Upload(dx0, sdx);
-            b.ActivationForward(kind, sx, sy, n);
-            b.ActivationBackward(kind, sx, sy, sdy, sdx, n);
+            b.ActivationForward(kind, sx, sy, n, Alpha(kind));
+            b.ActivationBackward(kind, sx, sy, sdy, sdx, n, Alpha(kind));
             var y = new float[n]; var dx = new float[n];
             b.Download(sy, y); b.Download(sdx, dx);
 
@@ -145,6 +202,15 @@ public class ActivationTests
         Assert.Equal(new[] { 0f, 0f, 0f, 1f, 1f, 0f }, x.Step().ToArray());
         // NaN passes through relu, sigmoid and tanh (as PyTorch), and H(NaN) = 0 by the definition "1 if x > 0".
         Assert.True(float.IsNaN(x.Relu().ToArray()[5]) && float.IsNaN(s[5]) && float.IsNaN(t[5]));
+        // Leaky relu and the GELUs: NaN passes through; the tails (GELU(−100) is −0: Φ underflows; GELU(100) = 100).
+        var l = x.LeakyRelu(0.5f).ToArray();
+        Assert.Equal(new[] { -5e29f, -50f, 0f, 100f, 1e30f }, l[..5]);
+        foreach (var approximate in new[] { "none", "tanh" })
+        {
+            var ge = x.Gelu(approximate).ToArray();
+            Assert.Equal(new[] { 0f, 0f, 0f, 100f, 1e30f }, ge[..5]);
+            Assert.True(float.IsNaN(ge[5]) && float.IsNaN(l[5]));
+        }
 
         // Relu's backward selects: a NaN upstream gradient where x ≤ 0 still gives 0.
         var xr = Tensor.FromArray([-1f, 2f], d); xr.RequiresGrad = true;
@@ -172,11 +238,14 @@ public class ActivationTests
             ActivationKind.Relu => F.Relu,
             ActivationKind.Sigmoid => F.Sigmoid,
             ActivationKind.Tanh => F.Tanh,
+            ActivationKind.LeakyRelu => t => F.LeakyRelu(t, Alpha(kind)),
+            ActivationKind.Gelu => t => F.Gelu(t),
+            ActivationKind.GeluTanh => t => F.Gelu(t, "tanh"),
             _ => F.Step,
         };
         var y = op(tx);
         Assert.Equal(shape, y.Shape);
-        Assert.Equal(kind.ToString().ToLowerInvariant(), y.Op);
+        Assert.Equal(OpName(kind), y.Op);
         y.Backward(Tensor.FromArray(r, shape, d));
 
         var (yRef, gradRef) = RunReference(kind, x, r, new float[n]);
@@ -206,10 +275,15 @@ public class ActivationTests
     public void BadInput_NamesOp()
     {
         var labels = Tensor.Labels([1, 2, 3]);
-        foreach (var (name, op) in new (string, Func<Tensor, Tensor>)[] { ("relu", F.Relu), ("sigmoid", F.Sigmoid), ("tanh", F.Tanh), ("step", F.Step) })
+        foreach (var (name, op) in new (string, Func<Tensor, Tensor>)[] { ("relu", F.Relu), ("sigmoid", F.Sigmoid), ("tanh", F.Tanh), ("step", F.Step),
+                                                                           ("leaky_relu", t => F.LeakyRelu(t)), ("gelu", t => F.Gelu(t)) })
         {
             var e = Assert.Throws<ArgumentException>(() => op(labels));
             Assert.Contains(name, e.Message); Assert.Contains("[3]", e.Message);
         }
+        var x = Tensor.Zeros([2, 3]);
+        var g = Assert.Throws<ArgumentException>(() => F.Gelu(x, "erf"));
+        Assert.Contains("gelu", g.Message); Assert.Contains("'erf'", g.Message); Assert.Contains("[2, 3]", g.Message);
+        Assert.Contains("negative_slope", Assert.Throws<ArgumentException>(() => F.LeakyRelu(x, float.NaN)).Message);
     }
 }

@@ -99,6 +99,17 @@ public class ExamplesTests(ITestOutputHelper output, ExamplesTests.Feed feed) : 
     }
 
     [Fact]
+    public void BatchNormCnn_TrainsFromThePackage_AndEvaluatesWithRunningStatistics()
+    {
+        // The PyTorch user's port: conv-BatchNorm-ReLU-AvgPool twice, on the embedded subset; 40 steps of the full recipe's 376.
+        string log = BuildAndRun("BatchNormCnn", "--steps", "40");
+        Assert.Contains("BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)", log);
+        Assert.Contains("epoch 1 step 40: loss", log);
+        var accuracy = double.Parse(log.Split("test accuracy ")[1].Split('%')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(accuracy > 60, $"accuracy {accuracy} % after 40 steps");
+    }
+
+    [Fact]
     public void Inference_ClassifiesAnImageFile_WithACheckpoint()
     {
         string run = Path.Combine(_feed.Root, "run");

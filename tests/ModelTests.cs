@@ -92,15 +92,24 @@ public class ModelTests(ITestOutputHelper log)
     }
 
     [Fact]
-    public void AlexNet224_RejectsInputsWhoseFeaturesAreNot6x6()
+    public void AlexNet224_TakesOtherSizes_AsTorchvisionDoes()
     {
-        // 64×64 → conv 15 → pool 7 → conv 7 → pool 3 → convs 3 → pool 1: the adaptive pooling would have to upsample 1×1 to 6×6.
-        var m = new AlexNet224(10, new Generator(6));
+        // 64×64 → conv 15 → pool 7 → conv 7 → pool 3 → convs 3 → pool 1: AdaptiveAvgPool2d((6, 6)) repeats the 1×1 features to
+        // 6×6 (each output window is the one input), as torchvision's model does, so the classifier gets its 9,216 features.
+        var m = new AlexNet224(10, new Generator(6), width: 0.125f);
         m.Eval();
         using var scope = new TensorScope();
-        var e = Assert.Throws<ArgumentException>(() => m.Forward(Tensor.Zeros([1, 3, 64, 64])));
-        Assert.Contains("AdaptiveAvgPool2d", e.Message);
-        Assert.Contains("[1, 256, 1, 1]", e.Message);
+        var x = Tensor.Uniform([1, 3, 64, 64], -1, 1, new Generator(7));
+        var features = ((Sequential)m[0]).Forward(x);
+        Assert.Equal(new[] { 1, 32, 1, 1 }, features.Shape);
+        var pooled = m[1].Forward(features);
+        Assert.Equal(new[] { 1, 32, 6, 6 }, pooled.Shape);
+        var f = features.ToArray();
+        var p = pooled.ToArray();
+        for (int c = 0; c < 32; c++) Assert.All(p[(c * 36)..((c + 1) * 36)], v => Assert.Equal(f[c], v));
+        var logits = m.Forward(x);
+        Assert.Equal(new[] { 1, 10 }, logits.Shape);
+        Assert.All(logits.ToArray(), v => Assert.True(float.IsFinite(v)));
     }
 
     [Fact]

@@ -183,7 +183,7 @@ public class NnTests
         var g = new Generator(8);
         Expect(() => new Conv2d(3, 4, 3, generator: g).Forward(Tensor.Zeros([1, 2, 8, 8])), "Conv2d", "[1, 2, 8, 8]", "[N, 3, H, W]");
         Expect(() => new Linear(5, 2, generator: g).Forward(Tensor.Zeros([2, 4])), "Linear", "[2, 4]", "[N, 5]");
-        Expect(() => new AdaptiveAvgPool2d(6, 6).Forward(Tensor.Zeros([1, 2, 7, 7])), "AdaptiveAvgPool2d", "identity", "[1, 2, 7, 7]");
+        Expect(() => new AdaptiveAvgPool2d(6, 6).Forward(Tensor.Zeros([2, 7, 7])), "AdaptiveAvgPool2d", "[N, C, H, W]", "[2, 7, 7]");
         Expect(() => new Linear(3, 2, generator: g).Forward(Tensor.Zeros([1, 3], Device.Get("ilgpu-cpu"))), "different devices");
     }
 

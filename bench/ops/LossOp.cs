@@ -13,7 +13,7 @@ public sealed class LossOp : KernelOp
     public override string Family => "loss";
 
     /// <inheritdoc/>
-    public override string Summary => "softmax, cross-entropy: forward, backward";
+    public override string Summary => "softmax, cross-entropy, nll: forward, backward";
 
     /// <inheritdoc/>
     public override IReadOnlyList<OpVersion> Versions(string device) => KindOf(device) == DeviceKind.Cpu
@@ -40,6 +40,13 @@ public sealed class LossOp : KernelOp
             ctx.Compare("softmax forward", shape, sy, 1e-5);
             ctx.Both((be, v) => be.SoftmaxBackward(v(sy), v(sdy), v(sdx), n, c));
             ctx.Compare("softmax backward", shape, sdx, 1e-5);
+            // NLL of the same values as log-probabilities, one row in three ignored (class index 1 plays ignore_index).
+            using var nl = ctx.Floats(n); using var nw = ctx.Floats(n); using var ndx = ctx.Floats(n * c); using var ndy = ctx.Floats(n);
+            ctx.Both((be, v) => be.NllLossForward(v(logits), v(lab), v(nl), v(nw), n, c, 1));
+            ctx.Compare("nll forward", shape, nl, 0);
+            ctx.Compare("nll weights", shape, nw, 0);
+            ctx.Both((be, v) => be.NllLossBackward(v(lab), v(ndy), v(ndx), n, c, 1));
+            ctx.Compare("nll backward", shape, ndx, 0);
         }
     }
 

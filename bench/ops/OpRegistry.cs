@@ -16,13 +16,13 @@ public sealed class OpRegistry
         if (twice is not null) throw new ArgumentException($"OpRegistry: family '{twice.Key}' is registered twice");
     }
 
-    /// <summary>Every family of kernels/: element-wise, GEMM, conv, bias, pool, activation, loss, dropout, reduce, optimizers, and the tensor
-    /// math's broadcast, reduce-along-a-dim and shape families.</summary>
+    /// <summary>Every family of kernels/: element-wise, GEMM, conv, bias, pool, activation, loss, dropout, reduce, optimizers, the tensor
+    /// math's broadcast, reduce-along-a-dim and shape families, and batch normalisation.</summary>
     public static OpRegistry Default { get; } = new(
     [
         new ElementwiseOp(), new GemmOp(), new ConvOp(), new BiasOp(), new PoolOp(),
         new ActivationOp(), new LossOp(), new DropoutOp(), new ReduceOp(), new OptimOp(),
-        new BroadcastOp(), new ReduceDimOp(), new ShapeOp(),
+        new BroadcastOp(), new ReduceDimOp(), new ShapeOp(), new NormOp(),
     ]);
 
     /// <summary>The ops, in order.</summary>

@@ -24,6 +24,35 @@ public static partial class F
     }
 }
 
+public static partial class F
+{
+    /// <summary>
+    /// Channel dropout (torch.nn.functional.dropout2d) of x [N, C, H, W]: in training, each channel (n, c) is zeroed with
+    /// probability p and kept scaled by 1/(1 − p); identity when !training or p = 0. The channel's mask is element n·C + c of the
+    /// counter-based stream of (seed, step) of kernels/dropout (DropoutForward over the N·C channels), so every device draws the
+    /// same channels. y = x ⊙ mask, the mask [N, C, 1, 1] broadcast over H×W: dx += dy ⊙ mask.
+    /// </summary>
+    public static Tensor Dropout2d(Tensor x, float p, bool training, ulong seed, long step)
+    {
+        const string op = "dropout2d";
+        Check.SameDevice(op, x); Check.Float(op, x);
+        if (x.Dim != 4) throw new ArgumentException($"{op}: expected input [N, C, H, W], got {x.ShapeString}");
+        if (!(p >= 0f && p < 1f))
+            throw new ArgumentException($"{op}: p must be in [0, 1), got p = {p} (input {x.ShapeString})");
+        if (!training || p == 0f) return x;
+        int nc = x.Shape[0] * x.Shape[1];
+        var be = x.Backend;
+        var mask = Tensor.Empty([x.Shape[0], x.Shape[1], 1, 1], x.Device);
+        using (var ones = be.Allocate(nc, DType.Float32))
+        using (var keep = be.Allocate(nc, DType.Float32))
+        {
+            be.Fill(ones, 1f, nc);
+            be.DropoutForward(ones, mask.Storage, keep, nc, p, seed, step);   // mask = 1 · (0 or 1/(1 − p))
+        }
+        return Mul(x, mask);
+    }
+}
+
 public sealed partial class Tensor
 {
     public Tensor Dropout(float p, bool training, ulong seed, long step) => F.Dropout(this, p, training, seed, step);

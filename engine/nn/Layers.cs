@@ -80,52 +80,122 @@ public sealed class Linear : Module
 }
 
 /// <summary>
-/// Max pooling (torch.nn.MaxPool2d) over kernelSize×kernelSize windows moved by stride (default: kernelSize,
-/// i.e. non-overlapping windows), no padding. Output size (H − k)/stride + 1, rounded down. Kernels: kernels/pool/.
+/// Max pooling (torch.nn.MaxPool2d, dilation 1) over kernelSize×kernelSize windows moved by stride (default: kernelSize,
+/// i.e. non-overlapping windows), over an input padded by <c>padding</c> on every side (padding never wins; at most
+/// kernelSize/2). Output size (H + 2·padding − k)/stride + 1, rounded down, or up with ceilMode. Kernels: kernels/pool/.
 /// </summary>
 public sealed class MaxPool2d : Module
 {
-    public MaxPool2d(int kernelSize, int? stride = null)
+    /// <param name="kernelSize">window side</param>
+    /// <param name="stride">step between windows; null: kernelSize</param>
+    /// <param name="padding">padding on every side, at most kernelSize/2</param>
+    /// <param name="ceilMode">round the output size up, keeping a partial last window (torch's ceil_mode)</param>
+    public MaxPool2d(int kernelSize, int? stride = null, int padding = 0, bool ceilMode = false)
     {
         KernelSize = Check.Positive("MaxPool2d", "kernel_size", kernelSize);
         Stride = Check.Positive("MaxPool2d", "stride", stride ?? kernelSize);
+        Padding = Check.NonNegative("MaxPool2d", "padding", padding);
+        if (padding > kernelSize / 2)
+            throw new ArgumentException($"MaxPool2d: padding must be at most half the kernel size, got padding={padding}, kernel_size={kernelSize}");
+        CeilMode = ceilMode;
     }
 
+    /// <summary>Window side.</summary>
     public int KernelSize { get; }
+    /// <summary>Step between windows.</summary>
     public int Stride { get; }
+    /// <summary>Padding on every side.</summary>
+    public int Padding { get; }
+    /// <summary>Whether the output size rounds up.</summary>
+    public bool CeilMode { get; }
 
-    public override Tensor Forward(Tensor x) => F.MaxPool2d(x, KernelSize, Stride);
+    /// <summary>F.MaxPool2d with this layer's settings; x [N, C, H, W].</summary>
+    public override Tensor Forward(Tensor x) =>
+        F.MaxPool2d(x, KernelSize, KernelSize, Stride, Stride, Padding, Padding, CeilMode);
 
-    protected override string ExtraRepr() => $"kernel_size={KernelSize}, stride={Stride}";
+    /// <inheritdoc/>
+    protected override string ExtraRepr() =>
+        $"kernel_size={KernelSize}, stride={Stride}, padding={Padding}, dilation=1, ceil_mode={Py(CeilMode)}";
+
+    internal static string Py(bool b) => b ? "True" : "False";
 }
 
 /// <summary>
-/// torch.nn.AdaptiveAvgPool2d((outH, outW)) restricted to the case torchvision's AlexNet meets at 224×224 input:
-/// the features are already outH×outW, so the pooling is the identity. Any other input size is rejected with an
-/// ArgumentException rather than silently computed (the general adaptive pooling is not implemented).
+/// Average pooling (torch.nn.AvgPool2d): the mean of each kernelSize×kernelSize window moved by stride (default: kernelSize),
+/// over an input padded by <c>padding</c> on every side (at most kernelSize/2). countIncludePad (torch's default true) counts
+/// the padding as zeros in the mean, false counts only real inputs; ceilMode keeps a partial last window. Kernels: kernels/pool/.
+/// </summary>
+public sealed class AvgPool2d : Module
+{
+    /// <param name="kernelSize">window side</param>
+    /// <param name="stride">step between windows; null: kernelSize</param>
+    /// <param name="padding">padding on every side, at most kernelSize/2</param>
+    /// <param name="ceilMode">round the output size up, keeping a partial last window</param>
+    /// <param name="countIncludePad">whether the padding counts in the divisor</param>
+    public AvgPool2d(int kernelSize, int? stride = null, int padding = 0, bool ceilMode = false, bool countIncludePad = true)
+    {
+        KernelSize = Check.Positive("AvgPool2d", "kernel_size", kernelSize);
+        Stride = Check.Positive("AvgPool2d", "stride", stride ?? kernelSize);
+        Padding = Check.NonNegative("AvgPool2d", "padding", padding);
+        if (padding > kernelSize / 2)
+            throw new ArgumentException($"AvgPool2d: padding must be at most half the kernel size, got padding={padding}, kernel_size={kernelSize}");
+        CeilMode = ceilMode;
+        CountIncludePad = countIncludePad;
+    }
+
+    /// <summary>Window side.</summary>
+    public int KernelSize { get; }
+    /// <summary>Step between windows.</summary>
+    public int Stride { get; }
+    /// <summary>Padding on every side.</summary>
+    public int Padding { get; }
+    /// <summary>Whether the output size rounds up.</summary>
+    public bool CeilMode { get; }
+    /// <summary>Whether the padding counts in the divisor.</summary>
+    public bool CountIncludePad { get; }
+
+    /// <summary>F.AvgPool2d with this layer's settings; x [N, C, H, W].</summary>
+    public override Tensor Forward(Tensor x) =>
+        F.AvgPool2d(x, KernelSize, KernelSize, Stride, Stride, Padding, Padding, CeilMode, CountIncludePad);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() =>
+        $"kernel_size={KernelSize}, stride={Stride}, padding={Padding}" + (CeilMode ? ", ceil_mode=True" : "") + (CountIncludePad ? "" : ", count_include_pad=False");
+}
+
+/// <summary>
+/// Adaptive average pooling (torch.nn.AdaptiveAvgPool2d((outH, outW))): any input [N, C, H, W] to [N, C, outH, outW], output row
+/// oh averaging input rows [⌊oh·H/outH⌋, ⌈(oh + 1)·H/outH⌉), columns likewise. torchvision's AlexNet puts AdaptiveAvgPool2d((6, 6))
+/// after its features: the identity at 224×224, an average (or, below 6×6 features, a repetition) at other sizes.
+/// Kernels: kernels/pool/.
 /// </summary>
 public sealed class AdaptiveAvgPool2d : Module
 {
+    /// <param name="outputHeight">output rows</param>
+    /// <param name="outputWidth">output columns</param>
     public AdaptiveAvgPool2d(int outputHeight, int outputWidth)
     {
         OutputHeight = Check.Positive("AdaptiveAvgPool2d", "output height", outputHeight);
         OutputWidth = Check.Positive("AdaptiveAvgPool2d", "output width", outputWidth);
     }
 
+    /// <summary>A square output, AdaptiveAvgPool2d(size).</summary>
+    public AdaptiveAvgPool2d(int outputSize) : this(outputSize, outputSize) { }
+
+    /// <summary>Output rows.</summary>
     public int OutputHeight { get; }
+    /// <summary>Output columns.</summary>
     public int OutputWidth { get; }
 
+    /// <summary>F.AdaptiveAvgPool2d(x, outH, outW); x [N, C, H, W].</summary>
     public override Tensor Forward(Tensor x)
     {
         if (x.Dim != 4)
-            throw new ArgumentException($"AdaptiveAvgPool2d: expected input [N, C, H, W], got {x.ShapeString}");
-        if (x.Shape[2] != OutputHeight || x.Shape[3] != OutputWidth)
-            throw new ArgumentException(
-                $"AdaptiveAvgPool2d(({OutputHeight}, {OutputWidth})): only the identity case is implemented (input already {OutputHeight}×{OutputWidth}, " +
-                $"which is what AlexNet224 gets from a 224×224 image), got input {x.ShapeString}");
-        return x;
+            throw new ArgumentException($"AdaptiveAvgPool2d(({OutputHeight}, {OutputWidth})): expected input [N, C, H, W], got {x.ShapeString}");
+        return F.AdaptiveAvgPool2d(x, OutputHeight, OutputWidth);
     }
 
+    /// <inheritdoc/>
     protected override string ExtraRepr() => $"output_size=({OutputHeight}, {OutputWidth})";
 }
 
@@ -145,6 +215,91 @@ public sealed class Sigmoid : Module
 public sealed class Tanh : Module
 {
     public override Tensor Forward(Tensor x) => F.Tanh(x);
+}
+
+/// <summary>Leaky rectified linear unit (torch.nn.LeakyReLU): x if x &gt; 0 else negativeSlope·x. Kernels: kernels/activation/.</summary>
+public sealed class LeakyReLU : Module
+{
+    /// <param name="negativeSlope">the slope for x ≤ 0 (torch's default 0.01)</param>
+    public LeakyReLU(float negativeSlope = 0.01f)
+    {
+        if (!float.IsFinite(negativeSlope))
+            throw new ArgumentException($"LeakyReLU: negative_slope must be finite, got {negativeSlope.ToString(CultureInfo.InvariantCulture)}");
+        NegativeSlope = negativeSlope;
+    }
+
+    /// <summary>The slope for x ≤ 0.</summary>
+    public float NegativeSlope { get; }
+
+    /// <summary>F.LeakyRelu(x, NegativeSlope).</summary>
+    public override Tensor Forward(Tensor x) => F.LeakyRelu(x, NegativeSlope);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"negative_slope={NegativeSlope.ToString(CultureInfo.InvariantCulture)}";
+}
+
+/// <summary>
+/// Gaussian error linear unit (torch.nn.GELU): x·Φ(x) with approximate "none" (torch's default), or its tanh approximation with
+/// "tanh". Kernels: kernels/activation/.
+/// </summary>
+public sealed class GELU : Module
+{
+    /// <param name="approximate">"none" (exact, with the normal CDF) or "tanh"</param>
+    public GELU(string approximate = "none")
+    {
+        if (approximate is not ("none" or "tanh"))
+            throw new ArgumentException($"GELU: approximate must be 'none' or 'tanh', got '{approximate}'");
+        Approximate = approximate;
+    }
+
+    /// <summary>"none" or "tanh".</summary>
+    public string Approximate { get; }
+
+    /// <summary>F.Gelu(x, Approximate).</summary>
+    public override Tensor Forward(Tensor x) => F.Gelu(x, Approximate);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"approximate='{Approximate}'";
+}
+
+/// <summary>Softmax along one dimension (torch.nn.Softmax(dim)): exp(x − max) / Σ exp(x − max). Kernels: kernels/reduce/ReduceDim.cs.</summary>
+public sealed class Softmax : Module
+{
+    /// <param name="dim">the dimension the probabilities sum to 1 along (negative: from the end)</param>
+    public Softmax(int dim) => Dim = dim;
+
+    /// <summary>The dimension of the softmax.</summary>
+    public int Dim { get; }
+
+    /// <summary>F.Softmax(x, Dim).</summary>
+    public override Tensor Forward(Tensor x) => F.Softmax(x, Dim);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"dim={Dim}";
+}
+
+/// <summary>Log-softmax along one dimension (torch.nn.LogSoftmax(dim)): (x − max) − log Σ exp(x − max); with NLLLoss it is
+/// cross-entropy. Kernels: kernels/reduce/ReduceDim.cs.</summary>
+public sealed class LogSoftmax : Module
+{
+    /// <param name="dim">the dimension to normalise along (negative: from the end)</param>
+    public LogSoftmax(int dim) => Dim = dim;
+
+    /// <summary>The dimension of the log-softmax.</summary>
+    public int Dim { get; }
+
+    /// <summary>F.LogSoftmax(x, Dim).</summary>
+    public override Tensor Forward(Tensor x) => F.LogSoftmax(x, Dim);
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"dim={Dim}";
+}
+
+/// <summary>The identity (torch.nn.Identity): returns its input, a placeholder where a layer is switched off.</summary>
+public sealed class Identity : Module
+{
+    /// <summary>x itself.</summary>
+    public override Tensor Forward(Tensor x) => x;
 }
 
 /// <summary>[N, d1, d2, ...] → [N, d1·d2·...] (torch.nn.Flatten with start_dim = 1). A view: no copy.</summary>
@@ -190,14 +345,42 @@ public sealed class Dropout : Module
 }
 
 /// <summary>
-/// Cross-entropy of logits against class labels, averaged over the batch (torch.nn.CrossEntropyLoss with the default
-/// reduction 'mean'): L = −(1/N) Σ_n log softmax(logits[n])[labels[n]]. Not a Module because it takes two inputs.
-/// Kernels: kernels/loss/.
+/// Channel dropout (torch.nn.Dropout2d): in training mode each whole channel x[n, c, :, :] of an [N, C, H, W] input is zeroed with
+/// probability p and the others are scaled by 1/(1 − p); the identity in evaluation mode. Neighbouring pixels of a feature map
+/// are strongly correlated, so dropping single pixels (Dropout) removes little; dropping channels does.
+///
+/// The mask of channel (n, c) is element n·C + c of kernels/dropout's counter-based stream of (Seed, Step): the same on every
+/// device, reproducible from Seed and Step as <see cref="Dropout"/>'s (see F.Dropout2d).
 /// </summary>
-public sealed class CrossEntropyLoss
+public sealed class Dropout2d : Module
 {
-    /// <summary>logits [N, C] Float32, labels [N] Int32 in [0, C) → a one-element loss tensor.</summary>
-    public Tensor Forward(Tensor logits, Tensor labels) => F.CrossEntropy(logits, labels);
+    /// <param name="p">probability of dropping a channel, in [0, 1)</param>
+    /// <param name="generator">draws the seed of the mask stream</param>
+    public Dropout2d(float p = 0.5f, Generator? generator = null)
+    {
+        if (!(p >= 0f && p < 1f))
+            throw new ArgumentException($"Dropout2d: p must be in [0, 1), got {p.ToString(CultureInfo.InvariantCulture)}");
+        P = p;
+        var g = generator ?? Init.DefaultGenerator;
+        lock (g) Seed = g.NextULong();
+    }
 
-    public override string ToString() => "CrossEntropyLoss()";
+    /// <summary>Probability of dropping a channel.</summary>
+    public float P { get; }
+    /// <summary>Seed of the mask stream (drawn from the generator at construction).</summary>
+    public ulong Seed { get; set; }
+    /// <summary>Number of training-mode forwards so far; the next mask uses this value.</summary>
+    public long Step { get; set; }
+
+    /// <summary>F.Dropout2d in training mode (then Step advances), x itself in evaluation mode.</summary>
+    public override Tensor Forward(Tensor x)
+    {
+        if (!Training) return x;
+        var y = F.Dropout2d(x, P, true, Seed, Step);
+        Step++;
+        return y;
+    }
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"p={P.ToString(CultureInfo.InvariantCulture)}";
 }

@@ -4,11 +4,11 @@ namespace ScratchNet.Kernels;
 // else the vector code of Activation.Cpu.Simd.cs on the device's vector path.
 public sealed partial class CpuBackend
 {
-    /// <inheritdoc />
-    public void ActivationForward(ActivationKind kind, Storage x, Storage y, int n)
-        { if (IsReference) Reference.ActivationForward(kind, F(x), F(y), n); else ActivationSimd.Forward(Path, kind, F(x), F(y), n); }
+    /// <inheritdoc/>
+    public void ActivationForward(ActivationKind kind, Storage x, Storage y, int n, float alpha = 0f)
+        { if (IsReference) Reference.ActivationForward(kind, F(x), F(y), n, alpha); else ActivationSimd.Forward(Path, kind, F(x), F(y), n, alpha); }
 
-    /// <inheritdoc />
-    public void ActivationBackward(ActivationKind kind, Storage x, Storage y, Storage dy, Storage dx, int n)
-        { if (IsReference) Reference.ActivationBackward(kind, F(x), F(y), F(dy), F(dx), n); else ActivationSimd.Backward(Path, kind, F(x), F(y), F(dy), F(dx), n); }
+    /// <inheritdoc/>
+    public void ActivationBackward(ActivationKind kind, Storage x, Storage y, Storage dy, Storage dx, int n, float alpha = 0f)
+        { if (IsReference) Reference.ActivationBackward(kind, F(x), F(y), F(dy), F(dx), n, alpha); else ActivationSimd.Backward(Path, kind, F(x), F(y), F(dy), F(dx), n, alpha); }
 }

@@ -8,34 +8,34 @@ namespace ScratchNet.Kernels;
 // Grad never diverges within a warp. The formulas are the shared ones in Activation.cs.
 public sealed partial class IlgpuBackend
 {
-    static void ActivationForwardKernel(ArrayView<float> x, ArrayView<float> y, int n, int kind)
+    static void ActivationForwardKernel(ArrayView<float> x, ArrayView<float> y, int n, int kind, float alpha)
     {
         for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
-            y[i] = Activations.Forward(kind, x[i]);
+            y[i] = Activations.Forward(kind, x[i], alpha);
     }
 
-    static void ActivationBackwardKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int n, int kind)
+    static void ActivationBackwardKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int n, int kind, float alpha)
     {
         for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
-            dx[i] += Activations.Grad(kind, x[i], y[i], dy[i]);
+            dx[i] += Activations.Grad(kind, x[i], y[i], dy[i], alpha);
     }
 
-    Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int>? _activationForward;
-    Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _activationBackward;
+    Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, float>? _activationForward;
+    Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>? _activationBackward;
 
-    /// <inheritdoc />
-    public void ActivationForward(ActivationKind kind, Storage x, Storage y, int n)
+    /// <inheritdoc/>
+    public void ActivationForward(ActivationKind kind, Storage x, Storage y, int n, float alpha = 0f)
     {
         if (n == 0) return;
-        (_activationForward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(ActivationForwardKernel))(
-            Grid1D(n), F(x), F(y), n, (int)kind);
+        (_activationForward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, float>(ActivationForwardKernel))(
+            Grid1D(n), F(x), F(y), n, (int)kind, alpha);
     }
 
-    /// <inheritdoc />
-    public void ActivationBackward(ActivationKind kind, Storage x, Storage y, Storage dy, Storage dx, int n)
+    /// <inheritdoc/>
+    public void ActivationBackward(ActivationKind kind, Storage x, Storage y, Storage dy, Storage dx, int n, float alpha = 0f)
     {
         if (n == 0 || kind == ActivationKind.Step) return;  // Step: f' = 0, nothing to add
-        (_activationBackward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ActivationBackwardKernel))(
-            Grid1D(n), F(x), F(y), F(dy), F(dx), n, (int)kind);
+        (_activationBackward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(ActivationBackwardKernel))(
+            Grid1D(n), F(x), F(y), F(dy), F(dx), n, (int)kind, alpha);
     }
 }

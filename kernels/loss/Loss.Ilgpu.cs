@@ -14,6 +14,7 @@ namespace ScratchNet.Kernels;
 // thread reaches the same barriers.
 //
 // The loss backward needs no reduction: it is element-wise over N·C with a grid-stride loop.
+// NLL, forward and backward: one thread per row (each row reads or writes one element, or a bad label's whole row).
 public sealed partial class IlgpuBackend
 {
     /// <summary>Max and Σ exp(x − max) of one row.</summary>
@@ -100,7 +101,7 @@ public sealed partial class IlgpuBackend
     Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int>? _sceBackward;
     Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _softmaxBackward;
 
-    /// <inheritdoc />
+    /// <inheritdoc/>
     public void SoftmaxCrossEntropyForward(Storage logits, Storage labels, Storage probs, Storage losses, int n, int c)
     {
         if (n == 0 || c == 0) return;
@@ -108,7 +109,7 @@ public sealed partial class IlgpuBackend
             SoftmaxCrossEntropyForwardKernel))(RowLaunch(n, c), F(logits), I(labels), F(probs), F(losses), n, c);
     }
 
-    /// <inheritdoc />
+    /// <inheritdoc/>
     public void SoftmaxCrossEntropyBackward(Storage probs, Storage labels, Storage dy, Storage dlogits, int n, int c)
     {
         if (n == 0 || c == 0) return;
@@ -116,7 +117,7 @@ public sealed partial class IlgpuBackend
             SoftmaxCrossEntropyBackwardKernel))(Grid1D((long)n * c), F(probs), I(labels), F(dy), F(dlogits), n, c);
     }
 
-    /// <inheritdoc />
+    /// <inheritdoc/>
     public void Softmax(Storage x, Storage y, int n, int c)
     {
         if (n == 0 || c == 0) return;
@@ -124,11 +125,51 @@ public sealed partial class IlgpuBackend
             RowLaunch(n, c), F(x), F(y), n, c);
     }
 
-    /// <inheritdoc />
+    /// <inheritdoc/>
     public void SoftmaxBackward(Storage y, Storage dy, Storage dx, int n, int c)
     {
         if (n == 0 || c == 0) return;
         (_softmaxBackward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(SoftmaxBackwardKernel))(
             RowLaunch(n, c), F(y), F(dy), F(dx), n, c);
+    }
+
+    static void NllLossForwardKernel(ArrayView<float> x, ArrayView<int> labels, ArrayView<float> losses, ArrayView<float> weights, int n, int c, int ignoreIndex)
+    {
+        for (int r = Grid.GlobalIndex.X; r < n; r += Grid.DimX * Group.DimX)
+        {
+            int label = labels[r];
+            if (label == ignoreIndex) { losses[r] = 0f; weights[r] = 0f; }
+            else { losses[r] = label >= 0 && label < c ? -x[r * c + label] : float.NaN; weights[r] = 1f; }
+        }
+    }
+
+    static void NllLossBackwardKernel(ArrayView<int> labels, ArrayView<float> dy, ArrayView<float> dx, int n, int c, int ignoreIndex)
+    {
+        for (int r = Grid.GlobalIndex.X; r < n; r += Grid.DimX * Group.DimX)
+        {
+            int label = labels[r];
+            if (label == ignoreIndex) continue;
+            if (label >= 0 && label < c) dx[r * c + label] -= dy[r];
+            else for (int j = 0; j < c; j++) dx[r * c + j] = float.NaN;
+        }
+    }
+
+    Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int>? _nllForward;
+    Action<KernelConfig, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int>? _nllBackward;
+
+    /// <inheritdoc/>
+    public void NllLossForward(Storage logp, Storage labels, Storage losses, Storage weights, int n, int c, int ignoreIndex)
+    {
+        if (n == 0) return;
+        (_nllForward ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int>(NllLossForwardKernel))(
+            Grid1D(n), F(logp), I(labels), F(losses), F(weights), n, c, ignoreIndex);
+    }
+
+    /// <inheritdoc/>
+    public void NllLossBackward(Storage labels, Storage dy, Storage dlogp, int n, int c, int ignoreIndex)
+    {
+        if (n == 0) return;
+        (_nllBackward ??= Accelerator.LoadStreamKernel<ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int>(NllLossBackwardKernel))(
+            Grid1D(n), I(labels), F(dy), F(dlogp), n, c, ignoreIndex);
     }
 }

@@ -70,4 +70,27 @@ public static partial class Reference
             for (int j = 0; j < c; j++) DX[o + j] += Y[o + j] * (DY[o + j] - d);
         }, c);
     }
+
+    /// <summary>Per row: the negative log-likelihood and its weight (0 and 0 for an ignored row, NaN and 1 for a bad label; Loss.cs).</summary>
+    public static void NllLossForward(float[] X, int[] Y, float[] L, float[] W, int n, int c, int ignoreIndex)
+    {
+        for (int r = 0; r < n; r++)
+        {
+            int label = Y[r];
+            if (label == ignoreIndex) { L[r] = 0f; W[r] = 0f; }
+            else { L[r] = label >= 0 && label < c ? -X[r * c + label] : float.NaN; W[r] = 1f; }
+        }
+    }
+
+    /// <summary>dx[r, label] −= dy[r] for each counted row (ACCUMULATES); a bad label's row becomes NaN.</summary>
+    public static void NllLossBackward(int[] Y, float[] DY, float[] DX, int n, int c, int ignoreIndex)
+    {
+        for (int r = 0; r < n; r++)
+        {
+            int label = Y[r];
+            if (label == ignoreIndex) continue;
+            if (label >= 0 && label < c) DX[r * c + label] -= DY[r];
+            else for (int j = 0; j < c; j++) DX[r * c + j] = float.NaN;
+        }
+    }
 }
