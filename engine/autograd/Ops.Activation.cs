@@ -4,6 +4,11 @@ namespace ScratchNet;
 
 // Activation functions, element-wise (relu, sigmoid, tanh, step, leaky_relu, gelu). Forward first, backward right below: dL/dx += dL/dy ⊙ f'(x).
 // Kernels: kernels/activation/ (the formulas, the numerically safe sigmoid and tanh).
+/// <summary>
+/// The differentiable ops, torch.nn.functional and torch's tensor functions in one class: each checks its inputs (an
+/// ArgumentException naming the op, the shapes and the dim), runs one kernel family on the inputs' device and records its
+/// backward for autograd. One file per family, engine/autograd/Ops.*.cs; the Tensor methods of the same names call these.
+/// </summary>
 public static partial class F
 {
     /// <summary>y = max(x, 0).  dL/dx += dL/dy where x &gt; 0.</summary>
@@ -52,9 +57,13 @@ public static partial class F
 
 public sealed partial class Tensor
 {
+    /// <summary>F.Relu(this): max(x, 0), as torch.Tensor.relu.</summary>
     public Tensor Relu() => F.Relu(this);
+    /// <summary>F.Sigmoid(this): 1 / (1 + e^−x), as torch.Tensor.sigmoid.</summary>
     public Tensor Sigmoid() => F.Sigmoid(this);
+    /// <summary>F.Tanh(this), as torch.Tensor.tanh.</summary>
     public Tensor Tanh() => F.Tanh(this);
+    /// <summary>F.Step(this): the Heaviside step, 1 where x &gt; 0 else 0 (gradient 0).</summary>
     public Tensor Step() => F.Step(this);
     /// <summary>F.LeakyRelu(this, negativeSlope).</summary>
     public Tensor LeakyRelu(float negativeSlope = 0.01f) => F.LeakyRelu(this, negativeSlope);

@@ -68,11 +68,18 @@ public static partial class F
 
 public sealed partial class Tensor
 {
+    /// <summary>F.Add(a, b): element-wise sum, broadcasting as torch.</summary>
     public static Tensor operator +(Tensor a, Tensor b) => F.Add(a, b);
+    /// <summary>F.Mul(a, b): element-wise (Hadamard) product, broadcasting as torch; not a matrix product (<see cref="MatMul"/>).</summary>
     public static Tensor operator *(Tensor a, Tensor b) => F.Mul(a, b);
+    /// <summary>F.Scale(a, s): every element times s.</summary>
     public static Tensor operator *(Tensor a, float s) => F.Scale(a, s);
+    /// <summary>F.Scale(a, s): every element times s.</summary>
     public static Tensor operator *(float s, Tensor a) => F.Scale(a, s);
+    /// <summary>F.Sub(a, b): element-wise difference, broadcasting as torch.</summary>
     public static Tensor operator -(Tensor a, Tensor b) => F.Sub(a, b);
+    /// <summary>F.Reshape(this, shape), as torch.Tensor.reshape: a view with a new shape over the same storage (−1 infers one size).</summary>
     public Tensor Reshape(params int[] shape) => F.Reshape(this, shape);
+    /// <summary>F.Flatten(this): [N, d1, d2, ...] → [N, d1·d2·...], as torch.flatten(x, 1) (a view).</summary>
     public Tensor Flatten() => F.Flatten(this);
 }

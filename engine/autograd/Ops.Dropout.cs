@@ -55,5 +55,6 @@ public static partial class F
 
 public sealed partial class Tensor
 {
+    /// <summary>F.Dropout(this, p, training, seed, step): inverted dropout, the mask a pure function of (seed, step, index).</summary>
     public Tensor Dropout(float p, bool training, ulong seed, long step) => F.Dropout(this, p, training, seed, step);
 }

@@ -158,27 +158,49 @@ public static partial class F
 
 public sealed partial class Tensor
 {
+    /// <summary>F.Div(a, b): element-wise quotient, broadcasting as torch.</summary>
     public static Tensor operator /(Tensor a, Tensor b) => F.Div(a, b);
+    /// <summary>F.Add(a, s): s added to every element.</summary>
     public static Tensor operator +(Tensor a, float s) => F.Add(a, s);
+    /// <summary>F.Add(a, s): s added to every element.</summary>
     public static Tensor operator +(float s, Tensor a) => F.Add(a, s);
+    /// <summary>F.Sub(a, s): s subtracted from every element.</summary>
     public static Tensor operator -(Tensor a, float s) => F.Sub(a, s);
+    /// <summary>F.Sub(s, a): s − x for every element x.</summary>
     public static Tensor operator -(float s, Tensor a) => F.Sub(s, a);
+    /// <summary>F.Div(a, s): every element divided by s.</summary>
     public static Tensor operator /(Tensor a, float s) => F.Div(a, s);
+    /// <summary>F.Div(s, a): s / x for every element x.</summary>
     public static Tensor operator /(float s, Tensor a) => F.Div(s, a);
+    /// <summary>F.Neg(a): −x for every element x.</summary>
     public static Tensor operator -(Tensor a) => F.Neg(a);
 
+    /// <summary>F.Add(this, other), as torch.Tensor.add (broadcasting).</summary>
     public Tensor Add(Tensor other) => F.Add(this, other);
+    /// <summary>F.Sub(this, other), as torch.Tensor.sub (broadcasting).</summary>
     public Tensor Sub(Tensor other) => F.Sub(this, other);
+    /// <summary>F.Mul(this, other), as torch.Tensor.mul: element-wise, broadcasting.</summary>
     public Tensor Mul(Tensor other) => F.Mul(this, other);
+    /// <summary>F.Div(this, other), as torch.Tensor.div (broadcasting).</summary>
     public Tensor Div(Tensor other) => F.Div(this, other);
+    /// <summary>F.Pow(this, p), as torch.Tensor.pow: x^p element-wise.</summary>
     public Tensor Pow(float p) => F.Pow(this, p);
+    /// <summary>F.Pow(this, p), as torch.Tensor.pow: x^p element-wise, broadcasting.</summary>
     public Tensor Pow(Tensor p) => F.Pow(this, p);
+    /// <summary>F.Neg(this), as torch.Tensor.neg.</summary>
     public Tensor Neg() => F.Neg(this);
+    /// <summary>F.Exp(this), as torch.Tensor.exp.</summary>
     public Tensor Exp() => F.Exp(this);
+    /// <summary>F.Log(this), as torch.Tensor.log: the natural logarithm.</summary>
     public Tensor Log() => F.Log(this);
+    /// <summary>F.Sqrt(this), as torch.Tensor.sqrt.</summary>
     public Tensor Sqrt() => F.Sqrt(this);
+    /// <summary>F.Abs(this), as torch.Tensor.abs.</summary>
     public Tensor Abs() => F.Abs(this);
+    /// <summary>F.Clamp(this, min, max), as torch.Tensor.clamp: min(max(x, min), max), a null bound not applied.</summary>
     public Tensor Clamp(float? min = null, float? max = null) => F.Clamp(this, min, max);
+    /// <summary>F.Maximum(this, other), as torch.maximum: element-wise, broadcasting, NaN propagates.</summary>
     public Tensor Maximum(Tensor other) => F.Maximum(this, other);
+    /// <summary>F.Minimum(this, other), as torch.minimum: element-wise, broadcasting, NaN propagates.</summary>
     public Tensor Minimum(Tensor other) => F.Minimum(this, other);
 }

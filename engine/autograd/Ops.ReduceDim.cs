@@ -161,15 +161,26 @@ public static partial class F
 
 public sealed partial class Tensor
 {
+    /// <summary>F.Sum(this, dim, keepdim), as torch.Tensor.sum(dim, keepdim).</summary>
     public Tensor Sum(int dim, bool keepdim = false) => F.Sum(this, dim, keepdim);
+    /// <summary>F.Sum(this, dims, keepdim), as torch.Tensor.sum over several dims.</summary>
     public Tensor Sum(int[] dims, bool keepdim = false) => F.Sum(this, dims, keepdim);
+    /// <summary>F.Mean(this, dim, keepdim), as torch.Tensor.mean(dim, keepdim).</summary>
     public Tensor Mean(int dim, bool keepdim = false) => F.Mean(this, dim, keepdim);
+    /// <summary>F.Mean(this, dims, keepdim), as torch.Tensor.mean over several dims.</summary>
     public Tensor Mean(int[] dims, bool keepdim = false) => F.Mean(this, dims, keepdim);
+    /// <summary>F.Max(this, dim, keepdim), as torch.Tensor.max(dim): the values and their Int32 indices (the first maximum).</summary>
     public (Tensor Values, Tensor Indices) Max(int dim, bool keepdim = false) => F.Max(this, dim, keepdim);
+    /// <summary>F.Min(this, dim, keepdim), as torch.Tensor.min(dim): the values and their Int32 indices (the first minimum).</summary>
     public (Tensor Values, Tensor Indices) Min(int dim, bool keepdim = false) => F.Min(this, dim, keepdim);
+    /// <summary>F.Argmax(this, dim, keepdim), as torch.Tensor.argmax: Int32 indices, no gradient.</summary>
     public Tensor Argmax(int dim, bool keepdim = false) => F.Argmax(this, dim, keepdim);
+    /// <summary>F.Argmin(this, dim, keepdim), as torch.Tensor.argmin: Int32 indices, no gradient.</summary>
     public Tensor Argmin(int dim, bool keepdim = false) => F.Argmin(this, dim, keepdim);
+    /// <summary>F.Var(this, dim, unbiased, keepdim), as torch.Tensor.var: divides by n − 1 when unbiased, else by n.</summary>
     public Tensor Var(int dim, bool unbiased = true, bool keepdim = false) => F.Var(this, dim, unbiased, keepdim);
+    /// <summary>F.Softmax(this, dim), as torch.Tensor.softmax: e^x / Σ e^x along dim.</summary>
     public Tensor Softmax(int dim) => F.Softmax(this, dim);
+    /// <summary>F.LogSoftmax(this, dim), as torch.Tensor.log_softmax: x − log Σ e^x along dim.</summary>
     public Tensor LogSoftmax(int dim) => F.LogSoftmax(this, dim);
 }

@@ -207,16 +207,28 @@ public static partial class F
 
 public sealed partial class Tensor
 {
+    /// <summary>F.View(this, shape), as torch.Tensor.view (every tensor is contiguous, so it is Reshape).</summary>
     public Tensor View(params int[] shape) => F.View(this, shape);
+    /// <summary>F.Flatten(this, startDim, endDim), as torch.Tensor.flatten: dims startDim..endDim merged (a view).</summary>
     public Tensor Flatten(int startDim, int endDim = -1) => F.Flatten(this, startDim, endDim);
+    /// <summary>F.Squeeze(this), as torch.Tensor.squeeze(): every size-1 dimension removed (a view).</summary>
     public Tensor Squeeze() => F.Squeeze(this);
+    /// <summary>F.Squeeze(this, dim), as torch.Tensor.squeeze(dim): that dimension removed if its size is 1 (a view).</summary>
     public Tensor Squeeze(int dim) => F.Squeeze(this, dim);
+    /// <summary>F.Unsqueeze(this, dim), as torch.Tensor.unsqueeze: a size-1 dimension inserted at dim (a view).</summary>
     public Tensor Unsqueeze(int dim) => F.Unsqueeze(this, dim);
+    /// <summary>F.Expand(this, sizes), as torch.Tensor.expand: size-1 dimensions repeated to sizes (−1 keeps one), materialised.</summary>
     public Tensor Expand(params int[] sizes) => F.Expand(this, sizes);
+    /// <summary>F.Transpose(this, dim0, dim1), as torch.Tensor.transpose: the two dimensions swapped, materialised.</summary>
     public Tensor Transpose(int dim0, int dim1) => F.Transpose(this, dim0, dim1);
+    /// <summary>F.Permute(this, dims), as torch.Tensor.permute: dimension k of the result is dimension dims[k], materialised.</summary>
     public Tensor Permute(params int[] dims) => F.Permute(this, dims);
+    /// <summary>F.Narrow(this, dim, start, length), as torch.Tensor.narrow: length elements from start along dim, materialised.</summary>
     public Tensor Narrow(int dim, int start, int length) => F.Narrow(this, dim, start, length);
+    /// <summary>F.IndexSelect(this, dim, index), as torch.Tensor.index_select: the slices along dim at the Int32 indices.</summary>
     public Tensor IndexSelect(int dim, Tensor index) => F.IndexSelect(this, dim, index);
+    /// <summary>F.IndexSelect(this, dim, index), as torch.Tensor.index_select with the indices given on the host.</summary>
     public Tensor IndexSelect(int dim, params int[] index) => F.IndexSelect(this, dim, index);
+    /// <summary>F.MatMul(this, other), as torch.matmul: [M, K]·[K, N] → [M, N]; 1-D operands and batched stacks by torch's rules.</summary>
     public Tensor MatMul(Tensor other) => F.MatMul(this, other);
 }

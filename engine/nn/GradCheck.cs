@@ -3,7 +3,7 @@ using System.Text;
 
 namespace ScratchNet.nn;
 
-/// <summary>Settings of <see cref="GradCheck.Run"/>.</summary>
+/// <summary>Settings of <see cref="GradCheck"/>.Run, every overload.</summary>
 public sealed record GradCheckOptions
 {
     /// <summary>Coordinates compared per tensor: the one with the largest gradient, then random ones.</summary>
@@ -30,9 +30,10 @@ public sealed record TensorGradCheck(string Name, int[] Shape, int Checked, int 
     public bool Passed => Failed == 0 && Checked > 0;
 }
 
-/// <summary>What <see cref="GradCheck.Run"/> found, tensor by tensor.</summary>
+/// <summary>What <see cref="GradCheck"/>.Run found, tensor by tensor.</summary>
 public sealed class GradCheckReport(IReadOnlyList<TensorGradCheck> tensors, double loss, double noiseFloor)
 {
+    /// <summary>One result per checked tensor: the input(s) first, then the parameters in state-dict order.</summary>
     public IReadOnlyList<TensorGradCheck> Tensors { get; } = tensors;
     /// <summary>The scalar loss at the unperturbed point.</summary>
     public double Loss { get; } = loss;
@@ -41,6 +42,7 @@ public sealed class GradCheckReport(IReadOnlyList<TensorGradCheck> tensors, doub
     /// <summary>Every checked tensor passed (and at least one tensor was checked).</summary>
     public bool Passed => Tensors.Count > 0 && Tensors.All(t => t.Passed);
 
+    /// <summary>A table, one row per tensor (shape, coordinates checked, kinks skipped, max abs and rel error, grad scale, result), and a PASSED/FAILED line.</summary>
     public override string ToString()
     {
         var inv = CultureInfo.InvariantCulture;

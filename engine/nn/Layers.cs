@@ -13,6 +13,12 @@ namespace ScratchNet.nn;
 /// </summary>
 public sealed class Conv2d : Module
 {
+    /// <summary>torch.nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias) with square kernel, stride and padding;
+    /// weight ~ kaiming_uniform(a = √5), bias ~ U(−1/√fan_in, 1/√fan_in), as torch. Throws ArgumentException for a size ≤ 0 or padding &lt; 0.</summary>
+    /// <param name="inChannels">C of the input [N, C, H, W]</param> <param name="outChannels">channels of the output</param>
+    /// <param name="kernelSize">side of the square kernel</param> <param name="stride">step of the window</param>
+    /// <param name="padding">zeros added on every side</param> <param name="bias">whether a bias [out] is added</param>
+    /// <param name="generator">the initialisation's random numbers; null: Init.DefaultGenerator</param> <param name="device">where the parameters live; null: cpu</param>
     public Conv2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, bool bias = true,
                   Generator? generator = null, Device? device = null)
     {
@@ -26,16 +32,22 @@ public sealed class Conv2d : Module
         if (bias) RegisterParameter("bias", Init.DefaultBias(outChannels, Init.FanInAndFanOut(shape).FanIn, generator, device));
     }
 
+    /// <summary>Channels of the input [N, InChannels, H, W].</summary>
     public int InChannels { get; }
+    /// <summary>Channels of the output [N, OutChannels, OH, OW].</summary>
     public int OutChannels { get; }
+    /// <summary>Side of the square kernel (torch's kernel_size=(k, k)).</summary>
     public int KernelSize { get; }
+    /// <summary>Step of the window, both axes.</summary>
     public int Stride { get; }
+    /// <summary>Zeros added on every side of the input, both axes.</summary>
     public int Padding { get; }
     /// <summary>[out_channels, in_channels, k, k]</summary>
     public Tensor Weight => GetParameter("weight");
     /// <summary>[out_channels], or null when created with bias: false.</summary>
     public Tensor? Bias => GetParameterOrNull("bias");
 
+    /// <summary>F.Conv2d(x, Weight, Bias, Stride, Padding); x [N, InChannels, H, W] → [N, OutChannels, OH, OW]. Throws ArgumentException for another shape.</summary>
     public override Tensor Forward(Tensor x)
     {
         if (x.Dim != 4 || x.Shape[1] != InChannels)
@@ -43,6 +55,7 @@ public sealed class Conv2d : Module
         return F.Conv2d(x, Weight, Bias, Stride, Padding);
     }
 
+    /// <inheritdoc/>
     protected override string ExtraRepr() =>
         $"{InChannels}, {OutChannels}, kernel_size=({KernelSize}, {KernelSize}), stride=({Stride}, {Stride})"
         + (Padding != 0 ? $", padding=({Padding}, {Padding})" : "") + (Bias is null ? ", bias=False" : "");
@@ -54,6 +67,11 @@ public sealed class Conv2d : Module
 /// </summary>
 public sealed class Linear : Module
 {
+    /// <summary>torch.nn.Linear(in_features, out_features, bias): weight ~ kaiming_uniform(a = √5), bias ~ U(−1/√in, 1/√in), as torch.
+    /// Throws ArgumentException for a size ≤ 0.</summary>
+    /// <param name="inFeatures">columns of the input [N, in]</param> <param name="outFeatures">columns of the output [N, out]</param>
+    /// <param name="bias">whether a bias [out] is added</param>
+    /// <param name="generator">the initialisation's random numbers; null: Init.DefaultGenerator</param> <param name="device">where the parameters live; null: cpu</param>
     public Linear(int inFeatures, int outFeatures, bool bias = true, Generator? generator = null, Device? device = null)
     {
         InFeatures = Check.Positive("Linear", "in_features", inFeatures);
@@ -62,13 +80,16 @@ public sealed class Linear : Module
         if (bias) RegisterParameter("bias", Init.DefaultBias(outFeatures, inFeatures, generator, device));
     }
 
+    /// <summary>Columns of the input [N, InFeatures].</summary>
     public int InFeatures { get; }
+    /// <summary>Columns of the output [N, OutFeatures].</summary>
     public int OutFeatures { get; }
     /// <summary>[out_features, in_features]</summary>
     public Tensor Weight => GetParameter("weight");
     /// <summary>[out_features], or null when created with bias: false.</summary>
     public Tensor? Bias => GetParameterOrNull("bias");
 
+    /// <summary>F.Linear(x, Weight, Bias): x [N, InFeatures] → [N, OutFeatures]. Throws ArgumentException for another shape.</summary>
     public override Tensor Forward(Tensor x)
     {
         if (x.Dim != 2 || x.Shape[1] != InFeatures)
@@ -76,6 +97,7 @@ public sealed class Linear : Module
         return F.Linear(x, Weight, Bias);
     }
 
+    /// <inheritdoc/>
     protected override string ExtraRepr() => $"in_features={InFeatures}, out_features={OutFeatures}, bias={(Bias is null ? "False" : "True")}";
 }
 
@@ -202,18 +224,21 @@ public sealed class AdaptiveAvgPool2d : Module
 /// <summary>Rectified linear unit max(0, x) (torch.nn.ReLU). Kernels: kernels/activation/.</summary>
 public sealed class ReLU : Module
 {
+    /// <summary>F.Relu(x), any shape.</summary>
     public override Tensor Forward(Tensor x) => F.Relu(x);
 }
 
 /// <summary>Logistic sigmoid 1 / (1 + e^−x) (torch.nn.Sigmoid). Kernels: kernels/activation/.</summary>
 public sealed class Sigmoid : Module
 {
+    /// <summary>F.Sigmoid(x), any shape.</summary>
     public override Tensor Forward(Tensor x) => F.Sigmoid(x);
 }
 
 /// <summary>Hyperbolic tangent (torch.nn.Tanh). Kernels: kernels/activation/.</summary>
 public sealed class Tanh : Module
 {
+    /// <summary>F.Tanh(x), any shape.</summary>
     public override Tensor Forward(Tensor x) => F.Tanh(x);
 }
 
@@ -305,6 +330,7 @@ public sealed class Identity : Module
 /// <summary>[N, d1, d2, ...] → [N, d1·d2·...] (torch.nn.Flatten with start_dim = 1). A view: no copy.</summary>
 public sealed class Flatten : Module
 {
+    /// <summary>F.Flatten(x): [N, d1, d2, ...] → [N, d1·d2·...]; a tensor of rank ≤ 2 is returned as is.</summary>
     public override Tensor Forward(Tensor x) => F.Flatten(x);
 }
 
@@ -318,6 +344,9 @@ public sealed class Flatten : Module
 /// </summary>
 public sealed class Dropout : Module
 {
+    /// <summary>torch.nn.Dropout(p); the mask seed is drawn from <paramref name="generator"/> (null: Init.DefaultGenerator).
+    /// Throws ArgumentException unless 0 ≤ p &lt; 1.</summary>
+    /// <param name="p">probability of zeroing an element</param> <param name="generator">source of <see cref="Seed"/></param>
     public Dropout(float p = 0.5f, Generator? generator = null)
     {
         if (!(p >= 0f && p < 1f))
@@ -327,12 +356,14 @@ public sealed class Dropout : Module
         lock (g) Seed = g.NextULong();
     }
 
+    /// <summary>Probability of zeroing an element, in [0, 1).</summary>
     public float P { get; }
     /// <summary>Seed of the mask stream (drawn from the generator at construction).</summary>
     public ulong Seed { get; set; }
     /// <summary>Number of training-mode forwards so far; the next mask uses this value.</summary>
     public long Step { get; set; }
 
+    /// <summary>F.Dropout(x, P, true, Seed, Step) in training mode (then Step advances), x itself in evaluation mode.</summary>
     public override Tensor Forward(Tensor x)
     {
         if (!Training) return x;
@@ -341,6 +372,7 @@ public sealed class Dropout : Module
         return y;
     }
 
+    /// <inheritdoc/>
     protected override string ExtraRepr() => $"p={P.ToString(CultureInfo.InvariantCulture)}";
 }
 

@@ -10,13 +10,16 @@ public class Sequential : Module
     private readonly List<Module> _layers = new();
     private readonly List<string> _names = new();
 
+    /// <summary>An empty chain; add modules with <see cref="Append"/>.</summary>
     public Sequential() { }
 
+    /// <summary>torch.nn.Sequential(*modules): the modules in order, named "0", "1", ...</summary>
     public Sequential(params Module[] modules)
     {
         foreach (var m in modules) Append(m);
     }
 
+    /// <summary>torch.nn.Sequential(OrderedDict(...)): the modules in order under the names given (state-dict keys "name.weight", ...).</summary>
     public Sequential(params (string Name, Module Module)[] modules)
     {
         foreach (var (name, m) in modules) { RegisterModule(name, m); _layers.Add(m); _names.Add(name); }
@@ -31,9 +34,12 @@ public class Sequential : Module
         return this;
     }
 
+    /// <summary>Number of modules in the chain (len(seq) in torch).</summary>
     public int Count => _layers.Count;
+    /// <summary>The module at position <paramref name="index"/> (seq[i] in torch); ArgumentOutOfRangeException outside [0, Count).</summary>
     public Module this[int index] => _layers[index];
 
+    /// <summary>Each module's Forward applied in order, the output of one the input of the next; with <see cref="Profiler.Enabled"/>, each layer is timed.</summary>
     public override Tensor Forward(Tensor x)
     {
         if (Profiler.Enabled)

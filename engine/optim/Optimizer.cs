@@ -24,6 +24,8 @@ public abstract class Optimizer
     private float _lr;
     private long _stepCount;
 
+    /// <summary>Holds <paramref name="parameters"/> (distinct Float32 leaves, at least one) and the learning rate <paramref name="lr"/> (≥ 0);
+    /// an ArgumentException names the optimizer and the offending parameter otherwise.</summary>
     protected Optimizer(IEnumerable<Tensor> parameters, float lr)
     {
         string op = GetType().Name;
@@ -43,6 +45,7 @@ public abstract class Optimizer
         LearningRate = lr;
     }
 
+    /// <summary>The tensors updated by Step(), in the order given (the i of "state.{i}.*").</summary>
     public IReadOnlyList<Tensor> Parameters { get; }
 
     /// <summary>The learning rate; may be changed between steps (learning-rate schedules). Must be ≥ 0.</summary>
@@ -56,8 +59,10 @@ public abstract class Optimizer
         }
     }
 
+    /// <summary>optimizer.zero_grad(set_to_none=False): every parameter's Grad set back to zero, its buffer kept (Tensor.ZeroGrad).</summary>
     public void ZeroGrad() { foreach (var p in Parameters) p.ZeroGrad(); }
 
+    /// <summary>optimizer.step(): one update of every parameter that has a gradient, in place, under NoGrad; StepCount advances.</summary>
     public abstract void Step();
 
     /// <summary>Named state tensors (momentum buffers, Adam moments) for checkpoints.</summary>
@@ -135,6 +140,7 @@ public abstract class Optimizer
         return list;
     }
 
+    /// <summary>Throws an ArgumentException "{optimizer}: {message}" unless <paramref name="ok"/> (hyper-parameter checks of the constructors).</summary>
     protected void Require(bool ok, string message)
     {
         if (!ok) throw new ArgumentException($"{GetType().Name}: {message}");
@@ -149,6 +155,8 @@ public abstract class Optimizer
 /// </summary>
 public sealed class SGD : Optimizer
 {
+    /// <summary>torch.optim.SGD(params, lr, momentum, dampening, weight_decay, nesterov). Throws ArgumentException for a negative lr, momentum
+    /// or weight decay, a non-finite dampening, or Nesterov without momentum &gt; 0 and zero dampening.</summary>
     public SGD(IEnumerable<Tensor> parameters, float lr, float momentum = 0f, float dampening = 0f, float weightDecay = 0f, bool nesterov = false)
         : base(parameters, lr)
     {
@@ -162,11 +170,16 @@ public sealed class SGD : Optimizer
         Nesterov = nesterov;
     }
 
+    /// <summary>Momentum factor m (0: plain SGD, no buffer).</summary>
     public float Momentum { get; }
+    /// <summary>Dampening of the momentum: buf = m·buf + (1 − dampening)·d.</summary>
     public float Dampening { get; }
+    /// <summary>L2 penalty λ: d = g + λ·p.</summary>
     public float WeightDecay { get; }
+    /// <summary>Nesterov momentum: d = d + m·buf instead of d = buf.</summary>
     public bool Nesterov { get; }
 
+    /// <inheritdoc/>
     public override void Step() => UpdateEach((i, p, g, step) =>
     {
         Storage? buffer = Momentum != 0f ? State(i, "momentum_buffer").Storage : null;
@@ -184,6 +197,8 @@ public sealed class SGD : Optimizer
 /// </summary>
 public sealed class Adam : Optimizer
 {
+    /// <summary>torch.optim.Adam(params, lr, betas=(beta1, beta2), eps, weight_decay). Throws ArgumentException for a negative lr, eps or
+    /// weight decay, or a beta outside [0, 1).</summary>
     public Adam(IEnumerable<Tensor> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0f)
         : base(parameters, lr)
     {
@@ -197,11 +212,16 @@ public sealed class Adam : Optimizer
         WeightDecay = weightDecay;
     }
 
+    /// <summary>β1, decay of the first-moment average m.</summary>
     public float Beta1 { get; }
+    /// <summary>β2, decay of the second-moment average v.</summary>
     public float Beta2 { get; }
+    /// <summary>ε added to √v̂ in the denominator.</summary>
     public float Eps { get; }
+    /// <summary>L2 penalty λ added to the gradient: g += λ·p (not AdamW's decoupled decay).</summary>
     public float WeightDecay { get; }
 
+    /// <inheritdoc/>
     public override void Step() => UpdateEach((i, p, g, step) =>
         p.Device.Backend.AdamStep(p.Storage, g.Storage, State(i, "exp_avg").Storage, State(i, "exp_avg_sq").Storage, p.Numel,
             LearningRate, Beta1, Beta2, Eps, WeightDecay, step));

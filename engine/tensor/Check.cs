@@ -6,8 +6,10 @@ namespace ScratchNet;
 /// </summary>
 public static class Check
 {
+    /// <summary>A shape as torch prints its sizes: "[2, 3, 4]" ("[]" for rank 0); for error messages.</summary>
     public static string Fmt(int[] shape) => "[" + string.Join(", ", shape) + "]";
 
+    /// <summary>A copy of <paramref name="shape"/>; ArgumentException "{op}: sizes must be positive" if a size is ≤ 0.</summary>
     public static int[] Shape(string op, int[] shape)
     {
         foreach (int d in shape)
@@ -15,18 +17,22 @@ public static class Check
         return (int[])shape.Clone();
     }
 
+    /// <summary><paramref name="value"/> itself; ArgumentException "{op}: {name} must be positive" if it is ≤ 0.</summary>
     public static int Positive(string op, string name, int value)
     {
         if (value <= 0) throw new ArgumentException($"{op}: {name} must be positive, got {value}");
         return value;
     }
 
+    /// <summary><paramref name="value"/> itself; ArgumentException "{op}: {name} must be >= 0" if it is negative.</summary>
     public static int NonNegative(string op, string name, int value)
     {
         if (value < 0) throw new ArgumentException($"{op}: {name} must be >= 0, got {value}");
         return value;
     }
 
+    /// <summary>Every non-null tensor is alive (ObjectDisposedException otherwise) and on one device; an ArgumentException lists
+    /// each tensor's shape and device if not.</summary>
     public static void SameDevice(string op, params Tensor?[] tensors)
     {
         Device? d = null;
@@ -40,18 +46,21 @@ public static class Check
         }
     }
 
+    /// <summary>ArgumentException naming the op and both shapes unless <paramref name="a"/> and <paramref name="b"/> have the same shape (no broadcasting).</summary>
     public static void SameShape(string op, Tensor a, Tensor b)
     {
         if (!a.Shape.SequenceEqual(b.Shape))
             throw new ArgumentException($"{op}: shapes {a.ShapeString} and {b.ShapeString} must be equal");
     }
 
+    /// <summary>ArgumentException "{op}: {name} must have {rank} dimensions" unless <paramref name="t"/> has that rank.</summary>
     public static void Rank(string op, string name, Tensor t, int rank)
     {
         if (t.Dim != rank)
             throw new ArgumentException($"{op}: {name} must have {rank} dimensions, got shape {t.ShapeString}");
     }
 
+    /// <summary>ArgumentException naming the op, the dtype and the shape unless <paramref name="t"/> is Float32.</summary>
     public static void Float(string op, Tensor t)
     {
         if (t.DType != Kernels.DType.Float32) throw new ArgumentException($"{op}: expected a Float32 tensor, got {t.DType} {t.ShapeString}");

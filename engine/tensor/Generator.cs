@@ -9,8 +9,10 @@ public sealed class Generator
     private ulong _state;
     private float? _spareNormal;
 
+    /// <summary>A generator whose state starts at <paramref name="seed"/> (torch.Generator().manual_seed(seed)); equal seeds give equal streams.</summary>
     public Generator(ulong seed) => _state = seed;
 
+    /// <summary>The next 64 random bits (SplitMix64: the state advances by 0x9E3779B97F4A7C15, then is mixed).</summary>
     public ulong NextULong()
     {
         ulong z = _state += 0x9E3779B97F4A7C15UL;
@@ -22,6 +24,7 @@ public sealed class Generator
     /// <summary>Uniform in [0, 1) with 24 random bits.</summary>
     public float NextFloat() => (NextULong() >> 40) * (1.0f / (1 << 24));
 
+    /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
     public double NextDouble() => (NextULong() >> 11) * (1.0 / (1UL << 53));
 
     /// <summary>Uniform integer in [0, n).</summary>

@@ -11,11 +11,13 @@ namespace ScratchNet;
 /// </summary>
 public static class Profiler
 {
+    /// <summary>Whether Time measures and records (off: Time just runs its function, without synchronising). Process-wide.</summary>
     public static bool Enabled { get; set; }
 
     private static readonly Dictionary<string, (double Seconds, int Calls)> Totals = new();
     private static readonly List<string> Order = new();
 
+    /// <summary>Forgets every total and call count recorded so far.</summary>
     public static void Reset() { Totals.Clear(); Order.Clear(); }
 
     /// <summary>Runs f and, when enabled, charges its synchronised wall time to name.</summary>

@@ -41,7 +41,9 @@ public sealed partial class Tensor : IDisposable
     /// <summary>The device buffer (shared by reshape views). Changes only when Module.To moves a parameter or buffer in place.</summary>
     public Storage Storage { get; private set; }
     internal IBackend Backend => Device.Backend;
+    /// <summary>The rank, Shape.Length (torch.Tensor.dim()); 0 for a one-element scalar tensor [].</summary>
     public int Dim => Shape.Length;
+    /// <summary>Shape[dim] (torch.Tensor.size(dim)); a negative dim counts from the end (−1: the last).</summary>
     public int Size(int dim) => Shape[dim < 0 ? dim + Shape.Length : dim];
     /// <summary>Optional name (parameters carry their PyTorch module path, e.g. features.0.weight).</summary>
     public string? Name { get; set; }
@@ -65,6 +67,7 @@ public sealed partial class Tensor : IDisposable
         }
     }
 
+    /// <summary>The product of the sizes (1 for []); ArgumentException if it exceeds int.MaxValue.</summary>
     public static int NumelOf(int[] shape)
     {
         long n = 1;
@@ -73,16 +76,23 @@ public sealed partial class Tensor : IDisposable
         return (int)n;
     }
 
+    /// <summary>The shape as "[N, C, H, W]", as error messages name it.</summary>
     public string ShapeString => "[" + string.Join(", ", Shape) + "]";
+    /// <summary>"Tensor[2, 3] Float32 on cpu (from op)": shape, dtype, device and the op that made it; the values are not read.</summary>
     public override string ToString() => $"Tensor{ShapeString} {DType} on {Device}{(Op.Length > 0 ? $" (from {Op})" : "")}";
 
     // ---------------------------------------------------------------- creation
 
+    /// <summary>torch.empty: a tensor of <paramref name="shape"/> on <paramref name="device"/> (null: cpu) with unspecified values.
+    /// ArgumentException for a size ≤ 0.</summary>
     public static Tensor Empty(int[] shape, Device? device = null, DType dtype = DType.Float32) => new(shape, device ?? Device.Cpu, dtype);
 
+    /// <summary>torch.zeros: a Float32 tensor of zeros on <paramref name="device"/> (null: cpu).</summary>
     public static Tensor Zeros(int[] shape, Device? device = null) => Full(shape, 0f, device);
+    /// <summary>torch.ones: a Float32 tensor of ones on <paramref name="device"/> (null: cpu).</summary>
     public static Tensor Ones(int[] shape, Device? device = null) => Full(shape, 1f, device);
 
+    /// <summary>torch.full: a Float32 tensor with every element <paramref name="value"/>.</summary>
     public static Tensor Full(int[] shape, float value, Device? device = null)
     {
         var t = Empty(shape, device);
@@ -90,6 +100,8 @@ public sealed partial class Tensor : IDisposable
         return t;
     }
 
+    /// <summary>torch.tensor(data).reshape(shape): a Float32 tensor holding <paramref name="data"/> in row-major order (copied).
+    /// ArgumentException unless data.Length is the shape's element count.</summary>
     public static Tensor FromArray(float[] data, int[] shape, Device? device = null)
     {
         var t = Empty(shape, device);
@@ -99,6 +111,7 @@ public sealed partial class Tensor : IDisposable
         return t;
     }
 
+    /// <summary>A 1-D Float32 tensor [data.Length] holding a copy of <paramref name="data"/>.</summary>
     public static Tensor FromArray(float[] data, Device? device = null) => FromArray(data, [data.Length], device);
 
     /// <summary>An Int32 tensor of class labels (for CrossEntropyLoss) or indices.</summary>
@@ -117,6 +130,7 @@ public sealed partial class Tensor : IDisposable
         return FromArray(data, shape, device);
     }
 
+    /// <summary>torch.rand: U(0, 1) from a seeded generator, the same values on every device.</summary>
     public static Tensor Rand(int[] shape, Generator gen, Device? device = null) => Uniform(shape, 0f, 1f, gen, device);
 
     /// <summary>Normal N(mean, std²) from a seeded generator.</summary>
@@ -167,8 +181,10 @@ public sealed partial class Tensor : IDisposable
         _grad?.MoveTo(device);
     }
 
+    /// <summary>To(Device.Get(device)), as torch.Tensor.to("cuda"): "cpu", "ilgpu-cpu", "cuda", "opencl" or "auto".</summary>
     public Tensor To(string device) => To(Device.Get(device));
 
+    /// <summary>The values in row-major order, copied to the host (waits for the device); ArgumentException for an Int32 tensor (use ToIntArray).</summary>
     public float[] ToArray()
     {
         Storage.ThrowIfDisposed("ToArray");
@@ -178,6 +194,7 @@ public sealed partial class Tensor : IDisposable
         return a;
     }
 
+    /// <summary>The values of an Int32 tensor (labels, indices) copied to the host; ArgumentException for a Float32 tensor (use ToArray).</summary>
     public int[] ToIntArray()
     {
         Storage.ThrowIfDisposed("ToIntArray");
