@@ -201,6 +201,52 @@ public class OnnxTests(ITestOutputHelper output)
         Assert.Contains("'features.1' (Custom)", e.Message);
     }
 
+    private static (int Code, string Out, string Err) Cli(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = ScratchNet.Cli.CliApp.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void Cli_ExportThenImport_GivesARunThatEvalAndResumeUse()
+    {
+        string dir = TempDir("cli"), run = Path.Combine(dir, "run"), back = Path.Combine(dir, "back"), file = Path.Combine(dir, "seed.onnx");
+        var options = new TrainOptions { Model = "seedcnn", OutDir = run, Device = "cpu" };
+        var model = new SeedCnn(10, new Generator(9));
+        var classes = Enumerable.Range(0, 10).Select(i => "class" + i).ToList();
+        Directory.CreateDirectory(run);
+        Checkpoint.Save(run, options, model, new ScratchNet.optim.SGD(model.Parameters(), 0.01f), 1, 0, 5, [], classes);
+
+        var (code, text, err) = Cli("export", run, "--onnx", file);
+        Assert.True(code == 0, err);
+        Assert.Contains("mean 0.5 and std 0.5", text);
+        var meta = Onnx.Import(file).Metadata;
+        Assert.Equal("[0.5]", meta["scratchnet.normalize.mean"]);
+        Assert.Equal("seedcnn", meta["scratchnet.model"]);
+
+        (code, text, err) = Cli("import", file, "--out", back);
+        Assert.True(code == 0, err);
+        Assert.Contains("as seedcnn", text);
+        var loaded = Checkpoint.LoadModel(back, Device.Cpu);
+        Assert.Equal(classes, loaded.Classes);
+        Assert.Equal(model.StateDict().Select(p => p.Tensor.ToArray()), loaded.Model.StateDict().Select(p => p.Tensor.ToArray()));
+
+        (code, text, err) = Cli("eval", back, "--device", "cpu");
+        Assert.True(code == 0, err);
+        (code, text, err) = Cli("train", "seedcnn", "--resume", "--out", back, "--epochs", "1", "--max-steps", "2", "--device", "cpu");
+        Assert.True(code == 0, err + text);
+
+        // A graph that is no trainable architecture: one line naming the file and saying what to do.
+        string other = Path.Combine(dir, "other.onnx");
+        Onnx.Export(Build("lenet5").Model, [1, 28, 28], other);
+        (code, _, err) = Cli("import", other, "--out", Path.Combine(dir, "other"));
+        Assert.Equal(1, code);
+        Assert.Contains(other, err);
+        Assert.Contains("Onnx.Import", err);
+    }
+
     // ---------------------------------------------------------------- bad graphs, each refused naming the file and the node
 
     private static OnnxModel SeedModel() => Onnx.ToOnnx(Build("seedcnn").Model, [1, 28, 28]);
