@@ -16,8 +16,8 @@ public static partial class Onnx
 {
     /// <summary>The opsets of the default domain import accepts (Softmax's axis semantics are those of opset 13 on).</summary>
     public const int MinImportOpset = 13, MaxImportOpset = 21;
-    /// <summary>One input sample may have at most this many elements (a 4096×4096 RGB image); larger claims are refused before allocation.</summary>
-    public const long MaxSampleElements = 3L * 4096 * 4096;
+    /// <summary>One input sample may have at most this many elements (a 2048×2048 RGB image); larger claims are refused before allocation.</summary>
+    public const long MaxSampleElements = 3L * 2048 * 2048;
 
     /// <summary>
     /// Reads the ONNX file at <paramref name="path"/> as a ScratchNet model on <paramref name="device"/> (cpu when null). The graph
@@ -247,7 +247,8 @@ public static partial class Onnx
             var b = n.Inputs.Count > 2 && n.Inputs[2].Length > 0 ? FloatConst(n, 2, "bias", 1) : null;
             int outC = Dim(n, w.Dims[0]), inC = Dim(n, w.Dims[1]);
             if (b is not null && b.Dims[0] != outC) throw Bad(n, $"bias has {b.Dims[0]} values for {outC} output channels");
-            var conv = new Conv2d(inC, outC, Dim(n, w.Dims[2]), Dim(n, strides[0]), (int)Math.Min(pads[0], int.MaxValue), bias: b is not null, device: device);
+            if (pads[0] < 0 || pads[0] > int.MaxValue) throw Bad(n, $"padding {pads[0]} out of range");
+            var conv = new Conv2d(inC, outC, Dim(n, w.Dims[2]), Dim(n, strides[0]), (int)pads[0], bias: b is not null, device: device);
             conv.Weight.CopyFrom(w.F!);
             conv.Bias?.CopyFrom(b!.F!);
             return conv;
@@ -324,7 +325,8 @@ public static partial class Onnx
             if ((Ints(n, "dilations") ?? [1, 1]).Any(d => d != 1)) throw Bad(n, "dilations other than 1 are not supported");
             if (Str(n, "auto_pad", "NOTSET") is not ("NOTSET" or "")) throw Bad(n, "auto_pad is not supported (explicit pads only)");
             if (Int(n, "storage_order", 0) != 0) throw Bad(n, "storage_order 1 is not supported");
-            int kk = Dim(n, k[0]), s = Dim(n, strides[0]), p = (int)Math.Clamp(pads[0], 0, int.MaxValue);
+            if (pads[0] < 0 || pads[0] > int.MaxValue) throw Bad(n, $"padding {pads[0]} out of range");
+            int kk = Dim(n, k[0]), s = Dim(n, strides[0]), p = (int)pads[0];
             bool ceil = Int(n, "ceil_mode", 0) != 0;
             return max ? new MaxPool2d(kk, s, p, ceil) : new AvgPool2d(kk, s, p, ceil, Int(n, "count_include_pad", 0) != 0);
         }
