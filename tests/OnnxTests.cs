@@ -238,12 +238,32 @@ public class OnnxTests(ITestOutputHelper output)
         (code, text, err) = Cli("train", "seedcnn", "--resume", "--out", back, "--epochs", "1", "--max-steps", "2", "--device", "cpu");
         Assert.True(code == 0, err + text);
 
-        // A graph that is no trainable architecture: one line naming the file and saying what to do.
-        string other = Path.Combine(dir, "other.onnx");
-        Onnx.Export(Build("lenet5").Model, [1, 28, 28], other);
-        (code, _, err) = Cli("import", other, "--out", Path.Combine(dir, "other"));
+        // Any other image model: the graph is kept as the run's architecture (model kind "onnx"); eval, predict, resume and
+        // export work on it, and what it learns is in model.safetensors.
+        string other = Path.Combine(dir, "bncnn.onnx"), otherRun = Path.Combine(dir, "other"), again = Path.Combine(dir, "again.onnx");
+        var (bn, bnShape) = Build("bncnn");
+        Onnx.Export(bn, bnShape, other);
+        (code, text, err) = Cli("import", other, "--out", otherRun);
+        Assert.True(code == 0, err);
+        Assert.Contains("as onnx", text);
+        (code, _, err) = Cli("eval", otherRun, "--device", "cpu");
+        Assert.True(code == 0, err);
+        var x = Inputs(7, bnShape, 4);
+        Assert.Equal(Forward(bn, x, 7, bnShape), Forward(Checkpoint.LoadModel(otherRun, Device.Cpu).Model, x, 7, bnShape));
+        (code, text, err) = Cli("train", "--resume", "--out", otherRun, "--epochs", "1", "--max-steps", "2", "--device", "cpu");
+        Assert.True(code == 0, err + text);
+        var tuned = Checkpoint.LoadModel(otherRun, Device.Cpu).Model;
+        Assert.NotEqual(Forward(bn, x, 7, bnShape), Forward(tuned, x, 7, bnShape));   // two SGD steps moved the weights
+        (code, _, err) = Cli("export", otherRun, "--onnx", again);
+        Assert.True(code == 0, err);
+        Assert.Equal(Forward(tuned, x, 7, bnShape), Forward(Onnx.Import(again).Model, x, 7, bnShape));
+
+        // A model whose input is not an image: one line naming the file and saying what to do.
+        string mlp = Path.Combine(dir, "xor.onnx");
+        Onnx.Export(Build("mlp").Model, [2], mlp);
+        (code, _, err) = Cli("import", mlp, "--out", Path.Combine(dir, "xor"));
         Assert.Equal(1, code);
-        Assert.Contains(other, err);
+        Assert.Contains(mlp, err);
         Assert.Contains("Onnx.Import", err);
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ScratchNet.data;
+using ScratchNet.io;
 using ScratchNet.nn;
 using ScratchNet.onnx;
 using ScratchNet.optim;
@@ -7,7 +8,7 @@ using ScratchNet.optim;
 namespace ScratchNet.Models.Training;
 
 /// <summary>What <see cref="OnnxRun.Import"/> wrote.</summary>
-/// <param name="Model">The trainable architecture the graph is (alexnet, seedcnn or mlp).</param>
+/// <param name="Model">The trainable architecture the graph is (alexnet, seedcnn or mlp), or "onnx": the graph itself, kept as the run's model.onnx.</param>
 /// <param name="Classes">The class names written (from the file's metadata, the caller, or "0", "1", ...).</param>
 /// <param name="Data">The data kind written into the checkpoint.</param>
 /// <param name="OutDir">The run folder.</param>
@@ -19,8 +20,10 @@ public sealed record OnnxImportResult(string Model, IReadOnlyList<string> Classe
 /// normalisation the graph's input must already have, <c>scratchnet.normalize.mean</c> and <c>scratchnet.normalize.std</c> (JSON, per
 /// channel): (pixel/255 − mean)/std, after padding a 28×28 image to 32×32 and repeating its channel for alexnet. It is not folded
 /// into the graph, so the graph takes what Module.Forward takes and matches a torch.onnx export of the same model.
-/// Import turns an ONNX file whose graph is one of the architectures `train` builds into a run folder that eval, predict and
-/// train --resume (fine-tuning from the imported weights, with a fresh optimizer) read.
+/// Import turns an ONNX file of image model into a run folder that eval, predict and train --resume (fine-tuning from the
+/// imported weights, with a fresh optimizer) read: as alexnet, seedcnn or mlp when the graph is one of the architectures `train`
+/// builds (same parameter names and shapes), else as model kind "onnx", whose architecture is the graph, copied into the run
+/// folder as model.onnx (the weights in model.safetensors take over from its initializers).
 /// </summary>
 public static class OnnxRun
 {
@@ -47,9 +50,10 @@ public static class OnnxRun
 
     /// <summary>
     /// Imports <paramref name="onnxPath"/> into the run folder <paramref name="outDir"/> (model.safetensors and train_state.safetensors at
-    /// step 0). The class names and the data kind come from the file's metadata when it has them (a ScratchNet export), else from
-    /// <paramref name="classes"/> and <paramref name="data"/> (default fashion-mnist), else "0", "1", .... A graph that is not alexnet,
-    /// seedcnn or mlp (same parameter names and shapes) is an error saying to use <see cref="Onnx.Import(string, Device?)"/> in code.
+    /// step 0, and model.onnx for a graph that is not alexnet, seedcnn or mlp). The class names and the data kind come from
+    /// <paramref name="classes"/> and <paramref name="data"/>, else from the file's metadata (a ScratchNet export), else "0", "1", ...
+    /// and fashion-mnist. A graph whose input is not an image [N, C, H, W] is an error saying to use
+    /// <see cref="Onnx.Import(string, Device?)"/> in code.
     /// </summary>
     public static OnnxImportResult Import(string onnxPath, string outDir, IReadOnlyList<string>? classes = null, string? data = null, string? dataPath = null)
     {
@@ -65,16 +69,29 @@ public static class OnnxRun
         if (!TrainOptions.DataKinds.Contains(data)) throw new ArgumentException($"import: data kind '{data}' is not one of {string.Join(", ", TrainOptions.DataKinds)}");
 
         string? model = TrainOptions.Models.FirstOrDefault(name => Matches(imported, name, outputs));
-        if (model is null)
-            throw new ArgumentException($"import: {onnxPath} is a {imported.Model.Children().Count()}-layer graph that is none of the architectures `train` builds " +
-                                        $"({string.Join(", ", TrainOptions.Models)}, same parameter names and shapes); load it in code with Onnx.Import to evaluate, fine-tune or export it");
-        var options = new TrainOptions { Model = model, Data = data, DataPath = dataPath, OutDir = outDir };
+        if (model is null && imported.InputShape.Length != 3)
+            throw new ArgumentException($"import: {onnxPath} takes [N, {string.Join(", ", imported.InputShape)}], not images [N, C, H, W]; a run needs an image model " +
+                                        "(load it in code with Onnx.Import to evaluate, fine-tune or export it)");
+        model ??= TrainOptions.ImportedModel;
+        var options = new TrainOptions { Model = model, Data = data, DataPath = dataPath, OutDir = outDir,
+                                         InputShape = model == TrainOptions.ImportedModel ? imported.InputShape : null };
         options.Validate("import");
-        var target = Trainer.CreateModel(model, outputs, TrainingData.ModelInput(model), new Generator(0), Device.Cpu);
-        var source = imported.Model.StateDict().ToDictionary(p => p.Name, p => p.Tensor);
-        foreach (var (name, t) in target.StateDict())
-            if (source.TryGetValue(name, out var s)) t.CopyFrom(s.ToArray());
         Directory.CreateDirectory(outDir);
+        Module target;
+        if (model == TrainOptions.ImportedModel)
+        {
+            // The graph is the architecture: kept next to the weights, which training then moves on from.
+            byte[] bytes = File.ReadAllBytes(onnxPath);
+            AtomicFile.Write(Path.Combine(outDir, TrainOptions.ArchitectureFile), s => s.Write(bytes));
+            target = imported.Model;
+        }
+        else
+        {
+            target = Trainer.CreateModel(model, outputs, TrainingData.ModelInput(model), new Generator(0), Device.Cpu);
+            var source = imported.Model.StateDict().ToDictionary(p => p.Name, p => p.Tensor);
+            foreach (var (name, t) in target.StateDict())
+                if (source.TryGetValue(name, out var s)) t.CopyFrom(s.ToArray());
+        }
         var optimizer = new SGD(target.Parameters(), options.LearningRate, options.Momentum, 0f, options.WeightDecay);
         Checkpoint.Save(outDir, options, target, optimizer, 0, 0, 0, [], names);
         return new OnnxImportResult(model, names, data, outDir);
