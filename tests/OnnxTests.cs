@@ -160,7 +160,7 @@ public class OnnxTests(ITestOutputHelper output)
         string dir = TempDir("torch");
         var (code, text) = Python(["torch-export", dir]);
         Assert.True(code == 0, text);
-        foreach (var (name, shape) in new[] { ("torch_alexnet", new[] { 3, 32, 32 }), ("torch_bncnn", new[] { 1, 28, 28 }) })
+        foreach (var (name, shape) in new[] { ("torch_alexnet", new[] { 3, 32, 32 }), ("torch_bncnn", new[] { 1, 28, 28 }), ("torch_layers", new[] { 3, 20, 20 }) })
         {
             var m = Onnx.Import(Path.Combine(dir, name + ".onnx"));
             Assert.Equal("pytorch", m.Producer);

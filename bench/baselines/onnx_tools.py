@@ -1,7 +1,8 @@
 """ONNX checks the tests run with Debian's python3-onnx and python3-torch (tests/OnnxTests.cs).
 
   onnx_tools.py check FILE...      onnx.checker.check_model(full_check=True) on each file; prints one line per file
-  onnx_tools.py torch-export DIR   exports the lecture's AlexNet and a small CNN with BatchNorm with torch.onnx.export
+  onnx_tools.py torch-export DIR   exports the lecture's AlexNet, a small CNN with BatchNorm and one with every other layer
+                                   kind with torch.onnx.export
                                    (opset 17, dynamic batch), and writes for each NAME: NAME.onnx, NAME.x{1,7}.f32 (inputs)
                                    and NAME.y{1,7}.f32 (PyTorch's logits), raw little-endian float32
 """
@@ -27,12 +28,22 @@ def bn_cnn():
         nn.Linear(32, 10), nn.LogSoftmax(1))
 
 
+def layers_cnn():
+    """Every layer kind import reads, in the forms torch.onnx writes them."""
+    import torch.nn as nn
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.LeakyReLU(0.2), nn.MaxPool2d(3, 1, 1, ceil_mode=True),
+        nn.AvgPool2d(3, 1, 1), nn.Tanh(), nn.AvgPool2d(2, 2, 1, count_include_pad=False), nn.Sigmoid(),
+        nn.Conv2d(8, 16, 3), nn.GELU(approximate="tanh"), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Linear(16, 12, bias=False), nn.ReLU(), nn.Linear(12, 10), nn.Softmax(1))
+
+
 def torch_export(out):
     import torch
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from torch_models import AlexNet
     torch.manual_seed(3)
-    models = {"torch_alexnet": (AlexNet(10), [3, 32, 32]), "torch_bncnn": (bn_cnn(), [1, 28, 28])}
+    models = {"torch_alexnet": (AlexNet(10), [3, 32, 32]), "torch_bncnn": (bn_cnn(), [1, 28, 28]), "torch_layers": (layers_cnn(), [3, 20, 20])}
     for name, (model, shape) in models.items():
         for m in model.modules():   # running statistics that are not the identity
             if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
