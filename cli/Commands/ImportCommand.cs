@@ -28,7 +28,7 @@ public sealed class ImportCommand : ICliCommand
             var d = parse.GetValue(data) ?? [];
             var r = OnnxRun.Import(path, dir, names, d.Length > 0 ? d[0] : null, d.Length > 1 ? Path.GetFullPath(d[1]) : null);
             output.WriteLine($"imported {path} as {r.Model} ({r.Classes.Count} classes, {r.Data}) into {r.OutDir}: " +
-                             $"scratchnet eval {r.OutDir}, predict {r.OutDir} IMAGE, train {r.Model} --resume --out {r.OutDir} --epochs N");
+                             $"scratchnet eval {r.OutDir}, predict {r.OutDir} IMAGE, train --resume --out {r.OutDir} --epochs N");
             return 0;
         });
         return cmd;
