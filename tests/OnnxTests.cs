@@ -305,7 +305,7 @@ public class OnnxTests(ITestOutputHelper output)
 
         m = SeedModel();   // a branch: the second conv reads the first conv's output, skipping the ReLU and pool
         m.Graph.Nodes[3].Inputs[0] = m.Graph.Nodes[0].Outputs[0];
-        Assert.Contains("node '/1/Relu'", Refused(m, "branch"));
+        Assert.Contains("node '/1/Relu' (Relu): its input '/0/Conv_output_0' also feeds '/3/Conv' (Conv); ScratchNet imports chains of layers (no branches)", Refused(m, "branch"));
 
         m = SeedModel();
         m.Graph.Initializers.First(t => t.Name == "0.weight").Floats = null;

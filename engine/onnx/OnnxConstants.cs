@@ -173,6 +173,9 @@ public static partial class Onnx
                 node = uses.Keys.SelectMany(Consumers).Distinct()
                     .FirstOrDefault(c => !region.Contains(c) && c.Inputs.Where(_act.Contains).All(i => uses.ContainsKey(i)));
             }
+            if (region.Count == 0)
+                throw Bad(first, $"its input '{start}' also feeds {string.Join(", ", Consumers(start).Where(c => c != first).Select(c => $"'{c.Name}' ({c.OpType})"))}; " +
+                                 "ScratchNet imports chains of layers (no branches)");
             if (match is not { } mm)
                 throw Bad(first, $"elementwise arithmetic on the layer's output ({string.Join(", ", region.Select(r => r.OpType).DefaultIfEmpty(first.OpType))}) " +
                                  "that is not a supported activation (GELU's Div/Erf/Add/Mul/Mul); ScratchNet imports chains of layers");

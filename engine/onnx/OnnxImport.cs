@@ -58,7 +58,8 @@ public static partial class Onnx
         private string _input = "";
 
         private DataFormatException Bad(string problem) => new(path, problem);
-        private DataFormatException Bad(OnnxNode n, string problem) => new(path, $"node '{n.Name}' ({n.OpType}): {problem}");
+        private DataFormatException Bad(OnnxNode n, string problem) =>
+            new(path, $"node '{(n.Name.Length > 0 ? n.Name : $"#{_g.Nodes.IndexOf(n)}, unnamed")}' ({n.OpType}): {problem}");
 
         public OnnxImported Run()
         {
