@@ -227,7 +227,7 @@ public sealed class OnnxAttribute
             case FLOAT: w.Float(2, F); break;
             case INT: w.Int(3, I); break;
             case STRING: w.String(4, S); break;
-            case TENSOR: w.Message(5, T!.Write); break;
+            case TENSOR when T is not null: w.Message(5, T.Write); break;
             case FLOATS: foreach (var x in Floats) w.Float(7, x); break;
             case INTS: foreach (var x in Ints) w.Int(8, x); break;
         }
@@ -381,7 +381,7 @@ public sealed class OnnxValueInfo
                 for (int i = 0; i < Shape.Length; i++)
                 {
                     long? size = Shape[i];
-                    string? sym = Symbols?[i];
+                    string? sym = Symbols is { } names && i < names.Length ? names[i] : null;
                     shape.Message(1, d => { if (size is { } s) d.Int(1, s); else if (sym is not null) d.String(2, sym); });
                 }
             });
