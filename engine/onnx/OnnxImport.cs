@@ -30,6 +30,8 @@ public static partial class Onnx
     public static OnnxImported Import(string path, Device? device = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such ONNX file", path);
+        if (new FileInfo(path).Length > int.MaxValue)
+            throw new DataFormatException(path, "is larger than 2 GiB; ONNX files that size keep their weights as external data, which is not supported");
         return Import(File.ReadAllBytes(path), path, device);
     }
 
