@@ -265,6 +265,13 @@ public class OnnxTests(ITestOutputHelper output)
         Assert.Equal(1, code);
         Assert.Contains(mlp, err);
         Assert.Contains("Onnx.Import", err);
+
+        // Inputs normalised otherwise than runs do: refused, not silently fed the wrong inputs.
+        string norm = Path.Combine(dir, "norm.onnx");
+        Onnx.Export(Build("seedcnn").Model, [1, 28, 28], norm, new OnnxExportOptions { Metadata = new Dictionary<string, string> { ["scratchnet.normalize.mean"] = "[0.1307]" } });
+        (code, _, err) = Cli("import", norm, "--out", Path.Combine(dir, "norm"));
+        Assert.Equal(1, code);
+        Assert.Contains("normalised with mean [0.1307]", err);
     }
 
     // ---------------------------------------------------------------- bad graphs, each refused naming the file and the node

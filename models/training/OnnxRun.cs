@@ -66,6 +66,10 @@ public static class OnnxRun
             ?? Enumerable.Range(0, outputs).Select(i => i.ToString()).ToList();
         if (names.Count != outputs) throw new ArgumentException($"import: {onnxPath} has {outputs} outputs, but {names.Count} class names were given");
         data ??= meta.GetValueOrDefault("scratchnet.data") ?? "fashion-mnist";
+        foreach (var (key, expected) in new[] { ("scratchnet.normalize.mean", Mean), ("scratchnet.normalize.std", Std) })
+            if (meta.TryGetValue(key, out var v) && !SameEverywhere(v, expected))
+                throw new ArgumentException($"import: {onnxPath} says its inputs are normalised with {key.Split('.')[^1]} {CheckpointMetadata.Printable(v)}; " +
+                                            $"runs normalise with mean {Mean} and std {Std}, so eval and predict would feed it other inputs (use Onnx.Import in code)");
         if (!TrainOptions.DataKinds.Contains(data)) throw new ArgumentException($"import: data kind '{data}' is not one of {string.Join(", ", TrainOptions.DataKinds)}");
 
         string? model = TrainOptions.Models.FirstOrDefault(name => Matches(imported, name, outputs));
@@ -95,6 +99,12 @@ public static class OnnxRun
         var optimizer = new SGD(target.Parameters(), options.LearningRate, options.Momentum, 0f, options.WeightDecay);
         Checkpoint.Save(outDir, options, target, optimizer, 0, 0, 0, [], names);
         return new OnnxImportResult(model, names, data, outDir);
+    }
+
+    private static bool SameEverywhere(string json, float value)
+    {
+        try { return JsonSerializer.Deserialize<float[]>(json) is { Length: > 0 } a && a.All(x => x == value); }
+        catch (JsonException) { return false; }
     }
 
     private static List<string>? ParseClasses(string path, string json)
