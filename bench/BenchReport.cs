@@ -81,9 +81,9 @@ public static class BenchReport
                       "GEMM versions: the ILGPU kernel steps of kernels/gemm (v1 … v5). Conv algorithms: ILGPU's two ways to run a conv " +
                       "(kernels/conv); on a GPU the Convolutions table shows the one Auto picked by timing both (its warm-up includes that), on the CPU simulator im2col. Peak memory: device bytes in use while training " +
                       "(ours: the caching allocator's peak; PyTorch: torch.cuda.max_memory_allocated).");
-        string[] known = ["gemm", "gemm-v", "conv", "conv-alg", "memory", "train", "infer", "peak"];
+        string[] known = ["gemm", "gemm-v", "conv", "conv-alg", "memory", "train", "infer", "infer-ort", "peak"];
         string[] titles = ["GEMM", "GEMM kernel versions (ILGPU)", "Convolutions (AlexNet-CIFAR, seed CNN)", "Conv algorithms (ILGPU): chunked im2col + GEMM vs implicit GEMM",
-                           "Memory-bound kernels", "Training", "Inference", "Peak memory (training)"];
+                           "Memory-bound kernels", "Training", "Inference", "Inference against ONNX Runtime (the model as `Onnx.ToOnnx` exports it)", "Peak memory (training)"];
         // Then the sections of `bench --op` (one per family: every version, checked, then timed), in the order they ran.
         var sections = known.Where(k => r.Items.Any(i => i.Section == k))
             .Concat(r.Items.Select(i => i.Section).Where(k => !known.Contains(k)).Distinct()).ToList();

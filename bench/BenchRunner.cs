@@ -163,6 +163,9 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log, OpRegistry? ops 
                 e.Train.TheirBest is null ? null : label, e.Train.TheirBest, Median: e.Train.Median, BaselineMedian: e.Train.TheirMedian));
             Add(new BenchItem("infer", $"{model} b{batch}", deviceName, "img/s", e.Infer.Best, null,
                 e.Infer.TheirBest is null ? null : label, e.Infer.TheirBest, Median: e.Infer.Median, BaselineMedian: e.Infer.TheirMedian));
+            if (e.Ort is { } ort)
+                Add(new BenchItem("infer-ort", $"{model} b{batch}", deviceName, "img/s", ort.Best, null, OrtBaseline.Label, ort.TheirBest,
+                    Median: ort.Median, BaselineMedian: ort.TheirMedian));
             if (!cpu && !sim)
                 Add(new BenchItem("peak", $"{model} b{batch} train", deviceName, "MiB", e.PeakBytes / 1048576.0, null,
                     e.TheirPeakMib is null ? null : label, e.TheirPeakMib));
@@ -171,7 +174,7 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log, OpRegistry? ops 
     }
 
     /// <summary>Training and inference rounds of one model, ours alternating with PyTorch's; our peak device memory while training.</summary>
-    private sealed record EndToEndFigures(Measured Train, Measured Infer, long PeakBytes, double? TheirPeakMib);
+    private sealed record EndToEndFigures(Measured Train, Measured Infer, long PeakBytes, double? TheirPeakMib, Measured? Ort = null);
 
     /// <summary>
     /// Training img/s (forward + backward + SGD lr 0.01, momentum 0.9, weight decay 5e-4) and inference img/s, each in rounds of
@@ -226,7 +229,21 @@ public sealed class BenchRunner(BenchOptions o, TextWriter log, OpRegistry? ops 
             (oi, ti) = Timing.Alternate(rounds, () => Round(Forward), torch is null ? null : () => torch.Infer(modelName, batch, steps), pause);
         }
         LogRounds($"infer {modelName} b{batch}", oi, ti, torch);
-        return new EndToEndFigures(new Measured(warmSeconds, ot, tt), new Measured(0, oi, ti), peakBytes, theirPeak);
+        Measured? ort = null;
+        if (o.Baselines && !o.Tiny && dev.Name == "cpu" && OrtBaseline.Create(model, x, _r.Notes, modelName) is { } session)
+        {
+            using (session)
+            using (Tensor.NoGrad())
+            {
+                session.Round(batch, 1);
+                var (oo, ro) = Timing.Alternate(rounds, () => Round(Forward), () => session.Round(batch, steps), pause);
+                log.WriteLine($"  infer {modelName} b{batch}, img/s by round (ours | {OrtBaseline.Label}): " +
+                              string.Join(", ", oo.Select((v, i) => $"{BenchReport.F1(v)} | {(i < ro.Count ? BenchReport.F1(ro[i]) : "-")}")));
+                ort = new Measured(0, oo, ro);
+                _r.Baselines["onnxruntime-cpu"] = OrtBaseline.Label;
+            }
+        }
+        return new EndToEndFigures(new Measured(warmSeconds, ot, tt), new Measured(0, oi, ti), peakBytes, theirPeak, ort);
     }
 
     private void LogRounds(string what, List<double> ours, List<double> theirs, TorchServer? torch)

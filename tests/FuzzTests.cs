@@ -12,7 +12,7 @@ namespace ScratchNet.Tests;
 
 /// <summary>
 /// Mutation fuzzing of every file loader (see <see cref="FuzzCase"/>): IDX (raw and gzip, images and
-/// labels), CIFAR-10 batches, PNG, JPEG and BMP, safetensors; and the inputs that broke the old code.
+/// labels), CIFAR-10 batches, PNG, JPEG and BMP, safetensors, ONNX; and the inputs that broke the old code.
 /// 250 to 500 cases per seed file by default (a few seconds in all); SCRATCHNET_FUZZ_CASES=10000 runs the
 /// long campaign (10,000 per seed file, about a minute on two cores).
 /// </summary>
@@ -158,6 +158,18 @@ public class FuzzTests(ITestOutputHelper output)
     {
         Report(FuzzCase.Run("safetensors", SafetensorsSeed(), ".safetensors", p => Safetensors.Load(p), Cases(), Seed,
             SafetensorsMutations.All));
+    }
+
+    // ------------------------------------------------------------------ ONNX
+
+    [Fact]
+    public void OnnxFiles()
+    {
+        var (model, shape) = OnnxTests.Build("every-layer");
+        var bytes = ScratchNet.onnx.Onnx.ToOnnx(model, shape).ToBytes();
+        Report(FuzzCase.Run("onnx", bytes, ".onnx", p => ScratchNet.onnx.Onnx.Import(p), Cases(), Seed, OnnxMutations.All));
+        var (seed, seedShape) = OnnxTests.Build("seedcnn");
+        Report(FuzzCase.Run("onnx-seedcnn", ScratchNet.onnx.Onnx.ToOnnx(seed, seedShape).ToBytes(), ".onnx", p => ScratchNet.onnx.Onnx.Import(p), Cases(250), Seed, OnnxMutations.All));
     }
 
     // ------------------------------------------------------------------ inputs that broke the old code

@@ -28,7 +28,7 @@ public sealed class EvalCommand : ICliCommand
             var dev = Device.Get(parse.GetValue(device)!, kernels.Read(parse));
             var m = Checkpoint.LoadModel(parse.GetValue(checkpoint)!, dev);
             var dataArgs = parse.GetValue(data) ?? [];
-            var o = new TrainOptions { Model = m.Name, Data = m.Data, DataPath = m.DataPath, Device = dev.Name, DeviceOptions = dev.Options, MaxImagePixels = parse.GetValue(maxPixels) };
+            var o = new TrainOptions { Model = m.Name, Data = m.Data, DataPath = m.DataPath, Device = dev.Name, DeviceOptions = dev.Options, MaxImagePixels = parse.GetValue(maxPixels), InputShape = m.InputShape };
             if (dataArgs.Length > 0) o = o with { Data = dataArgs[0], DataPath = dataArgs.Length > 1 ? dataArgs[1] : null };
             else if (m.DataPath is { } saved && !Directory.Exists(saved))
                 throw new ArgumentException($"eval: the model was trained on {m.Data} from {saved}, which no longer exists; pass --data {m.Data} PATH");

@@ -93,7 +93,7 @@ public static class Checkpoint
             ["scratchnet.model"] = options.Model,
             ["scratchnet.data"] = options.Data,
             ["scratchnet.classes"] = JsonSerializer.Serialize(classes),
-            ["scratchnet.input"] = JsonSerializer.Serialize(TrainingData.ModelInput(options.Model)),
+            ["scratchnet.input"] = JsonSerializer.Serialize(options.InputShape ?? TrainingData.ModelInput(options.Model)),
             ["scratchnet.global_step"] = globalStep.ToString(CultureInfo.InvariantCulture),
         };
         if (options.DataPath is { } dp) modelMeta["scratchnet.data_path"] = Path.GetFullPath(dp);
@@ -191,12 +191,14 @@ public static class Checkpoint
         if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint {path} not found", path);
         var file = Safetensors.Load(path);
         var m = new CheckpointMetadata(path, file.Metadata);
-        string name = m.OneOf("scratchnet.model", TrainOptions.Models);
+        string name = m.OneOf("scratchnet.model", [.. TrainOptions.Models, TrainOptions.ImportedModel]);
         var classes = m.Parse<List<string>>("scratchnet.classes");
         if (classes.Count is 0 or > MaxClasses) throw m.Bad("scratchnet.classes", $"has {classes.Count} names, expected 1 to {MaxClasses}");
         if (classes.Any(c => c is null)) throw m.Bad("scratchnet.classes", "has a null name");
         var input = m.Parse<int[]>("scratchnet.input");
-        var expectedInput = TrainingData.ModelInput(name);
+        var expectedInput = name == TrainOptions.ImportedModel ? input : TrainingData.ModelInput(name);
+        if (input.Length != 3 || input.Any(d => d is < 1 or > 4096))
+            throw m.Bad("scratchnet.input", $"is [{string.Join(", ", input)}], not an image shape [C, H, W] with sizes 1 to 4096");
         if (!input.SequenceEqual(expectedInput))
             throw m.Bad("scratchnet.input", $"is [{string.Join(", ", input)}], but {name} takes [{string.Join(", ", expectedInput)}]");
         string data = m.OneOf("scratchnet.data", TrainOptions.DataKinds);
@@ -204,7 +206,7 @@ public static class Checkpoint
         if (dataPath is { Length: 0 }) dataPath = null;
         m.Long("scratchnet.global_step", 0, long.MaxValue);
 
-        var model = Trainer.CreateModel(name, classes.Count, input, new Generator(0), device);
+        var model = Trainer.CreateModel(name, classes.Count, input, new Generator(0), device, Path.GetDirectoryName(Path.GetFullPath(path)));
         Safetensors.LoadInto(file, path, model.StateDict(), strict: true, requireFinite: true);
         model.Eval();
         return new LoadedModel(model, name, classes, input, data, dataPath);

@@ -9,6 +9,11 @@ public sealed record TrainOptions
 {
     /// <summary>The models `train` can train.</summary>
     public static readonly IReadOnlyList<string> Models = ["alexnet", "seedcnn", "mlp"];
+    /// <summary>The model kind of a run made by `scratchnet import` from an ONNX graph that is none of <see cref="Models"/>: the
+    /// architecture is the run folder's <see cref="ArchitectureFile"/>, its input <see cref="InputShape"/>.</summary>
+    public const string ImportedModel = "onnx";
+    /// <summary>The ONNX file in an imported run's folder that holds its architecture (the weights are model.safetensors').</summary>
+    public const string ArchitectureFile = "model.onnx";
     /// <summary>The kinds of data `--data` takes.</summary>
     public static readonly IReadOnlyList<string> DataKinds = ["fashion-mnist", "mnist", "cifar10", "folder"];
     /// <summary>Largest --batch-size: 65,536 images (AlexNet's activations alone would need ~30 GB at that size).</summary>
@@ -62,6 +67,8 @@ public sealed record TrainOptions
     public string OutDir { get; init; } = Path.Combine("runs", "alexnet");
     /// <summary>Continue from the checkpoint in OutDir.</summary>
     public bool Resume { get; init; }
+    /// <summary>The input [C, H, W] of an imported model (<see cref="ImportedModel"/>); null: the one of <see cref="Model"/>.</summary>
+    public int[]? InputShape { get; init; }
 
     /// <summary>Checks every option; the ArgumentException names <paramref name="command"/>, the option and its allowed range.</summary>
     public void Validate(string command = "train")
@@ -87,7 +94,12 @@ public sealed record TrainOptions
         if (DeviceOptions is null) throw new ArgumentException($"{command}: the device options are missing");
         if (string.IsNullOrWhiteSpace(OutDir)) throw new ArgumentException($"{command}: --out must name a folder, got an empty string");
         if (OutDir.IndexOfAny(Path.GetInvalidPathChars()) >= 0) throw new ArgumentException($"{command}: --out '{OutDir}' has characters a path cannot hold");
-        if (!Models.Contains(Model))
+        if (Model == ImportedModel)
+        {
+            if (InputShape is not { Length: 3 } s || s.Any(d => d is < 1 or > 4096))
+                throw new ArgumentException($"{command}: an imported model needs its input shape [C, H, W] (sizes 1 to 4096), got {(InputShape is null ? "none" : $"[{string.Join(", ", InputShape)}]")}");
+        }
+        else if (!Models.Contains(Model))
             throw new ArgumentException($"{command}: unknown model '{Model}'. Trainable models: {string.Join(", ", Models)}.");
         if (!DataKinds.Contains(Data))
             throw new ArgumentException($"{command}: unknown data '{Data}'. Known: fashion-mnist [PATH], mnist PATH, cifar10 PATH, folder PATH.");

@@ -85,9 +85,11 @@ public sealed class Trainer
     public event Action<string>? OnMessage;
 
     /// <summary>The model a run trains: "mlp" here is Flatten, Linear(C·H·W, 256), ReLU, Linear(256, classes) over
-    /// <paramref name="input"/> [C, H, W] (not the registry's XOR MLP); any other name comes from <see cref="ModelRegistry"/>.</summary>
-    public static Module CreateModel(string name, int classes, int[] input, Generator gen, Device device) => name switch
+    /// <paramref name="input"/> [C, H, W] (not the registry's XOR MLP); "onnx" (an imported run) is the graph of
+    /// <paramref name="runDir"/>/model.onnx; any other name comes from <see cref="ModelRegistry"/>.</summary>
+    public static Module CreateModel(string name, int classes, int[] input, Generator gen, Device device, string? runDir = null) => name switch
     {
+        TrainOptions.ImportedModel => ScratchNet.onnx.Onnx.Import(Path.Combine(runDir ?? throw new ArgumentException("an imported model needs its run folder"), TrainOptions.ArchitectureFile), device).Model,
         "mlp" => new Sequential(new Flatten(),
                                 new Linear(input[0] * input[1] * input[2], 256, generator: gen, device: device),
                                 new ReLU(),
@@ -114,7 +116,7 @@ public sealed class Trainer
         var data = TrainingData.Load(o);
 
         var gen = new Generator(o.Seed);
-        var model = CreateModel(o.Model, data.Classes.Count, data.InputShape, gen, device);
+        var model = CreateModel(o.Model, data.Classes.Count, data.InputShape, gen, device, o.OutDir);
         var optimizer = new SGD(model.Parameters(), o.LearningRate, o.Momentum, 0f, o.WeightDecay);
         var trainLoader = new DataLoader(data.Train, o.BatchSize, shuffle: true, seed: o.Seed + 1, dropLast: false,
                                          transform: data.TrainTransform, prefetch: 3);

@@ -35,7 +35,7 @@ public sealed class TrainingData
     /// input.</summary>
     public static TrainingData Load(TrainOptions o)
     {
-        int[] input = ModelInput(o.Model);
+        int[] input = o.InputShape ?? ModelInput(o.Model);
         ImageDataset train, test;
         string source;
         switch (o.Data)
