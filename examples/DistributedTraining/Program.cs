@@ -1,0 +1,69 @@
+// Data-parallel training written by hand, the way a PyTorch user writes a DDP script: one process per rank, started by
+// Open MPI's mpirun; each rank trains its shard of every epoch; DistributedDataParallel averages the gradients during backward.
+//
+//   mpirun -np 2 dotnet run -c Release --project examples/DistributedTraining -- --steps 200
+//   (as root add --allow-run-as-root; more ranks than cores: --oversubscribe)
+//
+// Options: --model seedcnn|alexnet, --width W (AlexNet's channel multiplier), --dropout P (AlexNet), --batch B (per rank),
+// --steps K, --train-limit N, --lr, --device, --save FILE (rank 0 writes the final weights as safetensors).
+using ScratchNet;
+using ScratchNet.data;
+using ScratchNet.distributed;
+using ScratchNet.io;
+using ScratchNet.Models;
+using ScratchNet.nn;
+using ScratchNet.optim;
+
+string Arg(string name, string fallback) => args.Contains(name) ? args[Array.IndexOf(args, name) + 1] : fallback;
+string modelName = Arg("--model", "seedcnn");
+int steps = int.Parse(Arg("--steps", "200")), batchSize = int.Parse(Arg("--batch", "32"));
+int trainLimit = int.Parse(Arg("--train-limit", "0"));
+float lr = float.Parse(Arg("--lr", "0.01"), System.Globalization.CultureInfo.InvariantCulture);
+var device = Device.Get(Arg("--device", "cpu"));
+
+// torch.distributed.init_process_group("mpi"): rank and world size come from mpirun.
+Distributed.InitProcessGroup();
+int rank = Distributed.GetRank(), world = Distributed.GetWorldSize();
+var log = rank == 0 ? Console.Out : TextWriter.Null;
+
+// The data. AlexNet-CIFAR takes [3, 32, 32]: Fashion-MNIST's 28×28 is padded and repeated to three channels.
+var train = Datasets.FashionMnist(train: true);
+if (trainLimit > 0) train = train.Subset(Enumerable.Range(0, trainLimit).ToArray());
+Transform transform = modelName == "alexnet"
+    ? new Compose(new PadTo(32, 32), new RepeatChannels(3), new Normalize(0.5f, 0.5f))
+    : new Normalize(0.5f, 0.5f);
+// Every rank shuffles with the same seed; DistributedSampler gives rank r the positions r, r + N, ... of each epoch's order.
+var loader = new DataLoader(train, batchSize, shuffle: true, seed: 1, transform: transform, sampler: new DistributedSampler(world, rank));
+
+// The model: the same seed everywhere, and DistributedDataParallel broadcasts rank 0's weights anyway.
+var gen = new Generator(0);
+Module net = modelName == "alexnet"
+    ? new AlexNet(10, gen, device, dropout: float.Parse(Arg("--dropout", "0.5"), System.Globalization.CultureInfo.InvariantCulture),
+                  width: float.Parse(Arg("--width", "1"), System.Globalization.CultureInfo.InvariantCulture))
+    : new SeedCnn(10, gen, device);
+using var model = new DistributedDataParallel(net);
+var optimizer = new SGD(model.Parameters(), lr, momentum: 0.9f, weightDecay: 5e-4f);
+log.WriteLine($"{modelName}: {world} rank(s) × batch {batchSize}, buckets: {string.Join(", ", model.Buckets.Select(b => $"{b.Mb:F1} MB"))}");
+
+int step = 0;
+for (int epoch = 0; step < steps; epoch++)
+{
+    foreach (var batch in loader.Epoch(epoch))
+    {
+        using var scope = new TensorScope();
+        var (x, y) = batch.ToTensors(device);
+        optimizer.ZeroGrad();
+        var loss = F.CrossEntropy(model.Forward(x), y);
+        loss.Backward();                       // the buckets' all-reduces run during backward; .Grad is the mean over ranks here
+        optimizer.Step();
+        // The mean loss over all ranks' images, for the log.
+        var sums = new double[] { loss.Item() * batch.Size, batch.Size };
+        Distributed.AllReduce(sums);
+        if (++step % 50 == 0 || step == steps) log.WriteLine($"step {step}: loss {sums[0] / sums[1]:F4}");
+        if (step == steps) break;
+    }
+}
+
+if (Arg("--save", "") is { Length: > 0 } file && rank == 0)
+    Safetensors.Save(file, net.StateDict(), new Dictionary<string, string> { ["format"] = "pt" });
+Distributed.DestroyProcessGroup();
