@@ -146,7 +146,7 @@ public sealed class TrainCommand : ICliCommand
         catch (Exception e)
         {
             var inner = CliApp.Unwrap(e);
-            string where = Distributed.IsInitialized ? $"rank {Distributed.Rank} of {Distributed.WorldSize}: " : "";
+            string where = Distributed.IsInitialized && !inner.Message.StartsWith("rank ", StringComparison.Ordinal) ? $"rank {Distributed.Rank} of {Distributed.WorldSize}: " : "";
             error.WriteLine($"error: {where}{inner.Message.ReplaceLineEndings(" ")}");
             if (Environment.GetEnvironmentVariable("SCRATCHNET_VERBOSE") == "1") error.WriteLine(inner.ToString());
             error.Flush();

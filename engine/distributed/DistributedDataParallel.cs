@@ -143,7 +143,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         {
             var bucket = _buckets[_nextLaunch];
             bucket.Work = Distributed.AllReduceInPlace(bucket.Buffer, bucket.Count, Distributed.SumOp,
-                $"all_reduce of gradient bucket {_nextLaunch} ({bucket.Count * 4.0 / 1e6:F1} MB)");
+                $"all_reduce of gradient bucket {_nextLaunch} ({(bucket.Count < 262144 ? $"{bucket.Count * 4.0 / 1024:F0} KB" : $"{bucket.Count * 4.0 / (1024 * 1024):F1} MB")})");
             _nextLaunch++;
         }
         for (int k = 0; k < _nextLaunch; k++) _buckets[k].Work?.Poll();

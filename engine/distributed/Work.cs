@@ -43,14 +43,16 @@ internal sealed unsafe class Work(IntPtr request, string what)
         if (Poll()) return;
         var clock = Stopwatch.StartNew();
         var timeout = Distributed.Timeout;
-        for (int spins = 0; !Poll(); spins++)
+        while (!Poll())
         {
             if (clock.Elapsed > timeout)
                 throw new DistributedException(
                     $"rank {Distributed.Rank} of {Distributed.WorldSize}: {What} did not complete within {timeout.TotalSeconds:F0} s; another rank is stuck, dead or " +
                     "behind (SCRATCHNET_DIST_TIMEOUT sets the limit in seconds)");
-            if (spins < 64) Thread.Yield();
-            else Thread.Sleep(spins < 1000 ? 0 : 1);
+            // Open MPI advances a nonblocking collective one round per MPI_Test: poll tightly (yielding to any runnable thread)
+            // for the first second, then back off to a millisecond so that a long wait does not burn the core.
+            if (clock.ElapsedMilliseconds < 1000) Thread.Yield();
+            else Thread.Sleep(1);
         }
     }
 }

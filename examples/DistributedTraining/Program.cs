@@ -45,23 +45,50 @@ using var model = new DistributedDataParallel(net);
 var optimizer = new SGD(model.Parameters(), lr, momentum: 0.9f, weightDecay: 5e-4f);
 log.WriteLine($"{modelName}: {world} rank(s) × batch {batchSize}, buckets: {string.Join(", ", model.Buckets.Select(b => $"{b.Mb:F1} MB"))}");
 
+// --profile: per step, the time backward left the all-reduces to finish (exposed), then the same buckets all-reduced alone.
+bool profile = args.Contains("--profile");
+var stepClock = new System.Diagnostics.Stopwatch();
+var stepMs = new List<double>();
+var exposedMs = new List<double>();
+
 int step = 0;
 for (int epoch = 0; step < steps; epoch++)
 {
     foreach (var batch in loader.Epoch(epoch))
     {
+        if (profile) { Distributed.Barrier(); stepClock.Restart(); }
         using var scope = new TensorScope();
         var (x, y) = batch.ToTensors(device);
         optimizer.ZeroGrad();
         var loss = F.CrossEntropy(model.Forward(x), y);
         loss.Backward();                       // the buckets' all-reduces run during backward; .Grad is the mean over ranks here
         optimizer.Step();
+        if (profile) { stepMs.Add(stepClock.Elapsed.TotalMilliseconds); exposedMs.Add(model.LastExposedWait.TotalMilliseconds); }
         // The mean loss over all ranks' images, for the log.
         var sums = new double[] { loss.Item() * batch.Size, batch.Size };
         Distributed.AllReduce(sums);
         if (++step % 50 == 0 || step == steps) log.WriteLine($"step {step}: loss {sums[0] / sums[1]:F4}");
         if (step == steps) break;
     }
+}
+
+if (profile)
+{
+    // The communication alone: each bucket's size all-reduced in turn, as DDP issues them, with nothing to overlap.
+    var buffers = model.Buckets.Select(b => Tensor.Zeros([(int)(b.Mb * 1024 * 1024 / 4)], Device.Cpu)).ToList();
+    var alone = new List<double>();
+    for (int r = 0; r < 5; r++)
+    {
+        Distributed.Barrier();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var t in buffers) Distributed.AllReduce(t);
+        alone.Add(clock.Elapsed.TotalMilliseconds);
+    }
+    // The first steps include the JIT; the median of the rest.
+    static double Median(IEnumerable<double> v) { var s = v.Order().ToArray(); return s.Length == 0 ? double.NaN : s[s.Length / 2]; }
+    double step0 = Median(stepMs.Skip(2)), exposed = Median(exposedMs.Skip(2)), comm = Median(alone);
+    log.WriteLine($"profile: {net.ParameterCount:N0} parameters in {model.Buckets.Count} buckets; step {step0:F1} ms, all-reduce alone {comm:F1} ms, " +
+                  $"exposed after backward {exposed:F1} ms, hidden {Math.Clamp(1 - exposed / comm, 0, 1):P0} (medians over steps 3..{steps})");
 }
 
 if (Arg("--save", "") is { Length: > 0 } file && rank == 0)
