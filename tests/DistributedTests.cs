@@ -87,7 +87,6 @@ public class DistributedTests(ITestOutputHelper log)
             TestUtil.AssertClose(x, y, atol, rtol, name);
         }
         log.WriteLine($"largest weight difference: {worst:G3}");
-        Console.WriteLine($"[{nameof(DistributedTests)}] {Path.GetFileName(actualFile)}: largest weight difference {worst:G3}");
     }
 
     [Fact]
@@ -101,6 +100,19 @@ public class DistributedTests(ITestOutputHelper log)
         AssertSameWeights(Path.Combine(single, Checkpoint.ModelFile), Path.Combine(dist, Checkpoint.ModelFile), Atol, Rtol);
         Assert.Equal(2, Checkpoint.ReadState(dist).WorldSize);
         Assert.Equal(6 * 64, Checkpoint.ReadState(dist).Sample);
+    }
+
+    [Fact]
+    public void IlgpuDevice_GradientsGoThroughHostMemory_AndSaySo()
+    {
+        string single = Dir("gsingle"), dist = Dir("gdist");
+        string[] Args(string dir, int batch) => [Cli, "train", "seedcnn", "--device", "ilgpu-cpu", "--train-limit", "128", "--test-limit", "32",
+            "--batch-size", batch.ToString(), "--no-augment", "--seed", "3", "--out", dir, "--max-steps", "2", "--epochs", "1"];
+        Assert.Equal(0, Mpi(1, Args(single, 64)).Code);
+        var (code, text) = Mpi(2, [.. Args(dist, 32), "--distributed"]);
+        Assert.Equal(0, code);
+        Assert.Contains("gradients on ilgpu-cpu are all-reduced by MPI through host memory", text);
+        AssertSameWeights(Path.Combine(single, Checkpoint.ModelFile), Path.Combine(dist, Checkpoint.ModelFile), Atol, Rtol);
     }
 
     [Fact]

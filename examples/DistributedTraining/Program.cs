@@ -88,7 +88,7 @@ if (profile)
     static double Median(IEnumerable<double> v) { var s = v.Order().ToArray(); return s.Length == 0 ? double.NaN : s[s.Length / 2]; }
     double step0 = Median(stepMs.Skip(2)), exposed = Median(exposedMs.Skip(2)), comm = Median(alone);
     log.WriteLine($"profile: {net.ParameterCount:N0} parameters in {model.Buckets.Count} buckets; step {step0:F1} ms, all-reduce alone {comm:F1} ms, " +
-                  $"exposed after backward {exposed:F1} ms, hidden {Math.Clamp(1 - exposed / comm, 0, 1):P0} (medians over steps 3..{steps})");
+                  $"exposed after backward {exposed:F1} ms, hidden {(world > 1 ? Math.Clamp(1 - exposed / comm, 0, 1).ToString("P0") : "n/a (1 rank)")} (medians over steps 3..{steps})");
 }
 
 if (Arg("--save", "") is { Length: > 0 } file && rank == 0)
