@@ -168,6 +168,15 @@ public static unsafe class Distributed
 
     internal static IntPtr SumOp => Mpi.OpSum;
 
+    /// <summary>Broadcasts <paramref name="count"/> bytes from rank <paramref name="src"/> (NCCL's unique id).</summary>
+    internal static void BroadcastBytes(byte* buffer, int count, int src, string what)
+    {
+        RequireInit("Broadcast");
+        IntPtr req;
+        lock (Mpi.Gate) Mpi.Check(Mpi.Ibcast(buffer, count, Mpi.Byte, src, Mpi.CommWorld, &req), "MPI_Ibcast");
+        new Work(req, what).Wait();
+    }
+
     // A cpu tensor is reduced in its own buffer; a GPU tensor through a host copy (MPI here is not CUDA-aware).
     private static void Staged(Tensor tensor, string op, SpanAction act)
     {

@@ -16,8 +16,9 @@ namespace ScratchNet.distributed;
 /// each .Grad, so the optimizer step sees averaged gradients, as with PyTorch. A parameter that received no gradient in a pass
 /// (unused in the forward) never fires its hook: call <see cref="FinishGradientSync"/> after Backward() then; it sends zeros for it.
 ///
-/// Buffers (BatchNorm's running statistics) stay local to each rank (broadcast_buffers=False). GPU gradients travel through the
-/// host buckets (no NCCL in this build).
+/// Buffers (BatchNorm's running statistics) stay local to each rank (broadcast_buffers=False). Gradients on a GPU travel through the
+/// host buckets; on CUDA with SCRATCHNET_NCCL=1 and libnccl.so.2 present, each bucket is instead averaged in place on the device by
+/// NCCL (<see cref="NcclComm"/>: not yet run on a GPU). <see cref="CommunicationPath"/> says which path a run takes.
 /// </summary>
 public sealed unsafe class DistributedDataParallel : Module, IDisposable
 {
@@ -37,6 +38,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
     private int _nextLaunch, _readyBuckets;
     private bool _inPass, _disposed;
     private readonly Stopwatch _sync = new();
+    private readonly NcclComm? _nccl;
 
     /// <summary>Wraps <paramref name="module"/> (registered as child "module", as in PyTorch) and broadcasts rank 0's parameters and
     /// buffers to every rank. Every rank must construct it, with the same architecture.</summary>
@@ -73,16 +75,35 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         }
         Close();
         _buckets = [.. buckets];
+        _nccl = ChooseNccl(module.Device, out var path);
+        CommunicationPath = path;
         for (int b = 0; b < _buckets.Length; b++)
         {
             var bucket = _buckets[b];
-            bucket.Buffer = (float*)NativeMemory.AlignedAlloc((nuint)bucket.Count * sizeof(float), 64);
+            if (_nccl is null) bucket.Buffer = (float*)NativeMemory.AlignedAlloc((nuint)bucket.Count * sizeof(float), 64);
             for (int i = 0; i < bucket.Params.Length; i++)
             {
                 _slot[bucket.Params[i]] = (b, i);
                 _hooks.Add(bucket.Params[i].RegisterPostAccumulateGradHook(OnGradReady));
             }
         }
+    }
+
+    /// <summary>How gradients travel: "MPI (host memory)" on the cpu device; on a GPU, NCCL or MPI through host memory with the
+    /// reason NCCL is not used.</summary>
+    public string CommunicationPath { get; }
+
+    // Every rank must take the same path (they meet in the same collectives): NCCL only where all ranks can use it.
+    private static NcclComm? ChooseNccl(Device device, out string path)
+    {
+        if (device.Name == "cpu") { path = "MPI (host memory)"; return null; }
+        string? why = device.Name == "cuda" ? NcclComm.Unavailable() : $"NCCL needs CUDA, not {device.Name}";
+        var all = new[] { why is null ? 0.0 : 1.0 };
+        Distributed.AllReduce(all, ReduceOp.Max);
+        if (why is null && all[0] > 0) why = "NCCL is unavailable on another rank";
+        if (why is not null) { path = $"MPI through host memory ({why})"; return null; }
+        path = "NCCL (not yet run on a GPU)";
+        return new NcclComm(device.Accelerator!);
     }
 
     /// <summary>The wrapped model (what checkpoints save: its names have no "module." prefix).</summary>
@@ -103,7 +124,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         var (b, slot) = _slot[p];
         var bucket = _buckets[b];
         _inPass = true;
-        CopyIn(bucket, slot);
+        if (_nccl is null) CopyIn(bucket, slot);
         if (--bucket.Pending == 0) _readyBuckets++;
         LaunchReady(all: false);
         if (_readyBuckets == _buckets.Length) FinishGradientSync();
@@ -119,15 +140,21 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         if (!_inPass) return;
         foreach (var bucket in _buckets)
             for (int i = 0; i < bucket.Params.Length && bucket.Pending > 0; i++)
-                if (bucket.Params[i].Grad is null) { new Span<float>(bucket.Buffer + bucket.Offsets[i], bucket.Params[i].Numel).Clear(); bucket.Pending--; }
+                if (bucket.Params[i].Grad is null)
+                {
+                    if (_nccl is null) new Span<float>(bucket.Buffer + bucket.Offsets[i], bucket.Params[i].Numel).Clear();
+                    else bucket.Params[i].GradStorage();
+                    bucket.Pending--;
+                }
         LaunchReady(all: true);
         _sync.Restart();
-        foreach (var bucket in _buckets) bucket.Work!.Wait();
+        if (_nccl is not null) _nccl.Wait("NCCL all-reduce of the gradients");
+        else foreach (var bucket in _buckets) bucket.Work!.Wait();
         LastExposedWait = _sync.Elapsed;
         float scale = 1f / Distributed.WorldSize;
         foreach (var bucket in _buckets)
         {
-            for (int i = 0; i < bucket.Params.Length; i++) CopyOut(bucket, i, scale);
+            if (_nccl is null) for (int i = 0; i < bucket.Params.Length; i++) CopyOut(bucket, i, scale);
             bucket.Work = null;
             bucket.Pending = bucket.Params.Length;
         }
@@ -142,6 +169,12 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         while (_nextLaunch < _buckets.Length && (_buckets[_nextLaunch].Pending == 0 || all))
         {
             var bucket = _buckets[_nextLaunch];
+            if (_nccl is not null)
+            {
+                _nccl.AllReduceAvg(bucket.Params.Select(p => p.Grad!).ToArray());
+                _nextLaunch++;
+                continue;
+            }
             bucket.Work = Distributed.AllReduceInPlace(bucket.Buffer, bucket.Count, Distributed.SumOp,
                 $"all_reduce of gradient bucket {_nextLaunch} ({(bucket.Count < 262144 ? $"{bucket.Count * 4.0 / 1024:F0} KB" : $"{bucket.Count * 4.0 / (1024 * 1024):F1} MB")})");
             _nextLaunch++;
@@ -189,7 +222,8 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         if (_disposed) return;
         _disposed = true;
         foreach (var h in _hooks) h.Dispose();
-        foreach (var b in _buckets) { NativeMemory.AlignedFree(b.Buffer); b.Buffer = null; }
+        foreach (var b in _buckets) { if (b.Buffer != null) NativeMemory.AlignedFree(b.Buffer); b.Buffer = null; }
+        _nccl?.Dispose();
         GC.SuppressFinalize(this);
     }
 

@@ -23,7 +23,7 @@ internal static unsafe class Mpi
     internal static readonly object Gate = new();
 
     private static IntPtr _lib;
-    internal static IntPtr CommWorld, Float, Double, OpSum, OpMax, ErrorsReturn;
+    internal static IntPtr CommWorld, Float, Double, Byte, OpSum, OpMax, ErrorsReturn;
 
     internal static delegate* unmanaged<int*, byte***, int, int*, int> Init_thread;
     internal static delegate* unmanaged<int*, int> Initialized;
@@ -53,6 +53,7 @@ internal static unsafe class Mpi
         IntPtr Sym(string s) => NativeLibrary.GetExport(lib, s);
         Float = Sym("ompi_mpi_float");
         Double = Sym("ompi_mpi_double");
+        Byte = Sym("ompi_mpi_byte");
         OpSum = Sym("ompi_mpi_op_sum");
         OpMax = Sym("ompi_mpi_op_max");
         ErrorsReturn = Sym("ompi_mpi_errors_return");

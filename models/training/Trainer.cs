@@ -160,7 +160,7 @@ public sealed class Trainer
                 foreach (var (_, m) in model.NamedModules())
                     if (m is Dropout d) d.Seed = Seeds.Derive(d.Seed, rank);
             ddp = new DistributedDataParallel(model);
-            if (device.Name != "cpu") OnMessage?.Invoke($"distributed: gradients on {device.Name} are all-reduced by MPI through host memory (this build has no NCCL path)");
+            if (device.Name != "cpu") OnMessage?.Invoke($"distributed: gradients on {device.Name} are all-reduced by {ddp.CommunicationPath}");
         }
         using var ddpScope = ddp;
         int globalBatch = o.BatchSize * world;
