@@ -192,6 +192,22 @@ public class DistributedTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void FailingRank_EndsTheJob_NamingTheRank()
+    {
+        // MPMD launch: rank 1 alone is given a data folder that does not exist, so it fails after joining the group.
+        string dir = Dir("fail");
+        var psi = Start(1, [.. Train(dir, 32, "--epochs", "1", "--distributed"), ":", "-np", "1", "dotnet",
+                            .. Train(dir, 32, "--epochs", "1", "--distributed", "--data", "mnist", "/nonexistent/mnist")]);
+        using var job = new Job(psi);
+        Assert.True(job.WaitForExit(TimeSpan.FromSeconds(120)), "the job did not end:\n" + job.Text);
+        log.WriteLine(job.Text);
+        Assert.NotEqual(0, job.P.ExitCode);
+        Assert.Contains("error: rank 1 of 2:", job.Text);
+        Assert.Contains("/nonexistent/mnist", job.Text);
+        Assert.False(File.Exists(Path.Combine(dir, Checkpoint.StateFile)));
+    }
+
+    [Fact]
     public void MpirunWithoutDistributed_IsRefused()
     {
         var (code, text) = Mpi(2, Train(Dir("nodist"), 32, "--max-steps", "1"));

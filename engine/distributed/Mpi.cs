@@ -47,9 +47,9 @@ internal static unsafe class Mpi
         foreach (var name in new[] { "libmpi.so.40", "libmpi.so" })
             if (NativeLibrary.TryLoad(name, out lib)) break;
         if (lib == IntPtr.Zero)
-            throw new DllNotFoundException("distributed: libmpi.so.40 (Open MPI) was not found; install Open MPI (Debian: apt-get install openmpi-bin libopenmpi-dev)");
+            throw new DistributedException("distributed: libmpi.so.40 (Open MPI) was not found; install Open MPI (Debian: apt-get install openmpi-bin libopenmpi-dev)");
         if (!NativeLibrary.TryGetExport(lib, "ompi_mpi_comm_world", out CommWorld))
-            throw new NotSupportedException("distributed: the libmpi found is not Open MPI (no ompi_mpi_comm_world symbol); only Open MPI 4.x/5.x is supported, not MPICH or its derivatives");
+            throw new DistributedException("distributed: the libmpi found is not Open MPI (no ompi_mpi_comm_world symbol); only Open MPI 4.x/5.x is supported, not MPICH or its derivatives");
         IntPtr Sym(string s) => NativeLibrary.GetExport(lib, s);
         Float = Sym("ompi_mpi_float");
         Double = Sym("ompi_mpi_double");
