@@ -29,6 +29,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         public required int Count;
         public float* Buffer;
         public int Pending;
+        public required bool[] Ready;
         public Work? Work;
     }
 
@@ -63,7 +64,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             var offsets = new long[current.Count];
             long at = 0;
             for (int i = 0; i < current.Count; i++) { offsets[i] = at; at += current[i].Numel; }
-            buckets.Add(new Bucket { Params = [.. current], Offsets = offsets, Count = checked((int)at), Pending = current.Count });
+            buckets.Add(new Bucket { Params = [.. current], Offsets = offsets, Count = checked((int)at), Pending = current.Count, Ready = new bool[current.Count] });
             current.Clear();
             size = 0;
         }
@@ -124,29 +125,31 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         var (b, slot) = _slot[p];
         var bucket = _buckets[b];
         _inPass = true;
+        bucket.Ready[slot] = true;
         if (_nccl is null) CopyIn(bucket, slot);
         if (--bucket.Pending == 0) _readyBuckets++;
-        LaunchReady(all: false);
+        LaunchReady();
         if (_readyBuckets == _buckets.Length) FinishGradientSync();
     }
 
     /// <summary>
-    /// Completes this pass's gradient averaging: starts any bucket not started yet (a parameter without a gradient contributes
-    /// zeros), waits for every all-reduce (bounded by <see cref="Distributed.Timeout"/>) and writes the means into the .Grad tensors.
+    /// Completes this pass's gradient averaging: starts any bucket not started yet (a parameter that got no gradient in this pass
+    /// contributes its .Grad as it stands, zeros after ZeroGrad() or when it has none), waits for every all-reduce (bounded by <see cref="Distributed.Timeout"/>) and writes the means into the .Grad tensors.
     /// Called by the last gradient hook; call it yourself after Backward() when some parameters may get no gradient. Idempotent.
     /// </summary>
     public void FinishGradientSync()
     {
         if (!_inPass) return;
         foreach (var bucket in _buckets)
-            for (int i = 0; i < bucket.Params.Length && bucket.Pending > 0; i++)
-                if (bucket.Params[i].Grad is null)
-                {
-                    if (_nccl is null) new Span<float>(bucket.Buffer + bucket.Offsets[i], bucket.Params[i].Numel).Clear();
-                    else bucket.Params[i].GradStorage();
-                    bucket.Pending--;
-                }
-        LaunchReady(all: true);
+            for (int i = 0; i < bucket.Params.Length; i++)
+            {
+                if (bucket.Ready[i]) continue;
+                if (bucket.Params[i].Grad is null) bucket.Params[i].GradStorage();   // zeros
+                if (_nccl is null) CopyIn(bucket, i);
+                bucket.Ready[i] = true;
+                bucket.Pending--;
+            }
+        LaunchReady();
         _sync.Restart();
         if (_nccl is not null) _nccl.Wait("NCCL all-reduce of the gradients");
         else foreach (var bucket in _buckets) bucket.Work!.Wait();
@@ -157,6 +160,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             if (_nccl is null) for (int i = 0; i < bucket.Params.Length; i++) CopyOut(bucket, i, scale);
             bucket.Work = null;
             bucket.Pending = bucket.Params.Length;
+            Array.Clear(bucket.Ready);
         }
         _nextLaunch = 0;
         _readyBuckets = 0;
@@ -164,9 +168,9 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
     }
 
     // Buckets start in index order only: bucket k waits for bucket k-1 to start, so every rank issues the same sequence.
-    private void LaunchReady(bool all)
+    private void LaunchReady()
     {
-        while (_nextLaunch < _buckets.Length && (_buckets[_nextLaunch].Pending == 0 || all))
+        while (_nextLaunch < _buckets.Length && _buckets[_nextLaunch].Pending == 0)
         {
             var bucket = _buckets[_nextLaunch];
             if (_nccl is not null)
@@ -195,8 +199,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
     {
         var p = bucket.Params[i];
         var src = new ReadOnlySpan<float>(bucket.Buffer + bucket.Offsets[i], p.Numel);
-        var g = p.Grad;
-        if (g is null) { p.GradStorage(); g = p.Grad!; }
+        var g = p.Grad!;
         if (g.Storage is ScratchNet.Kernels.CpuStorage)
         {
             Scale(src, scale, g.AsSpan());
