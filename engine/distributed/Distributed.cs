@@ -35,9 +35,9 @@ public static unsafe class Distributed
     public static int WorldSize { get; private set; } = 1;
     /// <summary>The rank among the processes on this host (OMPI_COMM_WORLD_LOCAL_RANK): which local GPU a rank takes.</summary>
     public static int LocalRank => EnvInt("OMPI_COMM_WORLD_LOCAL_RANK") ?? EnvInt("MPI_LOCALRANKID") ?? 0;
-    /// <summary>The longest a collective may wait for the other ranks: SCRATCHNET_DIST_TIMEOUT seconds, else 600 s
-    /// (the first steps include each rank's JIT compilation).</summary>
-    public static TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(EnvInt("SCRATCHNET_DIST_TIMEOUT") ?? 600);
+    /// <summary>The longest a collective may wait for the other ranks: 600 s (the first steps include each rank's JIT compilation),
+    /// or SCRATCHNET_DIST_TIMEOUT seconds, read by <see cref="InitProcessGroup"/>.</summary>
+    public static TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(600);
 
     /// <summary>torch.distributed.get_rank().</summary>
     public static int GetRank() => Rank;
@@ -63,6 +63,9 @@ public static unsafe class Distributed
             throw new DistributedException("distributed: this process was not started by mpirun (no OMPI_COMM_WORLD_SIZE or PMI_SIZE in the environment); launch it as: mpirun -np N <command>");
         if (EnvInt("OMPI_COMM_WORLD_SIZE") is null)
             throw new DistributedException("distributed: the launcher is not Open MPI's mpirun (PMI_SIZE without OMPI_COMM_WORLD_SIZE); only Open MPI 4.x/5.x is supported");
+        if (Environment.GetEnvironmentVariable("SCRATCHNET_DIST_TIMEOUT") is { } t)
+            Timeout = EnvInt("SCRATCHNET_DIST_TIMEOUT") is int s && s > 0 ? TimeSpan.FromSeconds(s)
+                : throw new DistributedException($"distributed: SCRATCHNET_DIST_TIMEOUT must be a whole number of seconds > 0, got '{t}'");
         Mpi.Load();
         int flag = 0, provided = 0, rank = 0, size = 0;
         lock (Mpi.Gate)
