@@ -303,6 +303,21 @@ public class DistributedUnitTests
     }
 
     [Fact]
+    public void EachLocalRank_TakesItsOwnGpu()
+    {
+        string? saved = Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_RANK");
+        try
+        {
+            Environment.SetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_RANK", null);
+            Assert.Equal(0, ScratchNet.Kernels.Backends.LocalGpu(4));
+            Environment.SetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_RANK", "5");
+            Assert.Equal(1, ScratchNet.Kernels.Backends.LocalGpu(4));
+            Assert.Equal(0, ScratchNet.Kernels.Backends.LocalGpu(1));   // CUDA_VISIBLE_DEVICES already narrowed it to one
+        }
+        finally { Environment.SetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_RANK", saved); }
+    }
+
+    [Fact]
     public void Collectives_WithoutInit_SayHowToStart()
     {
         var e = Assert.Throws<InvalidOperationException>(() => ScratchNet.distributed.Distributed.AllReduce(Tensor.Zeros([2])));
