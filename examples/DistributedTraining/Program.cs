@@ -1,7 +1,8 @@
 // Data-parallel training written by hand, the way a PyTorch user writes a DDP script: one process per rank, started by
 // Open MPI's mpirun; each rank trains its shard of every epoch; DistributedDataParallel averages the gradients during backward.
 //
-//   mpirun -np 2 dotnet run -c Release --project examples/DistributedTraining -- --steps 200
+//   dotnet build -c Release examples/DistributedTraining        # once: N copies of `dotnet run` would build at the same time
+//   mpirun -np 2 dotnet examples/DistributedTraining/bin/Release/net10.0/DistributedTraining.dll --steps 200
 //   (as root add --allow-run-as-root; more ranks than cores: --oversubscribe)
 //
 // Options: --model seedcnn|alexnet, --width W (AlexNet's channel multiplier), --dropout P (AlexNet), --batch B (per rank),
