@@ -191,7 +191,7 @@ public static class CliApp
     public static bool IsUserError(Exception e) =>
         e is ArgumentException or IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException
           or FormatException or NotImplementedException or OutOfMemoryException or OperationCanceledException
-          or Models.Training.TrainingDivergedException
+          or Models.Training.TrainingDivergedException or ScratchNet.distributed.DistributedException
         || (e.GetType().Namespace?.StartsWith("ILGPU", StringComparison.Ordinal) ?? false);
 
     private static string UserMessage(Exception e) => e switch

@@ -292,6 +292,8 @@ public class CheckpointTests
         ["scratchnet.dropout", "{\"x\":[1]}"],
         ["scratchnet.dropout", "{\"x\":null}"],
         ["scratchnet.dropout", "[]"],
+        ["scratchnet.world_size", "0"],
+        ["scratchnet.world_size", "two"],
         ["scratchnet.epoch", null],
     ];
 

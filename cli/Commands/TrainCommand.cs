@@ -3,6 +3,7 @@ using System.Globalization;
 using Spectre.Console;
 using ScratchNet.Cli.Report;
 using ScratchNet.Models.Training;
+using ScratchNet.distributed;
 
 namespace ScratchNet.Cli.Commands;
 
@@ -47,13 +48,16 @@ public sealed class TrainCommand : ICliCommand
         var maxPixels = CommonOptions.MaxImagePixels();
         var kernels = new KernelFlags();
         var resume = new Option<bool>("--resume") { Description = "Continue the run in the run folder from its last checkpoint, with its options (options given here override them)" };
+        var distributed = new Option<bool>("--distributed") { Description = "Data-parallel training over the processes of `mpirun -np N` (Open MPI): --batch-size per rank, gradients averaged, rank 0 writes the run folder" };
         var cmd = new Command("train", "Train a model with the lecture's recipe (SGD lr 0.01, momentum 0.9, weight decay 5e-4, batch 64, augmentation) and write runs/<name>/ with metrics, plots, Grad-CAM, checkpoints and report.html")
         {
-            model, data, epochs, batch, lr, momentum, wd, lrStep, lrGamma, device, seed, maxSteps, timeLimit, noAugment, augment, trainLimit, testLimit, maxPixels, outDir, resume,
+            model, data, epochs, batch, lr, momentum, wd, lrStep, lrGamma, device, seed, maxSteps, timeLimit, noAugment, augment, trainLimit, testLimit, maxPixels, outDir, resume, distributed,
         };
         kernels.AddTo(cmd);
         CliApp.SetAction(cmd, (parse, output, error) =>
         {
+            bool dist = parse.GetValue(distributed);
+            CheckLaunch(dist);
             var dataArgs = parse.GetValue(data) ?? [];
             var devOptions = kernels.Read(parse);
             var dev = Device.Get(parse.GetValue(device)!, devOptions);
@@ -103,15 +107,55 @@ public sealed class TrainCommand : ICliCommand
                 Device = dev.Name,
                 DeviceOptions = devOptions,
                 MaxSteps = parse.GetValue(maxSteps),
+                Distributed = dist,
                 TimeLimit = parse.GetValue(timeLimit) is double min ? TimeSpan.FromMinutes(min) : budget ? CpuTimeLimit : null,
             };
             o.Validate("train");
-            return Run(o, output, budget);
+            return dist ? RunDistributed(o, output, error, budget) : Run(o, output, budget);
         });
         return cmd;
     }
 
-    public static int Run(TrainOptions o, TextWriter output, bool cpuBudget)
+    /// <summary>Refuses a launch that cannot be what was meant: --distributed outside mpirun, or N copies under mpirun without it
+    /// (they would all train the same run into one folder).</summary>
+    public static void CheckLaunch(bool distributed)
+    {
+        int? launched = Distributed.LauncherWorldSize();
+        if (distributed && launched is null)
+            throw new ArgumentException("train --distributed: this process was not started by mpirun (no OMPI_COMM_WORLD_SIZE or PMI_SIZE in the environment); launch it as: mpirun -np N scratchnet train ... --distributed");
+        if (!distributed && launched > 1)
+            throw new ArgumentException($"train: started by mpirun as one of {launched} processes without --distributed: the {launched} copies would train the same run and write one run folder; add --distributed to train data-parallel over the {launched} ranks, or run without mpirun");
+    }
+
+    /// <summary>
+    /// One rank of `mpirun -np N scratchnet train ... --distributed`: rank 0 prints and writes the run folder, the others are silent.
+    /// Any failure on any rank prints "error: rank R of N: ..." and ends the whole job with MPI_Abort, so no rank is left waiting.
+    /// </summary>
+    public static int RunDistributed(TrainOptions o, TextWriter output, TextWriter error, bool cpuBudget)
+    {
+        try
+        {
+            Distributed.InitProcessGroup();
+            var quiet = Distributed.Rank == 0 ? output : TextWriter.Null;
+            if (Distributed.Rank == 0)
+                output.WriteLine($"scratchnet train: distributed over {Distributed.WorldSize} rank(s) (Open MPI), batch {o.BatchSize} per rank = {o.BatchSize * Distributed.WorldSize} per step");
+            int code = Run(o, quiet, cpuBudget, Distributed.Rank == 0);
+            Distributed.DestroyProcessGroup();
+            return code;
+        }
+        catch (Exception e)
+        {
+            var inner = CliApp.Unwrap(e);
+            string where = Distributed.IsInitialized && !inner.Message.StartsWith("rank ", StringComparison.Ordinal) ? $"rank {Distributed.Rank} of {Distributed.WorldSize}: " : "";
+            error.WriteLine($"error: {where}{inner.Message.ReplaceLineEndings(" ")}");
+            if (Environment.GetEnvironmentVariable("SCRATCHNET_VERBOSE") == "1") error.WriteLine(inner.ToString());
+            error.Flush();
+            Distributed.Abort(CliApp.IsUserError(inner) ? 1 : 2);
+            return 2;
+        }
+    }
+
+    public static int Run(TrainOptions o, TextWriter output, bool cpuBudget, bool writeReport = true)
     {
         var inv = CultureInfo.InvariantCulture;
         var trainer = new Trainer();
@@ -158,6 +202,7 @@ public sealed class TrainCommand : ICliCommand
             result = trainer.Run(o);
         }
 
+        if (!writeReport) return 0;
         RunReport.Write(o.OutDir, o, result, o.Seed);
         if (SkiaSharp.SKFontManager.Default.FontFamilyCount == 0)
             output.WriteLine("  note: no fonts are installed here, so the PNGs have no text (install one, e.g. Debian's fonts-dejavu-core)");

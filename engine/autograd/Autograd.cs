@@ -169,7 +169,31 @@ public sealed partial class Tensor
             // will run this closure again, so what it captured (saved activations, indices, masks) can go.
             node.KeepGradOfPass();
             if (!retainGraph) node.ReleaseGraph(freed: true);
+            // A leaf comes after every node that reads it in this reverse topological walk: its gradient is final here.
+            if (node._postAccumulateGradHooks is { } hooks && !node._hasGradFn && node._grad is not null)
+                foreach (var hook in hooks.ToArray()) hook(node);
         }
+    }
+
+    private List<Action<Tensor>>? _postAccumulateGradHooks;
+
+    /// <summary>
+    /// torch.Tensor.register_post_accumulate_grad_hook: <paramref name="hook"/> runs during Backward() as soon as this leaf's
+    /// .Grad holds the whole pass's contribution, while the rest of the graph is still being backpropagated (distributed data
+    /// parallel starts a gradient bucket's all-reduce from here). Dispose the result to remove the hook.
+    /// </summary>
+    public IDisposable RegisterPostAccumulateGradHook(Action<Tensor> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        if (!IsLeaf) throw new ArgumentException($"RegisterPostAccumulateGradHook: only leaf tensors (parameters) take this hook; this one comes from '{Op}'");
+        if (!RequiresGrad) throw new ArgumentException($"RegisterPostAccumulateGradHook: tensor {ShapeString} does not require grad");
+        (_postAccumulateGradHooks ??= []).Add(hook);
+        return new HookHandle(this, hook);
+    }
+
+    private sealed class HookHandle(Tensor owner, Action<Tensor> hook) : IDisposable
+    {
+        public void Dispose() => owner._postAccumulateGradHooks?.Remove(hook);
     }
 
     /// <summary>Ends a pass for a non-leaf: its gradient of the pass is added to the retained one (RetainGrad) or released.</summary>

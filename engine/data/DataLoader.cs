@@ -75,9 +75,11 @@ public sealed class DataLoader
     /// <param name="transform">Applied to each image as it is batched (augmentation, normalisation), or null.</param>
     /// <param name="prefetch">Batches a background thread builds ahead; 0 builds each on demand on the caller's thread.</param>
     /// <param name="workers">Threads that transform the images of one batch.</param>
+    /// <param name="sampler">This rank's share of each epoch in distributed training (null: the whole epoch).</param>
     public DataLoader(ImageDataset dataset, int batchSize, bool shuffle = false, ulong seed = 0, bool dropLast = false,
-                      Transform? transform = null, int prefetch = 2, int workers = 1)
+                      Transform? transform = null, int prefetch = 2, int workers = 1, DistributedSampler? sampler = null)
     {
+        Sampler = sampler;
         const string op = "DataLoader";
         Dataset = dataset;
         BatchSize = Check.Positive(op, "batchSize", batchSize);
@@ -110,6 +112,8 @@ public sealed class DataLoader
     public int Prefetch { get; }
     /// <summary>How many threads transform the images of one batch (each image has its own generator, so any number gives the same batch).</summary>
     public int Workers { get; }
+    /// <summary>This rank's share of each epoch, or null when the loader yields the whole epoch.</summary>
+    public DistributedSampler? Sampler { get; }
     /// <summary>Shape of one output image (after the transform).</summary>
     public int Channels { get; }
     /// <summary>Height of one output image, in pixels (after the transform).</summary>
@@ -120,10 +124,10 @@ public sealed class DataLoader
     /// <summary>Batches per epoch: N / B rounded down with dropLast, up without (in long: N + B − 1 overflows int for a huge B).</summary>
     public int BatchesPerEpoch => BatchesFrom(0);
 
-    /// <summary>Batches left in an epoch from image <paramref name="startSample"/> of its order on.</summary>
+    /// <summary>Batches left in an epoch from image <paramref name="startSample"/> of its order on (this rank's, with a sampler).</summary>
     public int BatchesFrom(int startSample)
     {
-        long left = Dataset.Count - (long)startSample;
+        long left = Sampler is { } s ? s.NumSamples(Dataset.Count, startSample) : Dataset.Count - (long)startSample;
         return (int)(DropLast ? left / BatchSize : (left + BatchSize - 1) / BatchSize);
     }
 
@@ -169,10 +173,15 @@ public sealed class DataLoader
         return Prefetch == 0 ? Synchronous(epoch, startSample) : Prefetched(epoch, startSample);
     }
 
+    // The positions a pass from startSample walks: the epoch's order, or this rank's shard of it from startSample (then from 0).
+    private (int[] Order, int Start) Plan(int epoch, int startSample) =>
+        Sampler is { } s ? (s.Shard(Order(epoch), startSample), 0) : (Order(epoch), startSample);
+
     private IEnumerable<Batch> Synchronous(int epoch, int startSample)
     {
-        var order = Order(epoch);
-        for (int b = 0, n = BatchesFrom(startSample); b < n; b++) yield return Build(order, epoch, startSample, b);
+        int n = BatchesFrom(startSample);
+        (var order, startSample) = Plan(epoch, startSample);
+        for (int b = 0; b < n; b++) yield return Build(order, epoch, startSample, b);
     }
 
     private IEnumerable<Batch> Prefetched(int epoch, int startSample)
@@ -184,9 +193,9 @@ public sealed class DataLoader
         {
             try
             {
-                var order = Order(epoch);
+                var (order, start) = Plan(epoch, startSample);
                 for (int b = 0, n = BatchesFrom(startSample); b < n && !stop.IsCancellationRequested; b++)
-                    queue.Add(Build(order, epoch, startSample, b), stop.Token);
+                    queue.Add(Build(order, epoch, start, b), stop.Token);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
             catch (Exception e) { failure = e; }
@@ -213,7 +222,7 @@ public sealed class DataLoader
     private Batch Build(int[] order, int epoch, int startSample, int k)
     {
         int start = (int)(startSample + (long)k * BatchSize);
-        int size = (int)Math.Min(BatchSize, (long)Dataset.Count - start);
+        int size = (int)Math.Min(BatchSize, (long)order.Length - start);
         int index = (int)(((long)start + BatchSize - 1) / BatchSize);
         int sample = Channels * Height * Width;
         var images = new float[(long)size * sample];

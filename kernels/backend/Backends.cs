@@ -86,11 +86,16 @@ public static class Backends
         acc = name switch
         {
             "ilgpu-cpu" => SimulatedCpuDevice.CreateAccelerator(ctx),
-            "cuda" => ctx.GetCudaDevices()[0].CreateAccelerator(ctx),
+            "cuda" => ctx.GetCudaDevices()[LocalGpu(ctx.GetCudaDevices().Count)].CreateAccelerator(ctx),
             _ => ctx.GetCLDevices()[0].CreateAccelerator(ctx),
         };
         return Accelerators[name] = acc;
     }
+
+    /// <summary>The GPU a process takes among <paramref name="count"/>: under Open MPI's mpirun, its local rank on the host
+    /// (OMPI_COMM_WORLD_LOCAL_RANK) modulo the count, one GPU per rank as in distributed data parallel; else the first.</summary>
+    public static int LocalGpu(int count) =>
+        int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_RANK"), out int local) && local >= 0 && count > 0 ? local % count : 0;
 
     /// <summary>Every backend, available or not, with the reason when it is not.</summary>
     public static IReadOnlyList<BackendInfo> List() => Names.Select(Probe).ToList();

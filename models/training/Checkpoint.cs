@@ -13,7 +13,8 @@ namespace ScratchNet.Models.Training;
 /// <param name="Sample">Images of that epoch already trained on (0 at an epoch boundary).</param>
 /// <param name="GlobalStep">Optimizer steps so far.</param>
 /// <param name="History">The metrics of every epoch so far.</param>
-public sealed record CheckpointState(TrainOptions Options, int Epoch, int Sample, long GlobalStep, IReadOnlyList<EpochMetrics> History);
+/// <param name="WorldSize">Ranks of the distributed run that saved it (1 for a single process); Sample counts images of the whole epoch, over all ranks.</param>
+public sealed record CheckpointState(TrainOptions Options, int Epoch, int Sample, long GlobalStep, IReadOnlyList<EpochMetrics> History, int WorldSize = 1);
 
 /// <summary>A trained model as `eval` and `predict` need it: the module, the names of its classes and where its data came from.</summary>
 /// <param name="Model">The module, in eval mode.</param>
@@ -55,6 +56,9 @@ public static class Checkpoint
     /// <summary>At most this many classes: a checkpoint claiming more is refused before a classifier of that size is allocated.</summary>
     public const int MaxClasses = 10_000;
 
+    /// <summary>Largest world size a checkpoint may claim.</summary>
+    public const int MaxWorldSize = 1 << 20;
+
     private const string ModelPrefix = "model.", OptimizerPrefix = "optimizer.";
 
     /// <summary>
@@ -62,7 +66,7 @@ public static class Checkpoint
     /// file event (create, write, fsync, rename, folder sync) of both files, in order.
     /// </summary>
     public static void Save(string dir, TrainOptions options, Module model, Optimizer optimizer, int epoch, int sample, long globalStep,
-                            IReadOnlyList<EpochMetrics> history, IReadOnlyList<string> classes, Action<FileEvent>? onEvent = null)
+                            IReadOnlyList<EpochMetrics> history, IReadOnlyList<string> classes, Action<FileEvent>? onEvent = null, int worldSize = 1)
     {
         var inv = CultureInfo.InvariantCulture;
         SaveModel(dir, options, model, classes, globalStep, onEvent);
@@ -78,6 +82,7 @@ public static class Checkpoint
             ["scratchnet.options"] = JsonSerializer.Serialize(options with { Resume = false }, CheckpointMetadata.Json),
             ["scratchnet.history"] = JsonSerializer.Serialize(history, CheckpointMetadata.Json),
             ["scratchnet.dropout"] = JsonSerializer.Serialize(dropout, CheckpointMetadata.Json),
+            ["scratchnet.world_size"] = worldSize.ToString(inv),
         };
         var tensors = model.StateDict().Select(p => (ModelPrefix + p.Name, p.Tensor))
             .Concat(optimizer.StateTensors().Select(s => (OptimizerPrefix + s.Name, s.State)));
@@ -134,7 +139,9 @@ public static class Checkpoint
         foreach (var (name, v) in dropout)
             if (v is not { Length: 2 } || v[1] > long.MaxValue)
                 throw m.Bad("scratchnet.dropout", $"entry '{CheckpointMetadata.Printable(name)}' is not a [seed, step] pair with step <= {long.MaxValue}");
-        return new StateMeta(new CheckpointState(options, epoch, sample, step, history), version, optimizerSteps, dropout);
+        // Ranks that trained the run (distributed training); absent in single-process checkpoints.
+        int worldSize = m.Has("scratchnet.world_size") ? m.Int("scratchnet.world_size", 1, MaxWorldSize) : 1;
+        return new StateMeta(new CheckpointState(options, epoch, sample, step, history, worldSize), version, optimizerSteps, dropout);
     }
 
     /// <summary>

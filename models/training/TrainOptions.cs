@@ -69,6 +69,10 @@ public sealed record TrainOptions
     public bool Resume { get; init; }
     /// <summary>The input [C, H, W] of an imported model (<see cref="ImportedModel"/>); null: the one of <see cref="Model"/>.</summary>
     public int[]? InputShape { get; init; }
+    /// <summary>Data-parallel training over the ranks of mpirun (--distributed): each rank trains BatchSize images per step on
+    /// its shard, gradients are averaged; belongs to the invocation, not saved with the run.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool Distributed { get; init; }
 
     /// <summary>Checks every option; the ArgumentException names <paramref name="command"/>, the option and its allowed range.</summary>
     public void Validate(string command = "train")

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ScratchNet.data;
+using ScratchNet.distributed;
 using ScratchNet.io;
 using ScratchNet.nn;
 using ScratchNet.optim;
@@ -110,8 +111,12 @@ public sealed class Trainer
         o.Validate();
         if (o.DataPath is { } dp) o = o with { DataPath = Path.GetFullPath(dp) };
         var device = Device.Get(o.Device, o.DeviceOptions);
-        using var folderLock = FolderLock.Acquire(o.OutDir, "train");
-        var stale = AtomicFile.RemoveStale(o.OutDir);
+        // Distributed: every rank runs this loop on its shard; rank 0 alone owns the run folder (lock, saves, metrics).
+        if (o.Distributed) Distributed.InitProcessGroup();
+        int rank = o.Distributed ? Distributed.Rank : 0, world = o.Distributed ? Distributed.WorldSize : 1;
+        bool writer = rank == 0;
+        using var folderLock = writer ? FolderLock.Acquire(o.OutDir, "train") : null;
+        var stale = writer ? AtomicFile.RemoveStale(o.OutDir) : [];
         if (stale.Count > 0) OnMessage?.Invoke($"removed {stale.Count} temporary file(s) an interrupted save left in {o.OutDir}: {string.Join(", ", stale)}");
         var data = TrainingData.Load(o);
 
@@ -119,18 +124,19 @@ public sealed class Trainer
         var model = CreateModel(o.Model, data.Classes.Count, data.InputShape, gen, device, o.OutDir);
         var optimizer = new SGD(model.Parameters(), o.LearningRate, o.Momentum, 0f, o.WeightDecay);
         var trainLoader = new DataLoader(data.Train, o.BatchSize, shuffle: true, seed: o.Seed + 1, dropLast: false,
-                                         transform: data.TrainTransform, prefetch: 3);
-        var testLoader = new DataLoader(data.Test, o.EvalBatchSize, shuffle: false, transform: data.TestTransform, prefetch: 2);
+                                         transform: data.TrainTransform, prefetch: 3, sampler: o.Distributed ? new DistributedSampler(world, rank) : null);
+        var testLoader = new DataLoader(data.Test, o.EvalBatchSize, shuffle: false, transform: data.TestTransform, prefetch: 2,
+                                        sampler: o.Distributed ? new DistributedSampler(world, rank, pad: false) : null);
 
         var history = new List<EpochMetrics>();
         var stepLog = new List<StepMetrics>();
-        int startEpoch = 0, startSample = 0, startBatchSize = o.BatchSize;
+        int startEpoch = 0, startSample = 0, startBatchSize = o.BatchSize, startWorld = world;
         long globalStep = 0;
         long? lastSave = null;
         if (o.Resume)
         {
             var state = Checkpoint.Load(o.OutDir, model, optimizer, o, out long? modelFileStep);
-            (startEpoch, startSample, globalStep, startBatchSize) = (state.Epoch, state.Sample, state.GlobalStep, state.Options.BatchSize);
+            (startEpoch, startSample, globalStep, startBatchSize, startWorld) = (state.Epoch, state.Sample, state.GlobalStep, state.Options.BatchSize, state.WorldSize);
             if (startSample > data.Train.Count)
                 throw new ArgumentException($"resume: the checkpoint in {o.OutDir} stopped after image {startSample} of epoch {startEpoch + 1}, but the training set now has {data.Train.Count} images (was --train-limit changed?)");
             history.AddRange(state.History);
@@ -139,12 +145,27 @@ public sealed class Trainer
             OnMessage?.Invoke($"resumed from {o.OutDir} at {where}, step {globalStep}");
             if (startSample > 0 && state.Options.BatchSize != o.BatchSize)
                 OnMessage?.Invoke($"batch size changed from {state.Options.BatchSize} to {o.BatchSize}: the rest of epoch {startEpoch + 1} continues at image {startSample} in batches of {o.BatchSize}");
-            if (modelFileStep is long fs)
+            if (startWorld != world)
+                OnMessage?.Invoke($"the run was saved by {startWorld} rank(s) and continues on {world}: epoch {startEpoch + 1} continues at image {startSample}, resharded over {world} rank(s); the global batch is now {world} × {o.BatchSize}");
+            if (modelFileStep is long fs && writer)
             {
                 Checkpoint.SaveModel(o.OutDir, o, model, data.Classes, globalStep, OnFileEvent);
                 OnMessage?.Invoke($"{Checkpoint.ModelFile} was {(fs < 0 ? "missing or unreadable" : $"from step {fs}")} (an interrupted save); rewritten from {Checkpoint.StateFile} (step {globalStep})");
             }
         }
+
+        DistributedDataParallel? ddp = null;
+        if (o.Distributed)
+        {
+            // Each rank its own dropout masks; rank 0 keeps the run's seeds, so its checkpoint restores every rank's stream.
+            if (rank > 0)
+                foreach (var (_, m) in model.NamedModules())
+                    if (m is Dropout d) d.Seed = Seeds.Derive(d.Seed, rank);
+            ddp = new DistributedDataParallel(model);
+            if (device.Name != "cpu") OnMessage?.Invoke($"distributed: gradients on {device.Name} are all-reduced by {ddp.CommunicationPath}");
+        }
+        using var ddpScope = ddp;
+        int globalBatch = o.BatchSize * world;
 
         int perEpoch = trainLoader.BatchesPerEpoch;
         long plannedSteps = startEpoch < o.Epochs ? trainLoader.BatchesFrom(startSample) + (long)(o.Epochs - startEpoch - 1) * perEpoch : 0;
@@ -161,7 +182,8 @@ public sealed class Trainer
             double lossSum = 0; long correct = 0, seen = 0;
             int sample = epoch == startEpoch ? startSample : 0;
             // Steps of this epoch for the progress line: the ones before a resume (at the batch size of then) count too.
-            int sizeBefore = epoch == startEpoch ? startBatchSize : o.BatchSize;
+            int sizeBefore = epoch == startEpoch ? startBatchSize * startWorld : globalBatch;
+            int epochStart = sample, taken = 0;
             int stepsBefore = (int)(((long)sample + sizeBefore - 1) / sizeBefore), batchIndex = stepsBefore;
             int stepsInEpoch = stepsBefore + trainLoader.BatchesFrom(sample);
             foreach (var batch in trainLoader.EpochFrom(epoch, sample))
@@ -174,26 +196,38 @@ public sealed class Trainer
                     var logits = model.Forward(x);
                     var loss = F.CrossEntropy(logits, y);
                     loss.Backward();
+                    ddp?.FinishGradientSync();
                     optimizer.Step();
                     // The one host read of the step: the loss and the number of correct predictions. A NaN or
                     // infinite loss is caught here, where the value is on the host anyway: no extra synchronisation.
                     double batchLoss = loss.Item();
+                    double batchCorrect = F.CountCorrect(logits, y), batchSize = batch.Size;
+                    bool timeUp = o.TimeLimit is { } limit && clock.Elapsed >= limit;
+                    if (o.Distributed)
+                    {
+                        // The step's numbers over all ranks, and whether any rank's clock says stop: every rank decides alike.
+                        var sums = new[] { batchLoss * batchSize, batchCorrect, batchSize, timeUp ? 1 : 0 };
+                        Distributed.AllReduce(sums);
+                        (batchLoss, batchCorrect, batchSize, timeUp) = (sums[0] / sums[2], sums[1], sums[2], sums[3] > 0);
+                    }
                     if (!double.IsFinite(batchLoss))
                         throw Diverged(o, batchLoss, globalStep + 1, epoch, batchIndex + 1, stepsInEpoch, optimizer.LearningRate, lastSave);
-                    int batchCorrect = F.CountCorrect(logits, y);
-                    lossSum += batchLoss * batch.Size;
-                    correct += batchCorrect;
-                    seen += batch.Size;
-                    stepLog.Add(new StepMetrics(globalStep + 1, batchLoss, (double)batchCorrect / batch.Size));
+                    lossSum += batchLoss * batchSize;
+                    correct += (long)batchCorrect;
+                    seen += (long)batchSize;
+                    stepLog.Add(new StepMetrics(globalStep + 1, batchLoss, batchCorrect / batchSize));
+                    budgetHit = timeUp;
                 }
-                sample += batch.Size; batchIndex++; globalStep++; stepsThisRun++;
+                taken += batch.Size;
+                sample = trainLoader.Sampler is { } sampler ? sampler.PositionAfter(data.Train.Count, epochStart, taken) : sample + batch.Size;
+                batchIndex++; globalStep++; stepsThisRun++;
                 var elapsed = clock.Elapsed;
-                double ips = stepsThisRun * (double)o.BatchSize / Math.Max(1e-9, elapsed.TotalSeconds);
-                var eta = TimeSpan.FromSeconds(Math.Min((totalSteps - globalStep) * o.BatchSize / Math.Max(1e-9, ips), TimeSpan.MaxValue.TotalSeconds / 2));
+                double ips = stepsThisRun * (double)globalBatch / Math.Max(1e-9, elapsed.TotalSeconds);
+                var eta = TimeSpan.FromSeconds(Math.Min((totalSteps - globalStep) * globalBatch / Math.Max(1e-9, ips), TimeSpan.MaxValue.TotalSeconds / 2));
                 if (o.TimeLimit is { } budget && budget - elapsed < eta) eta = budget > elapsed ? budget - elapsed : TimeSpan.Zero;
                 OnStep?.Invoke(new StepProgress(epoch + 1, o.Epochs, batchIndex, stepsInEpoch, globalStep, totalSteps,
                     lossSum / seen, (double)correct / seen, ips, elapsed, eta));
-                if (globalStep >= (o.MaxSteps ?? long.MaxValue) || (o.TimeLimit is { } limit && elapsed >= limit))
+                if (globalStep >= (o.MaxSteps ?? long.MaxValue) || budgetHit)
                 {
                     budgetHit = true;
                     break;
@@ -204,14 +238,24 @@ public sealed class Trainer
             var (valLoss, valAcc) = Evaluate(model, testLoader, device);
             // A time budget that has less left than this evaluation took ends here: another epoch would get a
             // few steps and then pay for a second evaluation (seen on a CPU: one step, then 27 s more).
-            if (o.TimeLimit is { } left && epoch + 1 < o.Epochs && left - clock.Elapsed < evalClock.Elapsed) budgetHit = true;
+            bool noTimeForMore = o.TimeLimit is { } left && epoch + 1 < o.Epochs && left - clock.Elapsed < evalClock.Elapsed;
+            if (o.Distributed)
+            {
+                var any = new[] { noTimeForMore ? 1.0 : 0.0 };
+                Distributed.AllReduce(any, ReduceOp.Max);
+                noTimeForMore = any[0] > 0;
+            }
+            if (noTimeForMore) budgetHit = true;
             var m = new EpochMetrics(epoch + 1, batchIndex, seen > 0 ? lossSum / seen : double.NaN, seen > 0 ? (double)correct / seen : double.NaN,
                 valLoss, valAcc, optimizer.LearningRate, epochClock.Elapsed.TotalSeconds, seen / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds), globalStep);
             history.Add(m);
             OnEpoch?.Invoke(m);
-            Checkpoint.Save(o.OutDir, o, model, optimizer, epochDone ? epoch + 1 : epoch, epochDone ? 0 : sample, globalStep, history, data.Classes, OnFileEvent);
+            if (writer)
+            {
+                Checkpoint.Save(o.OutDir, o, model, optimizer, epochDone ? epoch + 1 : epoch, epochDone ? 0 : sample, globalStep, history, data.Classes, OnFileEvent, world);
+                MetricsFiles.Write(o.OutDir, history);
+            }
             lastSave = globalStep;
-            MetricsFiles.Write(o.OutDir, history);
         }
         var last = history.Count > 0 ? history[^1] : null;
         return new TrainResult(model, data, history, globalStep, last?.ValAccuracy ?? double.NaN, last?.ValLoss ?? double.NaN, budgetHit, device, stepLog);
@@ -254,6 +298,13 @@ public sealed class Trainer
             }
         }
         model.Train(wasTraining);
+        if (loader.Sampler is not null && Distributed.IsInitialized)
+        {
+            // Each rank evaluated its own part of the set (no padding: every image once); the sums make the whole set's figures.
+            var sums = new[] { lossSum, correct, seen };
+            Distributed.AllReduce(sums);
+            (lossSum, correct, seen) = (sums[0], (long)sums[1], (long)sums[2]);
+        }
         return (lossSum / seen, (double)correct / seen);
     }
 }
