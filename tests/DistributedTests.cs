@@ -129,6 +129,33 @@ public class DistributedTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void BatchNormStatistics_StayLocal_WhileWeightsStayInStep()
+    {
+        // Two ranks train a conv–BatchNorm CNN on different shards, each writing its own state dict: the parameters (averaged
+        // gradients, the same start) are the same on both, the running statistics (each rank's own batches) are not.
+        var (bcode, blog) = ExamplesTests.Dotnet(ExamplesTests.RepoRoot(), "build", "examples/DistributedTraining", "-c", "Release");
+        Assert.True(bcode == 0, blog);
+        string example = Path.Combine(ExamplesTests.RepoRoot(), "examples", "DistributedTraining", "bin", "Release", "net10.0", "DistributedTraining.dll");
+        string stem = Dir("bn");
+        Assert.Equal(0, Mpi(2, [example, "--model", "bncnn", "--steps", "3", "--batch", "16", "--train-limit", "256", "--save", stem + "-{rank}.safetensors"]).Code);
+        var r0 = Safetensors.Load(stem + "-0.safetensors");
+        var r1 = Safetensors.Load(stem + "-1.safetensors");
+        Assert.Equal(r0.Tensors.Keys.Order(), r1.Tensors.Keys.Order());
+        foreach (var name in new[] { "0.weight", "1.weight", "1.bias", "5.weight" })
+            Assert.Equal(r0[name].ToFloatArray(), r1[name].ToFloatArray());
+        foreach (var name in new[] { "1.running_mean", "1.running_var" })
+        {
+            float[] a = r0[name].ToFloatArray(), b = r1[name].ToFloatArray();
+            Assert.True(a.Zip(b).Max(p => Math.Abs(p.First - p.Second)) > 1e-4, $"{name} is the same on both ranks: BatchNorm statistics were synchronised");
+        }
+        foreach (var r in new[] { r0, r1 })
+        {
+            var n = r["1.num_batches_tracked"];
+            Assert.Equal(3L, n.DType == "I64" ? BitConverter.ToInt64(n.Data) : BitConverter.ToInt32(n.Data));
+        }
+    }
+
+    [Fact]
     public void Resume_WithTwoRanks_EqualsAnUninterruptedTwoRankRun()
     {
         string whole = Dir("whole"), split = Dir("split");
@@ -257,6 +284,30 @@ public class DistributedTests(ITestOutputHelper log)
 /// <summary>The distributed machinery without mpirun: the sampler's shards and the gradient-ready hook.</summary>
 public class DistributedUnitTests
 {
+    [Fact]
+    public void SeedDropoutPerRank_GivesEachRankItsOwnMasks_AndRankZeroTheModelsOwn()
+    {
+        // The same model built on three ranks from the same seed: Dropout and Dropout2d draw their seeds from the generator.
+        ScratchNet.nn.Module Build() => new ScratchNet.nn.Sequential(new ScratchNet.nn.Dropout(0.5f, new Generator(7)), new ScratchNet.nn.Dropout2d(0.5f, new Generator(8)));
+        var x = Tensor.Ones([4, 8, 3, 3]);
+        float[] Masks(int rank)
+        {
+            var m = Build();
+            ScratchNet.distributed.DistributedDataParallel.SeedDropoutPerRank(m, rank);
+            return m.Forward(x).ToArray();
+        }
+        float[] unseeded = Build().Forward(x).ToArray(), r0 = Masks(0), r1 = Masks(1), r2 = Masks(2);
+        Assert.Equal(unseeded, r0);
+        Assert.NotEqual(r0, r1);
+        Assert.NotEqual(r1, r2);
+        Assert.NotEqual(r0, r2);
+        Assert.Equal(r1, Masks(1));                                             // reproducible: a resumed rank derives the same stream
+        // Each is still a dropout of rate about 0.5 (both layers: kept with probability 1/4, scaled by 4).
+        foreach (var r in new[] { r1, r2 }) Assert.InRange(r.Count(v => v != 0) / (double)r.Length, 0.12, 0.38);
+        var ex = Assert.Throws<ArgumentException>(() => { ScratchNet.distributed.DistributedDataParallel.SeedDropoutPerRank(Build(), -1); });
+        Assert.Contains("rank", ex.Message);
+    }
+
     [Theory]
     [InlineData(10, 2, 0)]
     [InlineData(10, 3, 0)]

@@ -41,6 +41,24 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
     private readonly Stopwatch _sync = new();
     private readonly NcclComm? _nccl;
 
+    /// <summary>Gives rank <paramref name="rank"/> its own dropout masks: the seed of every <see cref="Dropout"/> and
+    /// <see cref="Dropout2d"/> in <paramref name="module"/> becomes Seeds.Derive(seed, rank) on ranks above 0, and rank 0 keeps
+    /// the model's seeds. Every rank builds the model from the same seed, so without this each rank would drop the same
+    /// positions of its different images; a checkpoint holds rank 0's seeds, from which each rank derives its stream again.</summary>
+    /// <param name="module">The model, before wrapping or training.</param>
+    /// <param name="rank">This process's rank, 0 ≤ rank.</param>
+    public static void SeedDropoutPerRank(Module module, int rank)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        if (rank < 0) throw new ArgumentException($"DistributedDataParallel.SeedDropoutPerRank: rank must be >= 0, got {rank}");
+        if (rank == 0) return;
+        foreach (var (_, m) in module.NamedModules())
+        {
+            if (m is Dropout d) d.Seed = ScratchNet.data.Seeds.Derive(d.Seed, rank);
+            else if (m is Dropout2d d2) d2.Seed = ScratchNet.data.Seeds.Derive(d2.Seed, rank);
+        }
+    }
+
     /// <summary>Wraps <paramref name="module"/> (registered as child "module", as in PyTorch) and broadcasts rank 0's parameters and
     /// buffers to every rank. Every rank must construct it, with the same architecture.</summary>
     /// <param name="module">The model; its parameters must be Float32 and on one device.</param>

@@ -5,8 +5,9 @@
 //   mpirun -np 2 dotnet examples/DistributedTraining/bin/Release/net10.0/DistributedTraining.dll --steps 200
 //   (as root add --allow-run-as-root; more ranks than cores: --oversubscribe)
 //
-// Options: --model seedcnn|alexnet, --width W (AlexNet's channel multiplier), --dropout P (AlexNet), --batch B (per rank),
-// --steps K, --train-limit N, --lr, --device, --save FILE (rank 0 writes the final weights as safetensors), --bucket-mb MB,
+// Options: --model seedcnn|alexnet|bncnn, --width W (AlexNet's channel multiplier), --dropout P (AlexNet), --batch B (per rank),
+// --steps K, --train-limit N, --lr, --device, --save FILE (rank 0 writes the final state dict as safetensors; a FILE with
+// "{rank}" in it: every rank writes its own, e.g. to see that BatchNorm's running statistics stay local), --bucket-mb MB,
 // --profile (step time, all-reduce time alone, and how much of it backward hid).
 using ScratchNet;
 using ScratchNet.data;
@@ -39,10 +40,16 @@ var loader = new DataLoader(train, batchSize, shuffle: true, seed: 1, transform:
 
 // The model: the same seed everywhere, and DistributedDataParallel broadcasts rank 0's weights anyway.
 var gen = new Generator(0);
-Module net = modelName == "alexnet"
-    ? new AlexNet(10, gen, device, dropout: float.Parse(Arg("--dropout", "0.5"), System.Globalization.CultureInfo.InvariantCulture),
-                  width: float.Parse(Arg("--width", "1"), System.Globalization.CultureInfo.InvariantCulture))
-    : new SeedCnn(10, gen, device);
+Module net = modelName switch
+{
+    "alexnet" => new AlexNet(10, gen, device, dropout: float.Parse(Arg("--dropout", "0.5"), System.Globalization.CultureInfo.InvariantCulture),
+                             width: float.Parse(Arg("--width", "1"), System.Globalization.CultureInfo.InvariantCulture)),
+    // conv – BatchNorm2d – ReLU – AvgPool2d – linear: BatchNorm normalises with each rank's own batch and keeps its own
+    // running statistics (as DDP with broadcast_buffers=False); only the gradients are averaged.
+    "bncnn" => new Sequential(new Conv2d(1, 8, 3, padding: 1, generator: gen, device: device), new BatchNorm2d(8, device: device), new ReLU(),
+                              new AvgPool2d(2), new Flatten(), new Linear(8 * 14 * 14, 10, generator: gen, device: device)),
+    _ => new SeedCnn(10, gen, device),
+};
 // --bucket-mb: PyTorch's bucket_cap_mb (25); a cap above the model's size makes one bucket, all-reduced after backward (no overlap).
 using var model = new DistributedDataParallel(net, double.Parse(Arg("--bucket-mb", "25"), System.Globalization.CultureInfo.InvariantCulture));
 var optimizer = new SGD(model.Parameters(), lr, momentum: 0.9f, weightDecay: 5e-4f);
@@ -101,6 +108,6 @@ if (profile)
                   $"exposed after backward (largest over ranks) {exposed:F1} ms, hidden {(world > 1 ? Math.Clamp(1 - exposed / comm, 0, 1).ToString("P0") : "n/a (1 rank)")} (medians over steps 3..{steps})");
 }
 
-if (Arg("--save", "") is { Length: > 0 } file && rank == 0)
-    Safetensors.Save(file, net.StateDict(), new Dictionary<string, string> { ["format"] = "pt" });
+if (Arg("--save", "") is { Length: > 0 } file && (rank == 0 || file.Contains("{rank}")))
+    Safetensors.Save(file.Replace("{rank}", rank.ToString()), net.StateDict(), new Dictionary<string, string> { ["format"] = "pt" });
 Distributed.DestroyProcessGroup();

@@ -158,9 +158,7 @@ public sealed class Trainer
         if (o.Distributed)
         {
             // Each rank its own dropout masks; rank 0 keeps the run's seeds, so its checkpoint restores every rank's stream.
-            if (rank > 0)
-                foreach (var (_, m) in model.NamedModules())
-                    if (m is Dropout d) d.Seed = Seeds.Derive(d.Seed, rank);
+            DistributedDataParallel.SeedDropoutPerRank(model, rank);
             ddp = new DistributedDataParallel(model);
             if (device.Name != "cpu") OnMessage?.Invoke($"distributed: gradients on {device.Name} are all-reduced by {ddp.CommunicationPath}");
         }
