@@ -25,37 +25,6 @@ public static class NormSimd
 
     // ---------------------------------------------------------------- double-lane helpers
 
-    /// <summary>Σ_j ((double)p[j] − m)² over n floats, on double lanes.</summary>
-    static double SquaredDeviations<TV>(ref float p, int n, double m) where TV : struct, ISimd<TV>
-    {
-        int j = 0;
-        double s = 0;
-        if (typeof(TV) == typeof(V512))
-        {
-            Vector512<double> a0 = default, a1 = default, vm = Vector512.Create(m);
-            for (; j <= n - 16; j += 16)
-            {
-                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref p, (nuint)j));
-                lo -= vm; hi -= vm;
-                a0 += lo * lo; a1 += hi * hi;
-            }
-            s = Vector512.Sum(a0 + a1);
-        }
-        else
-        {
-            Vector256<double> a0 = default, a1 = default, vm = Vector256.Create(m);
-            for (; j <= n - 8; j += 8)
-            {
-                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref p, (nuint)j));
-                lo -= vm; hi -= vm;
-                a0 += lo * lo; a1 += hi * hi;
-            }
-            s = Vector256.Sum(a0 + a1);
-        }
-        for (; j < n; j++) { double e = Unsafe.Add(ref p, j) - m; s += e * e; }
-        return s;
-    }
-
     /// <summary>(Σ_j dy[j], Σ_j (double)dy[j]·((double)x[j] − m)) over n floats, on double lanes, in one pass.</summary>
     static (double Sum, double Dot) SumAndDotDeviations<TV>(ref float dy, ref float x, int n, double m) where TV : struct, ISimd<TV>
     {
@@ -197,7 +166,7 @@ public static class NormSimd
                     double s = 0;
                     for (int b = 0; b < N; b++) s += TV.SumDouble(ref Unsafe.Add(ref x, (b * C + ch) * Inner), Inner);
                     double mean = s / m, ss = 0;
-                    for (int b = 0; b < N; b++) ss += SquaredDeviations<TV>(ref Unsafe.Add(ref x, (b * C + ch) * Inner), Inner, mean);
+                    for (int b = 0; b < N; b++) ss += ReduceDimSimd.SquaredDeviations<TV>(ref Unsafe.Add(ref x, (b * C + ch) * Inner), Inner, mean);
                     Out0[ch] = (float)mean;
                     Out1[ch] = (float)(ss / m);
                 }

@@ -52,8 +52,9 @@ public static partial class ReduceDimSimd
         }
     }
 
-    /// <summary>Σ_j ((double)row[j] − m)² over n floats, on double lanes of TV's width (another order than a running sum).</summary>
-    static double SquaredDeviations<TV>(ref float row, int n, double m) where TV : struct, ISimd<TV>
+    /// <summary>Σ_j ((double)row[j] − m)² over n floats, on double lanes of TV's width (another order than a running sum);
+    /// also batch normalisation's variance (NormSimd).</summary>
+    internal static double SquaredDeviations<TV>(ref float row, int n, double m) where TV : struct, ISimd<TV>
     {
         int j = 0;
         double s = 0;
